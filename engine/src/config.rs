@@ -1,0 +1,106 @@
+//! Loading TOML configuration with errors a user can act on.
+//!
+//! Every config struct denies unknown keys; a parse error names the file, the
+//! line and column, and what was expected.
+
+use core::fmt;
+use serde::de::DeserializeOwned;
+
+/// A configuration file that could not be loaded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// Where the text came from (a path, or a description).
+    pub source_name: String,
+    /// 1-based line of the problem, when known.
+    pub line: Option<usize>,
+    /// 1-based column of the problem, when known.
+    pub column: Option<usize>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.line, self.column) {
+            (Some(line), Some(col)) => {
+                write!(f, "{}:{line}:{col}: {}", self.source_name, self.message)
+            }
+            (Some(line), None) => write!(f, "{}:{line}: {}", self.source_name, self.message),
+            _ => write!(f, "{}: {}", self.source_name, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// 1-based (line, column) of byte `offset` in `text`.
+pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text.as_bytes()[..offset.min(text.len())];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    (line, before.len() - line_start + 1)
+}
+
+/// Parses `text` as `T`, reporting errors against `source_name`.
+pub fn from_toml<T: DeserializeOwned>(text: &str, source_name: &str) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|err| {
+        let (line, column) = match err.span() {
+            Some(span) => {
+                let (l, c) = line_col(text, span.start);
+                (Some(l), Some(c))
+            }
+            None => (None, None),
+        };
+        ConfigError {
+            source_name: source_name.to_owned(),
+            line,
+            column,
+            message: err.message().trim_end().to_owned(),
+        }
+    })
+}
+
+/// Reads and parses a TOML file.
+pub fn load_toml<T: DeserializeOwned>(path: &std::path::Path) -> Result<T, ConfigError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
+        source_name: name.clone(),
+        line: None,
+        column: None,
+        message: format!("cannot read: {err}"),
+    })?;
+    from_toml(&text, &name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Sample {
+        name: String,
+        size: u32,
+    }
+
+    #[test]
+    fn unknown_keys_name_the_key_and_line() {
+        let err = from_toml::<Sample>("name = \"a\"\nsize = 1\ncolour = 2\n", "x.toml").unwrap_err();
+        assert_eq!(err.line, Some(3));
+        assert!(err.message.contains("colour"), "{err}");
+        assert!(err.to_string().starts_with("x.toml:3:"), "{err}");
+    }
+
+    #[test]
+    fn bad_values_name_the_line() {
+        let err = from_toml::<Sample>("name = \"a\"\nsize = -4\n", "x.toml").unwrap_err();
+        assert_eq!(err.line, Some(2));
+    }
+
+    #[test]
+    fn line_col_counts_from_one() {
+        assert_eq!(line_col("ab\ncd", 0), (1, 1));
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+    }
+}

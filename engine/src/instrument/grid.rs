@@ -1,0 +1,271 @@
+//! Price grids: the valid prices of an instrument as tick ranges.
+
+use crate::model::Price;
+use core::fmt;
+
+/// One range of a grid: prices `start, start + step, ..., end`, both ends
+/// included (Kalshi's `price_ranges` entries).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TickRange {
+    /// First price of the range.
+    pub start: Price,
+    /// Last price of the range.
+    pub end: Price,
+    /// Tick size.
+    pub step: Price,
+}
+
+/// Why a set of ranges is not a grid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GridError {
+    /// No ranges at all.
+    Empty,
+    /// `step` is zero or negative.
+    NonPositiveStep {
+        /// Index of the range in the input.
+        range: usize,
+    },
+    /// `end` is below `start`.
+    EndBeforeStart {
+        /// Index of the range in the input.
+        range: usize,
+    },
+    /// `end - start` is not a whole number of steps.
+    EndOffGrid {
+        /// Index of the range in the input.
+        range: usize,
+    },
+    /// Two ranges cover some of the same prices.
+    Overlap {
+        /// Index of one range in the input.
+        first: usize,
+        /// Index of the other.
+        second: usize,
+    },
+    /// More than `u32::MAX` prices.
+    TooLarge,
+}
+
+impl fmt::Display for GridError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            GridError::Empty => f.write_str("price grid is empty; expected at least one {start, end, step} range"),
+            GridError::NonPositiveStep { range } => {
+                write!(f, "price_ranges[{range}].step must be greater than 0")
+            }
+            GridError::EndBeforeStart { range } => {
+                write!(f, "price_ranges[{range}].end is below its start")
+            }
+            GridError::EndOffGrid { range } => write!(
+                f,
+                "price_ranges[{range}]: end - start is not a whole number of steps"
+            ),
+            GridError::Overlap { first, second } => write!(
+                f,
+                "price_ranges[{first}] and price_ranges[{second}] overlap; ranges may only share an end point"
+            ),
+            GridError::TooLarge => f.write_str("price grid has more than 2^32 prices"),
+        }
+    }
+}
+
+impl std::error::Error for GridError {}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Segment {
+    /// Price at `base`.
+    first: Price,
+    step: i64,
+    /// Number of prices in the segment.
+    len: u32,
+    /// Dense index of `first`.
+    base: u32,
+}
+
+/// The valid prices of an instrument, numbered densely from the lowest: the
+/// index a book uses to address its ladder array.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceGrid {
+    segments: Vec<Segment>,
+    len: u32,
+}
+
+impl PriceGrid {
+    /// Builds a grid from ranges in any order. Adjacent ranges may share an
+    /// end point (counted once); any other overlap is an error.
+    pub fn new(ranges: &[TickRange]) -> Result<PriceGrid, GridError> {
+        if ranges.is_empty() {
+            return Err(GridError::Empty);
+        }
+        for (i, r) in ranges.iter().enumerate() {
+            if r.step.raw() <= 0 {
+                return Err(GridError::NonPositiveStep { range: i });
+            }
+            if r.end < r.start {
+                return Err(GridError::EndBeforeStart { range: i });
+            }
+            let span = i128::from(r.end.raw()) - i128::from(r.start.raw());
+            if span % i128::from(r.step.raw()) != 0 {
+                return Err(GridError::EndOffGrid { range: i });
+            }
+        }
+        let mut order: Vec<usize> = (0..ranges.len()).collect();
+        order.sort_by_key(|&i| (ranges[i].start, ranges[i].end));
+        let mut segments = Vec::with_capacity(ranges.len());
+        let mut next_index: u64 = 0;
+        let mut previous: Option<usize> = None;
+        for &i in &order {
+            let r = ranges[i];
+            let steps = (i128::from(r.end.raw()) - i128::from(r.start.raw())) / i128::from(r.step.raw());
+            let mut first = r.start;
+            let mut len = steps + 1;
+            if let Some(p) = previous {
+                let prev = ranges[p];
+                if r.start < prev.end {
+                    return Err(GridError::Overlap { first: p, second: i });
+                }
+                if r.start == prev.end {
+                    // The shared end point belongs to the previous range.
+                    if len == 1 {
+                        previous = Some(i);
+                        continue;
+                    }
+                    first = Price::from_raw(r.start.raw() + r.step.raw());
+                    len -= 1;
+                }
+            }
+            let len = u32::try_from(len).map_err(|_| GridError::TooLarge)?;
+            let base = u32::try_from(next_index).map_err(|_| GridError::TooLarge)?;
+            segments.push(Segment { first, step: r.step.raw(), len, base });
+            next_index += u64::from(len);
+            previous = Some(i);
+        }
+        let len = u32::try_from(next_index).map_err(|_| GridError::TooLarge)?;
+        Ok(PriceGrid { segments, len })
+    }
+
+    /// A single uniform range.
+    pub fn uniform(start: Price, end: Price, step: Price) -> Result<PriceGrid, GridError> {
+        PriceGrid::new(&[TickRange { start, end, step }])
+    }
+
+    /// Number of valid prices.
+    pub fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Whether the grid has no prices (never true for a built grid).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The dense index of `price`, or `None` when it is not on the grid.
+    pub fn index_of(&self, price: Price) -> Option<u32> {
+        for s in &self.segments {
+            let offset = price.raw().checked_sub(s.first.raw())?;
+            if offset < 0 {
+                return None;
+            }
+            let k = offset / s.step;
+            if k < i64::from(s.len) {
+                return (offset % s.step == 0).then(|| s.base + k as u32);
+            }
+        }
+        None
+    }
+
+    /// The price at dense index `index`.
+    pub fn price_at(&self, index: u32) -> Option<Price> {
+        let s = self
+            .segments
+            .iter()
+            .find(|s| index >= s.base && index - s.base < s.len)?;
+        Some(Price::from_raw(s.first.raw() + i64::from(index - s.base) * s.step))
+    }
+
+    /// The lowest price.
+    pub fn min(&self) -> Option<Price> {
+        self.price_at(0)
+    }
+
+    /// The highest price.
+    pub fn max(&self) -> Option<Price> {
+        self.len.checked_sub(1).and_then(|i| self.price_at(i))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn p(s: &str) -> Price {
+        Price::parse(s).unwrap()
+    }
+
+    fn range(a: &str, b: &str, s: &str) -> TickRange {
+        TickRange { start: p(a), end: p(b), step: p(s) }
+    }
+
+    #[test]
+    fn kalshi_tapered_grid() {
+        // Fine ticks at the tails, cent ticks in the middle.
+        let grid = PriceGrid::new(&[
+            range("0.1", "0.9", "0.01"),
+            range("0", "0.1", "0.001"),
+            range("0.9", "1", "0.001"),
+        ])
+        .unwrap();
+        assert_eq!(grid.len(), 101 + 80 + 100);
+        assert_eq!(grid.index_of(p("0")), Some(0));
+        assert_eq!(grid.index_of(p("0.1")), Some(100));
+        assert_eq!(grid.index_of(p("0.11")), Some(101));
+        assert_eq!(grid.index_of(p("0.105")), None);
+        assert_eq!(grid.index_of(p("0.9")), Some(180));
+        assert_eq!(grid.index_of(p("0.901")), Some(181));
+        assert_eq!(grid.index_of(p("1")), Some(280));
+        assert_eq!(grid.index_of(p("1.001")), None);
+        assert_eq!(grid.index_of(p("-0.001")), None);
+        assert_eq!(grid.min(), Some(p("0")));
+        assert_eq!(grid.max(), Some(p("1")));
+    }
+
+    #[test]
+    fn rejects_bad_grids() {
+        assert_eq!(PriceGrid::new(&[]), Err(GridError::Empty));
+        assert_eq!(
+            PriceGrid::new(&[range("0.01", "0.99", "0")]),
+            Err(GridError::NonPositiveStep { range: 0 })
+        );
+        assert_eq!(
+            PriceGrid::new(&[range("0.5", "0.4", "0.01")]),
+            Err(GridError::EndBeforeStart { range: 0 })
+        );
+        assert_eq!(
+            PriceGrid::new(&[range("0", "0.105", "0.01")]),
+            Err(GridError::EndOffGrid { range: 0 })
+        );
+        assert_eq!(
+            PriceGrid::new(&[range("0.5", "0.9", "0.01"), range("0", "0.6", "0.01")]),
+            Err(GridError::Overlap { first: 1, second: 0 })
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn index_and_price_are_inverse(start in 0i64..1000, steps in 1i64..500, step in 1i64..100, gap in 0i64..3, steps2 in 1i64..300, step2 in 1i64..50) {
+            let a = TickRange { start: Price::from_raw(start), end: Price::from_raw(start + steps * step), step: Price::from_raw(step) };
+            let b_start = a.end.raw() + gap * step2;
+            let b = TickRange { start: Price::from_raw(b_start), end: Price::from_raw(b_start + steps2 * step2), step: Price::from_raw(step2) };
+            let grid = PriceGrid::new(&[b, a]).unwrap();
+            let mut last = None;
+            for i in 0..grid.len() {
+                let price = grid.price_at(i).unwrap();
+                prop_assert_eq!(grid.index_of(price), Some(i));
+                if let Some(l) = last { prop_assert!(price > l); }
+                last = Some(price);
+            }
+            prop_assert_eq!(grid.price_at(grid.len()), None);
+        }
+    }
+}

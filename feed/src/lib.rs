@@ -1,0 +1,9 @@
+//! `pt-feed`: market data from venues into engine events.
+//!
+//! This crate will hold the non-blocking network stack (`net`: mio, rustls,
+//! WebSocket), the venue protocols (`kalshi`, `binance`, `polymarket`) and the
+//! importers of recorded data (`lobster`). Each decoder turns bytes into the
+//! fixed-size records of [`pt_engine::model`] and never panics on bad input.
+//!
+//! Nothing is implemented yet.
+#![forbid(unsafe_code)]
