@@ -1,1 +1,114 @@
-fn main() {}
+//! After warm-up, the pipeline allocates nothing per event: threaded or fused.
+//!
+//! A counting global allocator sees every allocation in the process. This
+//! test runs without the libtest harness so no other test shares the count.
+
+use pt_engine::model::{Event, Nanos};
+use pt_engine::pipeline::synthetic;
+use pt_engine::pipeline::{FusedRunner, Pipeline, PipelineConfig, PlacementMode, WaitStrategy};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: forwards every call unchanged to the system allocator, which
+// upholds the `GlobalAlloc` contract; the counter has no effect on memory.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `alloc` is passed through.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract for `realloc` is passed through.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.load(Ordering::SeqCst)
+}
+
+const WARM_UP: u64 = 100_000;
+const MEASURED: u64 = 1_000_000;
+
+fn threaded(placement: PlacementMode) {
+    let config = PipelineConfig::unpinned(placement, WaitStrategy::Park);
+    let mut pipeline = Pipeline::start(&config, synthetic::stages()).unwrap();
+    let mut outputs = 0u64;
+    let mut sink = |_: Event| outputs += 1;
+    for seq in 0..WARM_UP {
+        pipeline.send(synthetic::input(seq, Nanos::now()), &mut sink);
+    }
+    let before = allocations();
+    for seq in WARM_UP..WARM_UP + MEASURED {
+        pipeline.send(synthetic::input(seq, Nanos::now()), &mut sink);
+    }
+    // Wait until every stage has handled everything sent so far.
+    pipeline.flush(&mut sink);
+    let during = allocations() - before;
+    let stats = pipeline.stats();
+    pipeline.shutdown(&mut sink);
+    println!("threaded {placement:?}: {MEASURED} events, {during} allocations");
+    assert_eq!(during, 0, "the threaded pipeline ({placement:?}) allocated in steady state: {stats:?}");
+    assert!(outputs > 0);
+}
+
+fn fused() {
+    let mut runner = FusedRunner::new(synthetic::stages()).unwrap();
+    let mut outputs = 0u64;
+    let mut sink = |_: Event| outputs += 1;
+    for seq in 0..WARM_UP {
+        runner.process(synthetic::input(seq, Nanos(1)), Nanos::now(), &mut sink);
+    }
+    let before = allocations();
+    for seq in WARM_UP..WARM_UP + MEASURED {
+        runner.process(synthetic::input(seq, Nanos(1)), Nanos::now(), &mut sink);
+    }
+    let during = allocations() - before;
+    println!("fused: {MEASURED} events, {during} allocations");
+    assert_eq!(during, 0, "the fused runner allocated in steady state");
+    assert!(outputs > 0);
+}
+
+/// A stage that allocates on every event: the check below must catch it.
+struct Leaky;
+
+impl pt_engine::pipeline::Stage<Event> for Leaky {
+    fn name(&self) -> &str {
+        "leaky"
+    }
+    fn on_event(&mut self, event: &Event, _now: Nanos, out: &mut pt_engine::pipeline::Outbox<Event>) {
+        let boxed = std::hint::black_box(Box::new(*event));
+        let _ = out.push(*boxed);
+    }
+}
+
+fn main() {
+    // The counter must see allocations at all, or a zero proves nothing.
+    let before = allocations();
+    let probe = std::hint::black_box(vec![1u8; 64]);
+    assert!(allocations() > before, "the counting allocator is not installed");
+    drop(probe);
+    let mut leaky = FusedRunner::new(vec![Box::new(Leaky)]).unwrap();
+    let before = allocations();
+    for seq in 0..1000 {
+        leaky.process(synthetic::input(seq, Nanos(1)), Nanos(1), &mut |_| {});
+    }
+    assert!(allocations() - before >= 1000, "an allocating stage went unnoticed");
+
+    fused();
+    threaded(PlacementMode::OnePerStage);
+    threaded(PlacementMode::Fused);
+    println!("zero_alloc: ok");
+}

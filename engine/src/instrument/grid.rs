@@ -167,8 +167,10 @@ impl PriceGrid {
                 return None;
             }
             let k = offset / s.step;
-            if k < i64::from(s.len) {
-                return (offset % s.step == 0).then(|| s.base + k as u32);
+            let on_tick = offset % s.step == 0;
+            if k < i64::from(s.len) - 1 || (k == i64::from(s.len) - 1 && on_tick) {
+                // Within this segment's span: on the grid or not at all.
+                return on_tick.then(|| s.base + k as u32);
             }
         }
         None

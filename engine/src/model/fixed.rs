@@ -390,7 +390,7 @@ mod tests {
         }
 
         #[test]
-        fn parse_then_format_is_canonical(int in 0u64..100_000_000_000, frac in 0u64..100_000_000, zeros in 0usize..6, neg: bool) {
+        fn parse_then_format_is_canonical(int in 0u64..92_000_000_000, frac in 0u64..100_000_000, zeros in 0usize..6, neg: bool) {
             // Any way of writing a value parses to it and formats back to the
             // same canonical text.
             let text = format!("{}{int}.{frac:08}{}", if neg { "-" } else { "" }, "0".repeat(zeros));

@@ -18,6 +18,7 @@ mod latency;
 pub mod link;
 mod placement;
 mod stage;
+pub mod synthetic;
 mod threaded;
 mod wait;
 

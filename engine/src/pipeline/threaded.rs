@@ -60,6 +60,7 @@ pub struct Pipeline<E: PipelineEvent> {
     counters: CounterBoard,
     latency_request: Arc<AtomicU64>,
     input_full_waits: u64,
+    sent: u64,
 }
 
 impl<E: PipelineEvent> core::fmt::Debug for Pipeline<E> {
@@ -122,7 +123,7 @@ impl<E: PipelineEvent> Pipeline<E> {
             workers.push(Worker { handle: Some(handle), tap });
             upstream = rx;
         }
-        Ok(Pipeline { input, output: upstream, workers, plan, names, counters, latency_request, input_full_waits: 0 })
+        Ok(Pipeline { input, output: upstream, workers, plan, names, counters, latency_request, input_full_waits: 0, sent: 0 })
     }
 
     /// The resolved placement.
@@ -138,7 +139,10 @@ impl<E: PipelineEvent> Pipeline<E> {
         let mut backoff = Backoff::new(self.plan.wait);
         loop {
             match self.input.try_send(event) {
-                Ok(()) => return,
+                Ok(()) => {
+                    self.sent += 1;
+                    return;
+                }
                 Err(back) => {
                     event = back;
                     self.input_full_waits += 1;
@@ -154,6 +158,38 @@ impl<E: PipelineEvent> Pipeline<E> {
     #[inline]
     pub fn drain(&mut self, on_output: &mut impl FnMut(E)) -> usize {
         self.output.recv_batch(usize::MAX, on_output)
+    }
+
+    /// Waits until every event sent so far has passed through every stage,
+    /// handing outputs to `on_output`. Allocation-free.
+    pub fn flush(&mut self, on_output: &mut impl FnMut(E)) {
+        let mut backoff = Backoff::new(WaitStrategy::SpinYield);
+        loop {
+            self.drain(on_output);
+            if self.is_flushed() {
+                self.drain(on_output);
+                return;
+            }
+            backoff.wait();
+        }
+    }
+
+    /// Whether every stage has handled everything its predecessor emitted.
+    fn is_flushed(&self) -> bool {
+        let mut expected = self.sent;
+        for c in self.counters.iter() {
+            let c = c.read();
+            if c.events_in != expected {
+                return false;
+            }
+            expected = c.events_out;
+        }
+        true
+    }
+
+    /// Events sent into the pipeline.
+    pub fn sent(&self) -> u64 {
+        self.sent
     }
 
     /// Times `send` found the input ring full.

@@ -55,7 +55,7 @@ fn duplicate_symbol_names_both_entries() {
         "{GOOD}\n[[instrument]]\nsymbol = \"BTCUSDT\"\nvenue = \"binance\"\nkind = \"spot\"\nqty_step = \"1\"\nprice_ranges = [{{ start = \"1\", end = \"2\", step = \"1\" }}]\n"
     );
     let msg = error(&text);
-    assert!(msg.contains("\"BTCUSDT\"") && msg.contains("already declared at line 21"), "{msg}");
+    assert!(msg.contains("\"BTCUSDT\"") && msg.contains("already declared at line 20"), "{msg}");
 }
 
 #[test]
