@@ -1,1 +1,40 @@
-fn main() {}
+//! `pt`: the PredictionTrader command line.
+//!
+//! Until the engine lands, `pt` runs the parts that exist: the pipeline
+//! runtime and ring benchmarks, and the instrument registry checker.
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+
+/// PredictionTrader: a low-latency trading engine for prediction markets and crypto.
+#[derive(Debug, Parser)]
+#[command(name = "pt", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Measure the runtime on this host: rings against their peers, or the pipeline.
+    #[command(subcommand)]
+    Bench(cmd::bench::Bench),
+    /// Check an instrument registry file and list what it defines.
+    Instruments(cmd::instruments::Instruments),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Instruments(args) => cmd::instruments::run(&args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

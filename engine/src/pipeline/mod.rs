@@ -29,5 +29,5 @@ pub use placement::{
     GroupSpec, PipelineConfig, PlacementError, PlacementMode, Plan, ThreadPlan, available_cores, resolve,
 };
 pub use stage::{Outbox, OutboxFull, PipelineEvent, STAMPED_STAGES, Stage};
-pub use threaded::{Pipeline, PipelineError, Shutdown};
+pub use threaded::{MAX_BATCH, Pipeline, PipelineError, Shutdown};
 pub use wait::{Backoff, WaitStrategy};

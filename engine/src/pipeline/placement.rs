@@ -214,7 +214,8 @@ impl fmt::Display for PlacementError {
 
 impl std::error::Error for PlacementError {}
 
-/// The cores this process may run on, in ascending order.
+/// The cores the calling thread may run on, in ascending order. A thread
+/// that pinned itself sees only its own core; ask before pinning.
 pub fn available_cores() -> Vec<usize> {
     let mut cores: Vec<usize> = core_affinity::get_core_ids()
         .unwrap_or_default()

@@ -14,7 +14,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Most events a thread takes from its ring before publishing counters.
-const MAX_BATCH: usize = 256;
+pub const MAX_BATCH: usize = 256;
 
 /// Why a pipeline could not start.
 #[derive(Debug)]
@@ -322,7 +322,21 @@ impl<E: PipelineEvent> WorkerContext<E> {
         };
         let mut idle = Backoff::new(self.wait);
         loop {
-            if self.input.available() == 0 {
+            let WorkerContext { group, input, output, .. } = &mut self;
+            // One clock read per batch, at its first event: every event in
+            // the batch was waiting by then.
+            let mut now = Nanos::UNSET;
+            let taken = input.recv_batch(MAX_BATCH, |event| {
+                if !now.is_set() {
+                    now = Nanos::now();
+                }
+                group.process(event, now, &mut |out| {
+                    // Fails only when the pipeline was dropped without
+                    // `shutdown`: nothing can receive the output any more.
+                    let _ = output.send(out);
+                });
+            });
+            if taken == 0 {
                 if self.input.is_finished() {
                     break;
                 }
@@ -331,16 +345,6 @@ impl<E: PipelineEvent> WorkerContext<E> {
                 continue;
             }
             idle.reset();
-            // One clock read per batch: every event in it was waiting now.
-            let now = Nanos::now();
-            let WorkerContext { group, input, output, .. } = &mut self;
-            input.recv_batch(MAX_BATCH, |event| {
-                group.process(event, now, &mut |out| {
-                    // Fails only when the pipeline was dropped without
-                    // `shutdown`: nothing can receive the output any more.
-                    let _ = output.send(out);
-                });
-            });
             self.publish();
             self.port.poll(&mut self.group.histograms);
         }

@@ -1,0 +1,226 @@
+//! `pt bench`: measurements a user can run on their own host.
+
+use anyhow::Context;
+use pt_benches::{Placement, Transport, median_of};
+use pt_engine::model::{Event, Nanos};
+use pt_engine::pipeline::{FusedRunner, Pipeline, PipelineConfig, PlacementMode, WaitStrategy, synthetic};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// What to measure.
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum Bench {
+    /// One-hop latency and one-way throughput of the pipeline link against
+    /// raw rtrb, crossbeam ArrayQueue, std sync_channel and the disruptor
+    /// crate, two threads pinned to the first two cores.
+    Ring(RingArgs),
+    /// Throughput and stage latency of the four-stage synthetic pipeline
+    /// (feed, book, strategy, gateway), threaded by placement and fused.
+    Pipeline(PipelineArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RingArgs {
+    /// Hops per latency sample.
+    #[arg(long, default_value_t = 400_000)]
+    hops: u64,
+    /// Values per throughput sample.
+    #[arg(long, default_value_t = 10_000_000)]
+    count: u64,
+    /// Samples per transport; the median is reported.
+    #[arg(long, default_value_t = 9)]
+    samples: usize,
+    /// Ring capacity for the throughput runs.
+    #[arg(long, default_value_t = 4096)]
+    capacity: usize,
+    /// Do not pin the two threads.
+    #[arg(long)]
+    no_pin: bool,
+    /// Transports to measure, in this order (comma-separated): pt-link, rtrb,
+    /// crossbeam-arrayqueue, std-sync-channel, disruptor.
+    #[arg(long, value_delimiter = ',', value_parser = parse_transport)]
+    transports: Vec<Transport>,
+}
+
+fn parse_transport(text: &str) -> Result<Transport, String> {
+    Transport::ALL.into_iter().find(|t| t.name() == text).ok_or_else(|| {
+        let names: Vec<&str> = Transport::ALL.iter().map(|t| t.name()).collect();
+        format!("unknown transport {text:?}; expected one of {}", names.join(", "))
+    })
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PipelineArgs {
+    /// Input events.
+    #[arg(long, default_value_t = 10_000_000)]
+    events: u64,
+    /// Placement: auto, one-per-stage or fused (use --config for groups).
+    #[arg(long, default_value = "auto", value_parser = parse_placement)]
+    placement: PlacementMode,
+    /// Wait strategy: busy-spin, spin-yield or park (default: chosen by placement).
+    #[arg(long)]
+    wait: Option<WaitStrategy>,
+    /// Do not pin stage threads.
+    #[arg(long)]
+    no_pin: bool,
+    /// Offer input at this many events per second instead of as fast as
+    /// possible. At full speed the first stage's latency is mostly queueing
+    /// behind a full ring; a paced run shows the latency of a loaded but
+    /// unsaturated pipeline.
+    #[arg(long)]
+    rate: Option<u64>,
+    /// Read the [pipeline] section from this TOML file instead of the flags.
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+fn parse_placement(text: &str) -> Result<PlacementMode, String> {
+    match text {
+        "auto" => Ok(PlacementMode::Auto),
+        "one-per-stage" => Ok(PlacementMode::OnePerStage),
+        "fused" => Ok(PlacementMode::Fused),
+        "groups" => Err("placement \"groups\" needs [[pipeline.group]] tables; pass them with --config FILE".into()),
+        other => Err(format!("unknown placement {other:?}; expected auto, one-per-stage or fused")),
+    }
+}
+
+pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
+    match bench {
+        Bench::Ring(args) => ring(&args),
+        Bench::Pipeline(args) => pipeline(&args),
+    }
+}
+
+fn ns(d: Duration, n: u64) -> f64 {
+    d.as_secs_f64() * 1e9 / n as f64
+}
+
+fn ring(args: &RingArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.hops > 0 && args.count > 0 && args.samples > 0, "--hops, --count and --samples must be at least 1");
+    let placement = if args.no_pin { Placement::default() } else { Placement::first_two_cores() };
+    println!(
+        "pt bench ring: {} samples per transport; latency {} hops/sample, throughput {} values/sample, capacity {}; threads on cores {:?}/{:?}",
+        args.samples, args.hops, args.count, args.capacity, placement.driver, placement.peer
+    );
+    println!("{:<22} {:>14} {:>20} {:>16}", "transport", "one-hop ns", "(min..max)", "Mvalues/s");
+    let mut rows = Vec::new();
+    let transports = if args.transports.is_empty() { Transport::ALL.to_vec() } else { args.transports.clone() };
+    for transport in transports {
+        eprint!("  measuring {} ...\r", transport.name());
+        let (lat, lat_min, lat_max) = median_of(args.samples, || transport.one_hop(args.hops, placement));
+        let (thr, _, _) = median_of(args.samples, || transport.stream(args.count, args.capacity, placement));
+        let hop = ns(lat, args.hops);
+        let rate = args.count as f64 / thr.as_secs_f64() / 1e6;
+        println!(
+            "{:<22} {:>14.1} {:>20} {:>16.1}",
+            transport.name(),
+            hop,
+            format!("({:.1}..{:.1})", ns(lat_min, args.hops), ns(lat_max, args.hops)),
+            rate
+        );
+        rows.push((transport, hop, rate));
+    }
+    let get = |t: Transport| rows.iter().find(|r| r.0 == t).map(|r| (r.1, r.2));
+    println!();
+    if let (Some((link_hop, link_rate)), Some((rtrb_hop, rtrb_rate))) = (get(Transport::PtLink), get(Transport::Rtrb)) {
+        println!(
+            "pt-link throughput / raw rtrb: {:.3} (cost over rtrb: {:+.1}%)",
+            link_rate / rtrb_rate,
+            (rtrb_rate / link_rate - 1.0) * 100.0
+        );
+        println!("pt-link one-hop / raw rtrb:    {:.3}", link_hop / rtrb_hop);
+    }
+    let best_peer = [Transport::CrossbeamArrayQueue, Transport::StdSyncChannel, Transport::Disruptor]
+        .into_iter()
+        .filter_map(|t| get(t).map(|r| (t, r.0)))
+        .min_by(|a, b| a.1.total_cmp(&b.1));
+    if let (Some((link_hop, _)), Some((peer, peer_hop))) = (get(Transport::PtLink), best_peer) {
+        println!("pt-link one-hop / best of the peers measured ({}): {:.3}", peer.name(), link_hop / peer_hop);
+    }
+    Ok(())
+}
+
+fn pipeline(args: &PipelineArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.events > 0, "--events must be at least 1");
+    let config = match &args.config {
+        Some(path) => load_pipeline_config(path)?,
+        None => PipelineConfig { placement: args.placement, wait: args.wait, pin: !args.no_pin, ..PipelineConfig::default() },
+    };
+    let n = args.events;
+
+    // Fused on this thread: the cost of the stages alone.
+    let mut runner = FusedRunner::new(synthetic::stages())?;
+    let mut fused_out = 0u64;
+    let start = Instant::now();
+    for seq in 0..n {
+        let now = Nanos::now();
+        runner.process(synthetic::input(seq, now), now, &mut |_| fused_out += 1);
+    }
+    let fused = start.elapsed();
+
+    let mut pipeline = Pipeline::start(&config, synthetic::stages()).context("cannot start the pipeline")?;
+    println!("placement ({} threads, wait {}):", pipeline.plan().threads.len(), pipeline.plan().wait);
+    for t in &pipeline.plan().threads {
+        println!("  pt-{:<24} stages {:?} core {}", t.name, t.stages, t.core.map_or("-".to_owned(), |c| c.to_string()));
+    }
+    let mut out = 0u64;
+    let mut sink = |_: Event| out += 1;
+    let start = Instant::now();
+    let step = (n / 20).max(1);
+    let interval = args.rate.filter(|&r| r > 0).map(|r| 1e9 / r as f64);
+    for seq in 0..n {
+        if let Some(interval) = interval {
+            let due = start + Duration::from_nanos((seq as f64 * interval) as u64);
+            while Instant::now() < due {
+                pipeline.drain(&mut sink);
+                core::hint::spin_loop();
+            }
+        }
+        pipeline.send(synthetic::input(seq, Nanos::now()), &mut sink);
+        if seq % step == step - 1 {
+            eprint!("  {:>3}%\r", (seq + 1) * 100 / n);
+        }
+    }
+    pipeline.flush(&mut sink);
+    let threaded = start.elapsed();
+    let done = pipeline.shutdown(&mut sink);
+    anyhow::ensure!(out == fused_out, "threaded run emitted {out} events, fused {fused_out}");
+
+    println!("{n} input events, {out} outputs");
+    println!("  fused (one thread):  {:>8.2} M events/s  {:>7.1} ns/event", n as f64 / fused.as_secs_f64() / 1e6, ns(fused, n));
+    println!("  threaded:            {:>8.2} M events/s  {:>7.1} ns/event", n as f64 / threaded.as_secs_f64() / 1e6, ns(threaded, n));
+    println!();
+    println!("{:<10} {:<24} {:>5} {:>12} {:>12} {:>12} {:>10}", "stage", "thread", "core", "in", "out", "full waits", "max depth");
+    for s in &done.stats {
+        println!(
+            "{:<10} {:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
+            s.stage,
+            s.thread,
+            s.core.map_or("-".to_owned(), |c| c.to_string()),
+            s.events_in,
+            s.events_out,
+            s.full_waits,
+            s.max_depth
+        );
+    }
+    println!();
+    println!("latency to each stage, ns (previous stamp or receive time -> stage takes the event):");
+    println!("{:<12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>12}", "stage", "count", "p50", "p90", "p99", "p99.9", "max");
+    for s in done.latency.summaries() {
+        println!("{:<12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>12}", s.stage, s.count, s.p50, s.p90, s.p99, s.p999, s.max);
+    }
+    if done.pinned.iter().any(|p| !p) {
+        println!("warning: some threads could not be pinned to their cores");
+    }
+    Ok(())
+}
+
+fn load_pipeline_config(path: &std::path::Path) -> anyhow::Result<PipelineConfig> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct File {
+        pipeline: PipelineConfig,
+    }
+    let file: File = pt_engine::config::load_toml(path)?;
+    Ok(file.pipeline)
+}
