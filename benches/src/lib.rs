@@ -33,7 +33,10 @@ impl Placement {
         *FIRST.get_or_init(|| {
             let cores = pt_engine::pipeline::available_cores();
             match cores.as_slice() {
-                [a, b, ..] => Placement { driver: Some(*a), peer: Some(*b) },
+                [a, b, ..] => Placement {
+                    driver: Some(*a),
+                    peer: Some(*b),
+                },
                 _ => Placement::default(),
             }
         })
@@ -125,7 +128,11 @@ pub fn stream<S: Spsc>(count: u64, capacity: usize, placement: Placement) -> Dur
             seen += n as u64;
         }
         let end = Instant::now();
-        assert_eq!(sum, count.wrapping_mul(count.wrapping_sub(1)) / 2, "values lost or corrupted");
+        assert_eq!(
+            sum,
+            count.wrapping_mul(count.wrapping_sub(1)) / 2,
+            "values lost or corrupted"
+        );
         end
     });
     pin(placement.driver);
@@ -139,7 +146,10 @@ pub fn stream<S: Spsc>(count: u64, capacity: usize, placement: Placement) -> Dur
 }
 
 /// Median of `samples` runs of `run`, with the fastest and slowest.
-pub fn median_of(samples: usize, mut run: impl FnMut() -> Duration) -> (Duration, Duration, Duration) {
+pub fn median_of(
+    samples: usize,
+    mut run: impl FnMut() -> Duration,
+) -> (Duration, Duration, Duration) {
     let mut times: Vec<Duration> = (0..samples.max(1)).map(|_| run()).collect();
     times.sort_unstable();
     (times[times.len() / 2], times[0], times[times.len() - 1])

@@ -54,11 +54,18 @@ impl Transport {
     }
 
     /// [`crate::stream`] on this transport.
-    pub fn stream(self, count: u64, capacity: usize, placement: crate::Placement) -> std::time::Duration {
+    pub fn stream(
+        self,
+        count: u64,
+        capacity: usize,
+        placement: crate::Placement,
+    ) -> std::time::Duration {
         match self {
             Transport::PtLink => crate::stream::<PtLink>(count, capacity, placement),
             Transport::Rtrb => crate::stream::<Rtrb>(count, capacity, placement),
-            Transport::CrossbeamArrayQueue => crate::stream::<ArrayQueue>(count, capacity, placement),
+            Transport::CrossbeamArrayQueue => {
+                crate::stream::<ArrayQueue>(count, capacity, placement)
+            }
             Transport::StdSyncChannel => crate::stream::<SyncChannel>(count, capacity, placement),
             Transport::Disruptor => crate::stream::<Disruptor>(count, capacity, placement),
         }
@@ -131,7 +138,9 @@ impl Spsc for ArrayQueue {
     type Tx = Arc<crossbeam_queue::ArrayQueue<u64>>;
     type Rx = Arc<crossbeam_queue::ArrayQueue<u64>>;
     fn pair(capacity: usize) -> (Self::Tx, Self::Rx) {
-        let q = Arc::new(crossbeam_queue::ArrayQueue::new(capacity.next_power_of_two()));
+        let q = Arc::new(crossbeam_queue::ArrayQueue::new(
+            capacity.next_power_of_two(),
+        ));
         (q.clone(), q)
     }
     #[inline]
@@ -199,7 +208,11 @@ impl Spsc for Disruptor {
     type Tx = DisruptorProducer;
     type Rx = DisruptorPoller;
     fn pair(capacity: usize) -> (Self::Tx, Self::Rx) {
-        let builder = disruptor::build_single_producer(capacity.next_power_of_two(), Slot::default, disruptor::BusySpin);
+        let builder = disruptor::build_single_producer(
+            capacity.next_power_of_two(),
+            Slot::default,
+            disruptor::BusySpin,
+        );
         let (poller, builder) = builder.new_event_poller();
         (builder.build(), poller)
     }

@@ -37,7 +37,10 @@ impl std::error::Error for ConfigError {}
 pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text.as_bytes()[..offset.min(text.len())];
     let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
     (line, before.len() - line_start + 1)
 }
 
@@ -86,7 +89,8 @@ mod tests {
 
     #[test]
     fn unknown_keys_name_the_key_and_line() {
-        let err = from_toml::<Sample>("name = \"a\"\nsize = 1\ncolour = 2\n", "x.toml").unwrap_err();
+        let err =
+            from_toml::<Sample>("name = \"a\"\nsize = 1\ncolour = 2\n", "x.toml").unwrap_err();
         assert_eq!(err.line, Some(3));
         assert!(err.message.contains("colour"), "{err}");
         assert!(err.to_string().starts_with("x.toml:3:"), "{err}");

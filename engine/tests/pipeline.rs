@@ -16,12 +16,19 @@ fn fused_digests(n: u64) -> Vec<u64> {
     let mut runner = FusedRunner::new(synthetic::stages()).unwrap();
     let mut out = Vec::with_capacity(n as usize);
     for seq in 0..n {
-        runner.process(synthetic::input(seq, recv_time(seq)), Nanos(seq as i64), &mut |e| out.push(digest(&e)));
+        runner.process(
+            synthetic::input(seq, recv_time(seq)),
+            Nanos(seq as i64),
+            &mut |e| out.push(digest(&e)),
+        );
     }
     out
 }
 
-fn threaded_digests(config: &PipelineConfig, n: u64) -> (Vec<u64>, Vec<pt_engine::pipeline::StageStats>) {
+fn threaded_digests(
+    config: &PipelineConfig,
+    n: u64,
+) -> (Vec<u64>, Vec<pt_engine::pipeline::StageStats>) {
     let mut pipeline = Pipeline::start(config, synthetic::stages()).unwrap();
     let mut out = Vec::with_capacity(n as usize);
     let mut collect = |e: Event| out.push(digest(&e));
@@ -51,7 +58,11 @@ fn ten_million_events_threaded_and_fused_match() {
     assert_eq!(stats.len(), 4);
     assert_eq!(stats[0].events_in, N);
     for pair in stats.windows(2) {
-        assert_eq!(pair[0].events_out, pair[1].events_in, "{} -> {}", pair[0].stage, pair[1].stage);
+        assert_eq!(
+            pair[0].events_out, pair[1].events_in,
+            "{} -> {}",
+            pair[0].stage, pair[1].stage
+        );
     }
     assert_eq!(stats[3].events_out, fused.len() as u64);
     // The workload really fans out and filters.
@@ -67,8 +78,16 @@ fn every_placement_gives_the_fused_outputs() {
     let groups = PipelineConfig {
         placement: PlacementMode::Groups,
         groups: vec![
-            GroupSpec { name: "md".into(), stages: vec!["feed".into(), "book".into()], core: None },
-            GroupSpec { name: "trade".into(), stages: vec!["strategy".into(), "gateway".into()], core: None },
+            GroupSpec {
+                name: "md".into(),
+                stages: vec!["feed".into(), "book".into()],
+                core: None,
+            },
+            GroupSpec {
+                name: "trade".into(),
+                stages: vec!["strategy".into(), "gateway".into()],
+                core: None,
+            },
         ],
         wait: Some(WaitStrategy::Park),
         ring_capacity: 64,
@@ -77,7 +96,10 @@ fn every_placement_gives_the_fused_outputs() {
     let configs = [
         PipelineConfig::default(),
         PipelineConfig::unpinned(PlacementMode::Fused, WaitStrategy::SpinYield),
-        PipelineConfig { ring_capacity: 2, ..PipelineConfig::unpinned(PlacementMode::OnePerStage, WaitStrategy::Park) },
+        PipelineConfig {
+            ring_capacity: 2,
+            ..PipelineConfig::unpinned(PlacementMode::OnePerStage, WaitStrategy::Park)
+        },
         groups,
     ];
     for config in &configs {
@@ -106,9 +128,16 @@ impl Stage<u64> for Slow {
 #[test]
 fn shutdown_under_load_loses_nothing() {
     const N: u64 = 2_000_000;
-    let stages: Vec<Box<dyn Stage<u64>>> =
-        vec![Box::new(Slow("a", 0)), Box::new(Slow("b", 8)), Box::new(Slow("c", 0)), Box::new(Slow("d", 16))];
-    let config = PipelineConfig { ring_capacity: 1024, ..PipelineConfig::unpinned(PlacementMode::OnePerStage, WaitStrategy::SpinYield) };
+    let stages: Vec<Box<dyn Stage<u64>>> = vec![
+        Box::new(Slow("a", 0)),
+        Box::new(Slow("b", 8)),
+        Box::new(Slow("c", 0)),
+        Box::new(Slow("d", 16)),
+    ];
+    let config = PipelineConfig {
+        ring_capacity: 1024,
+        ..PipelineConfig::unpinned(PlacementMode::OnePerStage, WaitStrategy::SpinYield)
+    };
     let mut pipeline = Pipeline::start(&config, stages).unwrap();
     let mut next = 0u64;
     let mut check = |v: u64| {
@@ -122,12 +151,23 @@ fn shutdown_under_load_loses_nothing() {
     let in_flight_stats = pipeline.stats();
     let done = pipeline.shutdown(&mut check);
     assert_eq!(next, N, "events lost in shutdown");
-    assert!(in_flight_stats[3].events_out < N, "the test should stop the pipeline while events are in flight");
+    assert!(
+        in_flight_stats[3].events_out < N,
+        "the test should stop the pipeline while events are in flight"
+    );
     for s in &done.stats {
         assert_eq!((s.events_in, s.events_out), (N, N), "stage {}", s.stage);
     }
-    assert!(done.stats.iter().any(|s| s.full_waits > 0), "rings never filled: {:?}", done.stats);
-    assert!(done.stats.iter().any(|s| s.max_depth > 512), "no backlog observed: {:?}", done.stats);
+    assert!(
+        done.stats.iter().any(|s| s.full_waits > 0),
+        "rings never filled: {:?}",
+        done.stats
+    );
+    assert!(
+        done.stats.iter().any(|s| s.max_depth > 512),
+        "no backlog observed: {:?}",
+        done.stats
+    );
 }
 
 #[test]
@@ -144,13 +184,20 @@ fn latency_is_recorded_per_stage_and_merged_on_request() {
     let mid = pipeline.latency(std::time::Duration::from_secs(5));
     let names: Vec<&str> = mid.histograms.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(names, ["feed", "book", "strategy", "gateway", "end-to-end"]);
-    assert_eq!(mid.histograms[0].1.len(), 100_000, "every input's first hop is recorded");
+    assert_eq!(
+        mid.histograms[0].1.len(),
+        100_000,
+        "every input's first hop is recorded"
+    );
     for seq in 100_000..150_000 {
         pipeline.send(synthetic::input(seq, Nanos::now()), &mut count);
     }
     let done = pipeline.shutdown(&mut count);
     let summaries = done.latency.summaries();
-    assert_eq!(summaries[0].count, 150_000, "intervals merge into one total");
+    assert_eq!(
+        summaries[0].count, 150_000,
+        "intervals merge into one total"
+    );
     assert_eq!(summaries[1].count, done.stats[1].events_in);
     assert_eq!(summaries[4].count, done.stats[3].events_in);
     assert!(summaries.iter().all(|s| s.p50 <= s.p99 && s.p99 <= s.max));
@@ -159,5 +206,10 @@ fn latency_is_recorded_per_stage_and_merged_on_request() {
 #[test]
 fn fused_runner_rejects_duplicate_names() {
     let stages: Vec<Box<dyn Stage<u64>>> = vec![Box::new(Slow("a", 0)), Box::new(Slow("a", 0))];
-    assert!(FusedRunner::new(stages).unwrap_err().to_string().contains("\"a\""));
+    assert!(
+        FusedRunner::new(stages)
+            .unwrap_err()
+            .to_string()
+            .contains("\"a\"")
+    );
 }

@@ -60,7 +60,10 @@ fn threaded(placement: PlacementMode) {
     let stats = pipeline.stats();
     pipeline.shutdown(&mut sink);
     println!("threaded {placement:?}: {MEASURED} events, {during} allocations");
-    assert_eq!(during, 0, "the threaded pipeline ({placement:?}) allocated in steady state: {stats:?}");
+    assert_eq!(
+        during, 0,
+        "the threaded pipeline ({placement:?}) allocated in steady state: {stats:?}"
+    );
     assert!(outputs > 0);
 }
 
@@ -88,7 +91,12 @@ impl pt_engine::pipeline::Stage<Event> for Leaky {
     fn name(&self) -> &str {
         "leaky"
     }
-    fn on_event(&mut self, event: &Event, _now: Nanos, out: &mut pt_engine::pipeline::Outbox<Event>) {
+    fn on_event(
+        &mut self,
+        event: &Event,
+        _now: Nanos,
+        out: &mut pt_engine::pipeline::Outbox<Event>,
+    ) {
         let boxed = std::hint::black_box(Box::new(*event));
         let _ = out.push(*boxed);
     }
@@ -98,14 +106,20 @@ fn main() {
     // The counter must see allocations at all, or a zero proves nothing.
     let before = allocations();
     let probe = std::hint::black_box(vec![1u8; 64]);
-    assert!(allocations() > before, "the counting allocator is not installed");
+    assert!(
+        allocations() > before,
+        "the counting allocator is not installed"
+    );
     drop(probe);
     let mut leaky = FusedRunner::new(vec![Box::new(Leaky)]).unwrap();
     let before = allocations();
     for seq in 0..1000 {
         leaky.process(synthetic::input(seq, Nanos(1)), Nanos(1), &mut |_| {});
     }
-    assert!(allocations() - before >= 1000, "an allocating stage went unnoticed");
+    assert!(
+        allocations() - before >= 1000,
+        "an allocating stage went unnoticed"
+    );
 
     fused();
     threaded(PlacementMode::OnePerStage);

@@ -49,7 +49,9 @@ pub enum GridError {
 impl fmt::Display for GridError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
-            GridError::Empty => f.write_str("price grid is empty; expected at least one {start, end, step} range"),
+            GridError::Empty => {
+                f.write_str("price grid is empty; expected at least one {start, end, step} range")
+            }
             GridError::NonPositiveStep { range } => {
                 write!(f, "price_ranges[{range}].step must be greater than 0")
             }
@@ -116,13 +118,17 @@ impl PriceGrid {
         let mut previous: Option<usize> = None;
         for &i in &order {
             let r = ranges[i];
-            let steps = (i128::from(r.end.raw()) - i128::from(r.start.raw())) / i128::from(r.step.raw());
+            let steps =
+                (i128::from(r.end.raw()) - i128::from(r.start.raw())) / i128::from(r.step.raw());
             let mut first = r.start;
             let mut len = steps + 1;
             if let Some(p) = previous {
                 let prev = ranges[p];
                 if r.start < prev.end {
-                    return Err(GridError::Overlap { first: p, second: i });
+                    return Err(GridError::Overlap {
+                        first: p,
+                        second: i,
+                    });
                 }
                 if r.start == prev.end {
                     // The shared end point belongs to the previous range.
@@ -136,7 +142,12 @@ impl PriceGrid {
             }
             let len = u32::try_from(len).map_err(|_| GridError::TooLarge)?;
             let base = u32::try_from(next_index).map_err(|_| GridError::TooLarge)?;
-            segments.push(Segment { first, step: r.step.raw(), len, base });
+            segments.push(Segment {
+                first,
+                step: r.step.raw(),
+                len,
+                base,
+            });
             next_index += u64::from(len);
             previous = Some(i);
         }
@@ -182,7 +193,9 @@ impl PriceGrid {
             .segments
             .iter()
             .find(|s| index >= s.base && index - s.base < s.len)?;
-        Some(Price::from_raw(s.first.raw() + i64::from(index - s.base) * s.step))
+        Some(Price::from_raw(
+            s.first.raw() + i64::from(index - s.base) * s.step,
+        ))
     }
 
     /// The lowest price.
@@ -206,7 +219,11 @@ mod tests {
     }
 
     fn range(a: &str, b: &str, s: &str) -> TickRange {
-        TickRange { start: p(a), end: p(b), step: p(s) }
+        TickRange {
+            start: p(a),
+            end: p(b),
+            step: p(s),
+        }
     }
 
     #[test]
@@ -249,7 +266,10 @@ mod tests {
         );
         assert_eq!(
             PriceGrid::new(&[range("0.5", "0.9", "0.01"), range("0", "0.6", "0.01")]),
-            Err(GridError::Overlap { first: 1, second: 0 })
+            Err(GridError::Overlap {
+                first: 1,
+                second: 0
+            })
         );
     }
 

@@ -134,24 +134,50 @@ impl fmt::Display for RegistryError {
         match self {
             RegistryError::Config(e) => e.fmt(f),
             RegistryError::DuplicateVenue { name, line } => {
-                write!(f, "line {line}: venue {name:?} is declared twice; venue names must be unique")
+                write!(
+                    f,
+                    "line {line}: venue {name:?} is declared twice; venue names must be unique"
+                )
             }
-            RegistryError::UnknownVenue { symbol, venue, line } => write!(
+            RegistryError::UnknownVenue {
+                symbol,
+                venue,
+                line,
+            } => write!(
                 f,
                 "line {line}: instrument {symbol:?} names venue {venue:?}, which no [[venue]] entry declares"
             ),
-            RegistryError::DuplicateSymbol { symbol, venue, first_line, line } => write!(
+            RegistryError::DuplicateSymbol {
+                symbol,
+                venue,
+                first_line,
+                line,
+            } => write!(
                 f,
                 "line {line}: instrument {symbol:?} on venue {venue:?} is already declared at line {first_line}"
             ),
-            RegistryError::BadNumber { symbol, field, value, error, line } => write!(
+            RegistryError::BadNumber {
+                symbol,
+                field,
+                value,
+                error,
+                line,
+            } => write!(
                 f,
                 "line {line}: instrument {symbol:?} {field} = {value:?}: {error}"
             ),
-            RegistryError::BadGrid { symbol, error, line } => {
+            RegistryError::BadGrid {
+                symbol,
+                error,
+                line,
+            } => {
                 write!(f, "line {line}: instrument {symbol:?}: {error}")
             }
-            RegistryError::BadQtyStep { symbol, value, line } => write!(
+            RegistryError::BadQtyStep {
+                symbol,
+                value,
+                line,
+            } => write!(
                 f,
                 "line {line}: instrument {symbol:?} qty_step = {value:?}: expected a quantity greater than 0"
             ),
@@ -206,16 +232,21 @@ pub struct Registry {
 impl Registry {
     /// Parses a registry from TOML text; `source_name` appears in errors.
     pub fn from_toml(text: &str, source_name: &str) -> Result<Registry, RegistryError> {
-        let file: RegistryFile = config::from_toml(text, source_name).map_err(RegistryError::Config)?;
+        let file: RegistryFile =
+            config::from_toml(text, source_name).map_err(RegistryError::Config)?;
         let line = |span: core::ops::Range<usize>| config::line_col(text, span.start).0;
 
         let mut registry = Registry::default();
         let mut venue_ids: HashMap<String, VenueId> = HashMap::new();
         for entry in file.venue {
-            let id = VenueId(u16::try_from(registry.venues.len()).map_err(|_| RegistryError::TooMany)?);
+            let id =
+                VenueId(u16::try_from(registry.venues.len()).map_err(|_| RegistryError::TooMany)?);
             let name = entry.name.get_ref().clone();
             if venue_ids.insert(name.clone(), id).is_some() {
-                return Err(RegistryError::DuplicateVenue { name, line: line(entry.name.span()) });
+                return Err(RegistryError::DuplicateVenue {
+                    name,
+                    line: line(entry.name.span()),
+                });
             }
             registry.venues.push(Venue { id, name });
         }
@@ -224,11 +255,14 @@ impl Registry {
         for entry in file.instrument {
             let entry_line = line(entry.symbol.span());
             let symbol = entry.symbol.into_inner();
-            let venue = *venue_ids.get(&entry.venue).ok_or_else(|| RegistryError::UnknownVenue {
-                symbol: symbol.clone(),
-                venue: entry.venue.clone(),
-                line: entry_line,
-            })?;
+            let venue =
+                *venue_ids
+                    .get(&entry.venue)
+                    .ok_or_else(|| RegistryError::UnknownVenue {
+                        symbol: symbol.clone(),
+                        venue: entry.venue.clone(),
+                        line: entry_line,
+                    })?;
             if let Some(&first_line) = first_lines.get(&(venue, symbol.clone())) {
                 return Err(RegistryError::DuplicateSymbol {
                     symbol,
@@ -259,20 +293,34 @@ impl Registry {
                 error,
                 line: entry_line,
             })?;
-            let qty_step = Qty::parse(&entry.qty_step).map_err(|error| RegistryError::BadNumber {
-                symbol: symbol.clone(),
-                field: "qty_step".to_owned(),
-                value: entry.qty_step.clone(),
-                error,
-                line: entry_line,
-            })?;
+            let qty_step =
+                Qty::parse(&entry.qty_step).map_err(|error| RegistryError::BadNumber {
+                    symbol: symbol.clone(),
+                    field: "qty_step".to_owned(),
+                    value: entry.qty_step.clone(),
+                    error,
+                    line: entry_line,
+                })?;
             if qty_step.raw() <= 0 {
-                return Err(RegistryError::BadQtyStep { symbol, value: entry.qty_step, line: entry_line });
+                return Err(RegistryError::BadQtyStep {
+                    symbol,
+                    value: entry.qty_step,
+                    line: entry_line,
+                });
             }
-            let id = InstrumentId(u32::try_from(registry.instruments.len()).map_err(|_| RegistryError::TooMany)?);
+            let id = InstrumentId(
+                u32::try_from(registry.instruments.len()).map_err(|_| RegistryError::TooMany)?,
+            );
             first_lines.insert((venue, symbol.clone()), entry_line);
             registry.by_symbol.insert((venue, symbol.clone()), id);
-            registry.instruments.push(Instrument { id, venue, symbol, kind: entry.kind, grid, qty_step });
+            registry.instruments.push(Instrument {
+                id,
+                venue,
+                symbol,
+                kind: entry.kind,
+                grid,
+                qty_step,
+            });
         }
         Ok(registry)
     }

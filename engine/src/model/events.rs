@@ -191,9 +191,7 @@ pub enum CommandAction {
 
 /// A reject reason: the gateway's own codes below 1000, venue codes above.
 /// Open so that a venue adding a code never makes a report undecodable.
-#[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable,
-)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, bytemuck::Pod, bytemuck::Zeroable)]
 #[repr(transparent)]
 pub struct RejectCode(pub u16);
 

@@ -108,7 +108,8 @@ fn parse_raw(text: &[u8], source_scale: u32) -> Result<i64, FixedError> {
     }
     // Trailing zeros of the fraction carry no value; dropping them keeps
     // "0.10000000000000000000" from overflowing the mantissa.
-    let significant_frac = frac_part.len() - frac_part.iter().rev().take_while(|&&b| b == b'0').count();
+    let significant_frac =
+        frac_part.len() - frac_part.iter().rev().take_while(|&&b| b == b'0').count();
     let frac_part_sig = &frac_part[..significant_frac];
 
     let mut mantissa: u64 = 0;
@@ -331,12 +332,21 @@ mod tests {
     #[test]
     fn parses_venue_strings_exactly() {
         assert_eq!(Price::parse("0.5600").unwrap().raw(), 56_000_000);
-        assert_eq!(Price::parse("61837.63000000").unwrap().raw(), 6_183_763_000_000);
+        assert_eq!(
+            Price::parse("61837.63000000").unwrap().raw(),
+            6_183_763_000_000
+        );
         assert_eq!(Qty::parse("10.00").unwrap().raw(), 1_000_000_000);
-        assert_eq!(Price::parse_scaled("2238200", 4).unwrap(), Price::parse("223.82").unwrap());
+        assert_eq!(
+            Price::parse_scaled("2238200", 4).unwrap(),
+            Price::parse("223.82").unwrap()
+        );
         assert_eq!(Price::parse("-0.01").unwrap().raw(), -1_000_000);
         assert_eq!(Price::parse("0.00000001").unwrap().raw(), 1);
-        assert_eq!(Price::parse("0.1000000000000000000000").unwrap().raw(), 10_000_000);
+        assert_eq!(
+            Price::parse("0.1000000000000000000000").unwrap().raw(),
+            10_000_000
+        );
         assert_eq!(Price::parse_scaled("2238200", 10).unwrap().raw(), 22_382);
         assert_eq!(Price::parse("92233720368.54775807").unwrap(), Price::MAX);
     }
@@ -344,12 +354,21 @@ mod tests {
     #[test]
     fn formats_the_shortest_exact_string() {
         assert_eq!(Price::parse("0.5600").unwrap().to_string(), "0.56");
-        assert_eq!(Price::parse("61837.63000000").unwrap().to_string(), "61837.63");
+        assert_eq!(
+            Price::parse("61837.63000000").unwrap().to_string(),
+            "61837.63"
+        );
         assert_eq!(Qty::parse("10.00").unwrap().to_string(), "10");
-        assert_eq!(Price::parse_scaled("2238200", 4).unwrap().to_string(), "223.82");
+        assert_eq!(
+            Price::parse_scaled("2238200", 4).unwrap().to_string(),
+            "223.82"
+        );
         assert_eq!(Price::from_raw(-1).to_string(), "-0.00000001");
         assert_eq!(Price::ZERO.to_string(), "0");
-        assert_eq!(Price::from_raw(i64::MIN).to_string(), "-92233720368.54775808");
+        assert_eq!(
+            Price::from_raw(i64::MIN).to_string(),
+            "-92233720368.54775808"
+        );
         assert_eq!(format!("{:>6}", Price::parse("0.5").unwrap()), "   0.5");
     }
 
@@ -365,15 +384,63 @@ mod tests {
             Price::parse_scaled("2238201", 10),
             Err(FixedError::TooManyDecimals { needed: 10 })
         );
-        assert_eq!(Price::parse("92233720368.54775808"), Err(FixedError::Overflow));
-        assert_eq!(Price::parse("99999999999999999999999"), Err(FixedError::Overflow));
-        assert_eq!(Price::parse("1e5"), Err(FixedError::InvalidByte { index: 1, byte: b'e' }));
-        assert_eq!(Price::parse("0.5.6"), Err(FixedError::InvalidByte { index: 3, byte: b'.' }));
-        assert_eq!(Price::parse(".5"), Err(FixedError::InvalidByte { index: 0, byte: b'.' }));
-        assert_eq!(Price::parse("5."), Err(FixedError::InvalidByte { index: 1, byte: b'.' }));
-        assert_eq!(Price::parse("+1"), Err(FixedError::InvalidByte { index: 0, byte: b'+' }));
-        assert_eq!(Price::parse(" 1"), Err(FixedError::InvalidByte { index: 0, byte: b' ' }));
-        assert_eq!(Price::parse("1.0x"), Err(FixedError::InvalidByte { index: 3, byte: b'x' }));
+        assert_eq!(
+            Price::parse("92233720368.54775808"),
+            Err(FixedError::Overflow)
+        );
+        assert_eq!(
+            Price::parse("99999999999999999999999"),
+            Err(FixedError::Overflow)
+        );
+        assert_eq!(
+            Price::parse("1e5"),
+            Err(FixedError::InvalidByte {
+                index: 1,
+                byte: b'e'
+            })
+        );
+        assert_eq!(
+            Price::parse("0.5.6"),
+            Err(FixedError::InvalidByte {
+                index: 3,
+                byte: b'.'
+            })
+        );
+        assert_eq!(
+            Price::parse(".5"),
+            Err(FixedError::InvalidByte {
+                index: 0,
+                byte: b'.'
+            })
+        );
+        assert_eq!(
+            Price::parse("5."),
+            Err(FixedError::InvalidByte {
+                index: 1,
+                byte: b'.'
+            })
+        );
+        assert_eq!(
+            Price::parse("+1"),
+            Err(FixedError::InvalidByte {
+                index: 0,
+                byte: b'+'
+            })
+        );
+        assert_eq!(
+            Price::parse(" 1"),
+            Err(FixedError::InvalidByte {
+                index: 0,
+                byte: b' '
+            })
+        );
+        assert_eq!(
+            Price::parse("1.0x"),
+            Err(FixedError::InvalidByte {
+                index: 3,
+                byte: b'x'
+            })
+        );
         assert_eq!(
             Price::parse_scaled("1", 19),
             Err(FixedError::SourceScaleTooLarge { scale: 19 })

@@ -4,21 +4,51 @@ use core::fmt;
 
 /// A dense index into the instrument registry, assigned in registry order.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, bytemuck::Pod, bytemuck::Zeroable,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
 )]
 #[repr(transparent)]
 pub struct InstrumentId(pub u32);
 
 /// A venue (Kalshi, Binance, the local simulator, ...), assigned by the registry.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, bytemuck::Pod, bytemuck::Zeroable,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
 )]
 #[repr(transparent)]
 pub struct VenueId(pub u16);
 
 /// A strategy instance; part of every client order id it issues.
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, bytemuck::Pod, bytemuck::Zeroable,
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
 )]
 #[repr(transparent)]
 pub struct StrategyId(pub u16);
@@ -42,7 +72,9 @@ impl fmt::Display for VenueId {
 /// regenerates the same id for the same journaled intent, so the venue can
 /// recognise a resend instead of creating a second order. Formatted as
 /// `pt-<strategy>-<counter>` for venues that take string ids.
-#[derive(Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, bytemuck::Pod, bytemuck::Zeroable)]
+#[derive(
+    Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, bytemuck::Pod, bytemuck::Zeroable,
+)]
 #[repr(transparent)]
 pub struct ClientOrderId(u64);
 
@@ -106,9 +138,7 @@ impl ClientOrderId {
         let rest = text
             .strip_prefix("pt-")
             .ok_or(ClientOrderIdError::MissingPrefix)?;
-        let (strategy, counter) = rest
-            .split_once('-')
-            .ok_or(ClientOrderIdError::BadCounter)?;
+        let (strategy, counter) = rest.split_once('-').ok_or(ClientOrderIdError::BadCounter)?;
         let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
         if !digits(strategy) {
             return Err(ClientOrderIdError::BadStrategy);
@@ -119,7 +149,9 @@ impl ClientOrderId {
         let strategy: u16 = strategy
             .parse()
             .map_err(|_| ClientOrderIdError::BadStrategy)?;
-        let counter: u64 = counter.parse().map_err(|_| ClientOrderIdError::BadCounter)?;
+        let counter: u64 = counter
+            .parse()
+            .map_err(|_| ClientOrderIdError::BadCounter)?;
         Self::new(StrategyId(strategy), counter).ok_or(ClientOrderIdError::BadCounter)
     }
 }
@@ -148,10 +180,22 @@ mod tests {
         assert_eq!(id.counter(), 42);
         assert_eq!(id.to_string(), "pt-7-42");
         assert!(ClientOrderId::new(StrategyId(1), 1 << 48).is_none());
-        assert_eq!(ClientOrderId::parse("x-1-2"), Err(ClientOrderIdError::MissingPrefix));
-        assert_eq!(ClientOrderId::parse("pt-70000-2"), Err(ClientOrderIdError::BadStrategy));
-        assert_eq!(ClientOrderId::parse("pt-1-+2"), Err(ClientOrderIdError::BadCounter));
-        assert_eq!(ClientOrderId::parse("pt-1-281474976710656"), Err(ClientOrderIdError::BadCounter));
+        assert_eq!(
+            ClientOrderId::parse("x-1-2"),
+            Err(ClientOrderIdError::MissingPrefix)
+        );
+        assert_eq!(
+            ClientOrderId::parse("pt-70000-2"),
+            Err(ClientOrderIdError::BadStrategy)
+        );
+        assert_eq!(
+            ClientOrderId::parse("pt-1-+2"),
+            Err(ClientOrderIdError::BadCounter)
+        );
+        assert_eq!(
+            ClientOrderId::parse("pt-1-281474976710656"),
+            Err(ClientOrderIdError::BadCounter)
+        );
     }
 
     proptest! {

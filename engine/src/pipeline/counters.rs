@@ -30,7 +30,9 @@ pub(crate) struct LocalCounters {
 pub(crate) type CounterBoard = Arc<[CachePadded<SharedCounters>]>;
 
 pub(crate) fn board(stages: usize) -> CounterBoard {
-    (0..stages).map(|_| CachePadded::new(SharedCounters::default())).collect()
+    (0..stages)
+        .map(|_| CachePadded::new(SharedCounters::default()))
+        .collect()
 }
 
 impl SharedCounters {
@@ -42,7 +44,8 @@ impl SharedCounters {
         self.events_out.store(local.events_out, Ordering::Relaxed);
         self.full_waits.store(local.full_waits, Ordering::Relaxed);
         self.max_depth.store(local.max_depth, Ordering::Relaxed);
-        self.outbox_refused.store(local.outbox_refused, Ordering::Relaxed);
+        self.outbox_refused
+            .store(local.outbox_refused, Ordering::Relaxed);
     }
 
     /// Relaxed: a monitoring snapshot, each field read independently.

@@ -16,7 +16,9 @@ pub struct FusedRunner<E: PipelineEvent> {
 
 impl<E: PipelineEvent> core::fmt::Debug for FusedRunner<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("FusedRunner").field("stages", &self.names).finish()
+        f.debug_struct("FusedRunner")
+            .field("stages", &self.names)
+            .finish()
     }
 }
 
@@ -32,7 +34,10 @@ impl<E: PipelineEvent> FusedRunner<E> {
                 return Err(PlacementError::DuplicateStageName(name.clone()));
             }
         }
-        Ok(FusedRunner { group: StageGroup::new(stages, 0, true), names })
+        Ok(FusedRunner {
+            group: StageGroup::new(stages, 0, true),
+            names,
+        })
     }
 
     /// Carries `event` through every stage at time `now` (in replay, the

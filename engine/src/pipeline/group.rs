@@ -26,15 +26,29 @@ pub(crate) struct StageGroup<E> {
 impl<E> core::fmt::Debug for StageGroup<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("StageGroup")
-            .field("stages", &self.stages.iter().map(|s| s.name().to_owned()).collect::<Vec<_>>())
+            .field(
+                "stages",
+                &self
+                    .stages
+                    .iter()
+                    .map(|s| s.name().to_owned())
+                    .collect::<Vec<_>>(),
+            )
             .field("first_slot", &self.first_slot)
             .finish_non_exhaustive()
     }
 }
 
 impl<E: PipelineEvent> StageGroup<E> {
-    pub(crate) fn new(stages: Vec<Box<dyn Stage<E>>>, first_slot: usize, is_last: bool) -> StageGroup<E> {
-        let outboxes = stages.iter().map(|s| Outbox::with_capacity(s.max_outputs())).collect();
+    pub(crate) fn new(
+        stages: Vec<Box<dyn Stage<E>>>,
+        first_slot: usize,
+        is_last: bool,
+    ) -> StageGroup<E> {
+        let outboxes = stages
+            .iter()
+            .map(|s| Outbox::with_capacity(s.max_outputs()))
+            .collect();
         let n = stages.len();
         StageGroup {
             stages,
@@ -80,7 +94,9 @@ impl<E: PipelineEvent> StageGroup<E> {
         }
         for k in 0..emitted {
             // `k < emitted == len`, so the slot exists.
-            let Some(mut out) = self.outboxes[i].get(k) else { break };
+            let Some(mut out) = self.outboxes[i].get(k) else {
+                break;
+            };
             out.stamp(slot, now);
             if next < self.stages.len() {
                 if next + 1 == self.stages.len() && self.is_last {

@@ -52,8 +52,17 @@ pub(crate) fn exchange(request: Arc<AtomicU64>, len: usize) -> (LatencyPort, Lat
     let _ = empty_tx.push(new_set(len));
     let answered = request.load(Ordering::Relaxed);
     (
-        LatencyPort { request, answered, full: full_tx, empty: empty_rx },
-        LatencyTap { full: full_rx, empty: empty_tx, totals: new_set(len) },
+        LatencyPort {
+            request,
+            answered,
+            full: full_tx,
+            empty: empty_rx,
+        },
+        LatencyTap {
+            full: full_rx,
+            empty: empty_tx,
+            totals: new_set(len),
+        },
     )
 }
 

@@ -18,8 +18,15 @@ pub fn link<T: Copy + Send>(capacity: usize, wait: WaitStrategy) -> (LinkTx<T>, 
     let capacity = capacity.max(2).next_power_of_two();
     let (producer, consumer) = rtrb::RingBuffer::new(capacity);
     (
-        LinkTx { ring: producer, wait, full_waits: 0 },
-        LinkRx { ring: consumer, max_depth: 0 },
+        LinkTx {
+            ring: producer,
+            wait,
+            full_waits: 0,
+        },
+        LinkRx {
+            ring: consumer,
+            max_depth: 0,
+        },
     )
 }
 
@@ -75,7 +82,9 @@ impl<T: Copy + Send> LinkTx<T> {
     /// Sends `event` if there is room now; gives it back otherwise.
     #[inline]
     pub fn try_send(&mut self, event: T) -> Result<(), T> {
-        self.ring.push(event).map_err(|rtrb::PushError::Full(back)| back)
+        self.ring
+            .push(event)
+            .map_err(|rtrb::PushError::Full(back)| back)
     }
 
     /// How many times a send found the ring full and waited.

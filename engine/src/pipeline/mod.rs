@@ -26,7 +26,8 @@ pub use counters::StageStats;
 pub use fused::FusedRunner;
 pub use latency::{LatencyReport, LatencySummary, MAX_TRACKABLE_NS};
 pub use placement::{
-    GroupSpec, PipelineConfig, PlacementError, PlacementMode, Plan, ThreadPlan, available_cores, resolve,
+    GroupSpec, PipelineConfig, PlacementError, PlacementMode, Plan, ThreadPlan, available_cores,
+    resolve,
 };
 pub use stage::{Outbox, OutboxFull, PipelineEvent, STAMPED_STAGES, Stage};
 pub use threaded::{MAX_BATCH, Pipeline, PipelineError, Shutdown};

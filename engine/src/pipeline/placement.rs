@@ -97,7 +97,12 @@ impl Default for PipelineConfig {
 impl PipelineConfig {
     /// A config with `placement`, unpinned threads and `wait`.
     pub fn unpinned(placement: PlacementMode, wait: WaitStrategy) -> PipelineConfig {
-        PipelineConfig { placement, wait: Some(wait), pin: false, ..PipelineConfig::default() }
+        PipelineConfig {
+            placement,
+            wait: Some(wait),
+            pin: false,
+            ..PipelineConfig::default()
+        }
     }
 }
 
@@ -183,24 +188,50 @@ impl fmt::Display for PlacementError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PlacementError::NoStages => f.write_str("the pipeline has no stages"),
-            PlacementError::DuplicateStageName(n) => write!(f, "two stages are named {n:?}; stage names must be unique"),
-            PlacementError::BadRingCapacity(c) => write!(f, "pipeline.ring_capacity = {c}: expected 2 to 1073741824"),
+            PlacementError::DuplicateStageName(n) => {
+                write!(f, "two stages are named {n:?}; stage names must be unique")
+            }
+            PlacementError::BadRingCapacity(c) => {
+                write!(f, "pipeline.ring_capacity = {c}: expected 2 to 1073741824")
+            }
             PlacementError::GroupsMismatch(mode) => match mode {
-                PlacementMode::Groups => f.write_str("pipeline.placement = \"groups\" needs at least one [[pipeline.group]]"),
-                other => write!(f, "[[pipeline.group]] entries are only used with placement = \"groups\", not {other:?}"),
+                PlacementMode::Groups => f.write_str(
+                    "pipeline.placement = \"groups\" needs at least one [[pipeline.group]]",
+                ),
+                other => write!(
+                    f,
+                    "[[pipeline.group]] entries are only used with placement = \"groups\", not {other:?}"
+                ),
             },
-            PlacementError::UnknownStage { group, stage } => write!(f, "pipeline.group {group:?} names stage {stage:?}, which the pipeline does not have"),
-            PlacementError::OutOfOrder { group, expected, found } => write!(
+            PlacementError::UnknownStage { group, stage } => write!(
+                f,
+                "pipeline.group {group:?} names stage {stage:?}, which the pipeline does not have"
+            ),
+            PlacementError::OutOfOrder {
+                group,
+                expected,
+                found,
+            } => write!(
                 f,
                 "pipeline.group {group:?} lists {found:?} where {expected:?} comes next; groups must list contiguous stages in pipeline order"
             ),
             PlacementError::EmptyGroup(g) => write!(f, "pipeline.group {g:?} has no stages"),
-            PlacementError::Uncovered(stages) => write!(f, "no pipeline.group runs stages {stages:?}"),
-            PlacementError::CoreUnavailable { group, core, available } => write!(
+            PlacementError::Uncovered(stages) => {
+                write!(f, "no pipeline.group runs stages {stages:?}")
+            }
+            PlacementError::CoreUnavailable {
+                group,
+                core,
+                available,
+            } => write!(
                 f,
                 "pipeline.group {group:?} asks for core {core}; this process may use cores {available:?}"
             ),
-            PlacementError::CoreShared { core, first, second } => write!(
+            PlacementError::CoreShared {
+                core,
+                first,
+                second,
+            } => write!(
                 f,
                 "threads {first:?} and {second:?} are both pinned to core {core}; fuse them into one group instead"
             ),
@@ -227,7 +258,11 @@ pub fn available_cores() -> Vec<usize> {
 }
 
 /// Resolves `config` for a pipeline of `stages`, given the cores available.
-pub fn resolve(config: &PipelineConfig, stages: &[&str], available: &[usize]) -> Result<Plan, PlacementError> {
+pub fn resolve(
+    config: &PipelineConfig,
+    stages: &[&str],
+    available: &[usize],
+) -> Result<Plan, PlacementError> {
     let n = stages.len();
     if n == 0 {
         return Err(PlacementError::NoStages);
@@ -249,17 +284,30 @@ pub fn resolve(config: &PipelineConfig, stages: &[&str], available: &[usize]) ->
     cores.dedup();
     let pin = config.pin && !cores.is_empty();
     let core_at = |k: usize| if pin { cores.get(k).copied() } else { None };
-    let single = |name: &str, range: Range<usize>, core: Option<usize>| ThreadPlan { name: name.to_owned(), stages: range, core };
+    let single = |name: &str, range: Range<usize>, core: Option<usize>| ThreadPlan {
+        name: name.to_owned(),
+        stages: range,
+        core,
+    };
 
     let threads: Vec<ThreadPlan> = match config.placement {
         PlacementMode::Fused => {
-            vec![single("pipeline", 0..n, if cores.len() >= 2 { core_at(1) } else { None })]
+            vec![single(
+                "pipeline",
+                0..n,
+                if cores.len() >= 2 { core_at(1) } else { None },
+            )]
         }
         PlacementMode::OnePerStage => {
             if pin && cores.len() < n + 1 {
-                return Err(PlacementError::NotEnoughCores { needed: n + 1, available: cores.len() });
+                return Err(PlacementError::NotEnoughCores {
+                    needed: n + 1,
+                    available: cores.len(),
+                });
             }
-            (0..n).map(|i| single(stages[i], i..i + 1, core_at(i + 1))).collect()
+            (0..n)
+                .map(|i| single(stages[i], i..i + 1, core_at(i + 1)))
+                .collect()
         }
         PlacementMode::Auto => {
             let workers = n.min(cores.len().saturating_sub(1)).max(1);
@@ -267,9 +315,21 @@ pub fn resolve(config: &PipelineConfig, stages: &[&str], available: &[usize]) ->
             let mut start = 0;
             for k in 0..workers {
                 let len = n / workers + usize::from(k < n % workers);
-                let name = if len == 1 { stages[start].to_owned() } else { format!("{}..{}", stages[start], stages[start + len - 1]) };
-                let core = if cores.len() >= 2 { core_at(k + 1) } else { None };
-                plan.push(ThreadPlan { name, stages: start..start + len, core });
+                let name = if len == 1 {
+                    stages[start].to_owned()
+                } else {
+                    format!("{}..{}", stages[start], stages[start + len - 1])
+                };
+                let core = if cores.len() >= 2 {
+                    core_at(k + 1)
+                } else {
+                    None
+                };
+                plan.push(ThreadPlan {
+                    name,
+                    stages: start..start + len,
+                    core,
+                });
                 start += len;
             }
             plan
@@ -280,19 +340,31 @@ pub fn resolve(config: &PipelineConfig, stages: &[&str], available: &[usize]) ->
         if let Some(core) = t.core
             && let Some(other) = threads[..i].iter().find(|o| o.core == Some(core))
         {
-            return Err(PlacementError::CoreShared { core, first: other.name.clone(), second: t.name.clone() });
+            return Err(PlacementError::CoreShared {
+                core,
+                first: other.name.clone(),
+                second: t.name.clone(),
+            });
         }
     }
     let wait = config.wait.unwrap_or_else(|| {
         // Busy-spin only when every stage thread has its own core and one
         // more core is left for the feeding thread and the OS.
         let dedicated = threads.iter().all(|t| t.core.is_some()) && cores.len() > threads.len() + 1;
-        if dedicated { WaitStrategy::BusySpin } else { WaitStrategy::SpinYield }
+        if dedicated {
+            WaitStrategy::BusySpin
+        } else {
+            WaitStrategy::SpinYield
+        }
     });
     Ok(Plan { threads, wait })
 }
 
-fn groups_plan(config: &PipelineConfig, stages: &[&str], cores: &[usize]) -> Result<Vec<ThreadPlan>, PlacementError> {
+fn groups_plan(
+    config: &PipelineConfig,
+    stages: &[&str],
+    cores: &[usize],
+) -> Result<Vec<ThreadPlan>, PlacementError> {
     let mut next = 0;
     let mut plan = Vec::with_capacity(config.groups.len());
     for group in &config.groups {
@@ -302,7 +374,10 @@ fn groups_plan(config: &PipelineConfig, stages: &[&str], cores: &[usize]) -> Res
         let start = next;
         for stage in &group.stages {
             if !stages.contains(&stage.as_str()) {
-                return Err(PlacementError::UnknownStage { group: group.name.clone(), stage: stage.clone() });
+                return Err(PlacementError::UnknownStage {
+                    group: group.name.clone(),
+                    stage: stage.clone(),
+                });
             }
             match stages.get(next) {
                 Some(&expected) if expected == stage => next += 1,
@@ -325,16 +400,26 @@ fn groups_plan(config: &PipelineConfig, stages: &[&str], cores: &[usize]) -> Res
         let core = match group.core {
             Some(core) if config.pin => {
                 if !cores.contains(&core) {
-                    return Err(PlacementError::CoreUnavailable { group: group.name.clone(), core, available: cores.to_vec() });
+                    return Err(PlacementError::CoreUnavailable {
+                        group: group.name.clone(),
+                        core,
+                        available: cores.to_vec(),
+                    });
                 }
                 Some(core)
             }
             _ => None,
         };
-        plan.push(ThreadPlan { name: group.name.clone(), stages: start..next, core });
+        plan.push(ThreadPlan {
+            name: group.name.clone(),
+            stages: start..next,
+            core,
+        });
     }
     if next < stages.len() {
-        return Err(PlacementError::Uncovered(stages[next..].iter().map(|s| (*s).to_owned()).collect()));
+        return Err(PlacementError::Uncovered(
+            stages[next..].iter().map(|s| (*s).to_owned()).collect(),
+        ));
     }
     Ok(plan)
 }

@@ -72,7 +72,11 @@ impl<E: Copy> Outbox<E> {
     /// An outbox for up to `capacity` events per input (at least one).
     pub fn with_capacity(capacity: usize) -> Outbox<E> {
         let capacity = capacity.max(1);
-        Outbox { items: Vec::with_capacity(capacity), capacity, refused: 0 }
+        Outbox {
+            items: Vec::with_capacity(capacity),
+            capacity,
+            refused: 0,
+        }
     }
 
     /// Emits `event` after those already emitted for this input.

@@ -10,8 +10,8 @@
 
 use super::stage::{Outbox, Stage};
 use crate::model::{
-    BookUpdate, ClientOrderId, Event, EventKind, ExecReport, Header, InstrumentId, Liquidity, MarketEvent, Nanos,
-    OrderIntent, Price, Qty, Side, StrategyId, book_flags,
+    BookUpdate, ClientOrderId, Event, EventKind, ExecReport, Header, InstrumentId, Liquidity,
+    MarketEvent, Nanos, OrderIntent, Price, Qty, Side, StrategyId, book_flags,
 };
 
 const LEVELS: usize = 64;
@@ -30,9 +30,18 @@ pub fn input(seq: u64, recv_ts: Nanos) -> Event {
     let r = mix(seq);
     let level = (r % LEVELS as u64) as i64;
     let side = if level < 32 { Side::Buy } else { Side::Sell };
-    let qty = if r & (1 << 20) == 0 { 0 } else { ((r >> 8) & 0xFF) as i64 + 1 };
+    let qty = if r & (1 << 20) == 0 {
+        0
+    } else {
+        ((r >> 8) & 0xFF) as i64 + 1
+    };
     Event::Market(MarketEvent {
-        header: Header::new(EventKind::LevelSet, InstrumentId((r >> 40) as u32 & 3), seq, recv_ts),
+        header: Header::new(
+            EventKind::LevelSet,
+            InstrumentId((r >> 40) as u32 & 3),
+            seq,
+            recv_ts,
+        ),
         side,
         price: Price::from_raw((level + 1) * TICK),
         qty: Qty::from_units(qty).unwrap_or(Qty::ZERO),
@@ -59,7 +68,11 @@ impl Stage<Event> for SyntheticFeed {
         }
         let _ = out.push(*event);
         if m.header.seq % 16 == 0 {
-            let trade = MarketEvent { header: m.header.derived(EventKind::Trade), trade_id: m.header.seq, ..*m };
+            let trade = MarketEvent {
+                header: m.header.derived(EventKind::Trade),
+                trade_id: m.header.seq,
+                ..*m
+            };
             let _ = out.push(Event::Market(trade));
         }
     }
@@ -75,7 +88,10 @@ pub struct SyntheticBook {
 
 impl Default for SyntheticBook {
     fn default() -> Self {
-        SyntheticBook { qty: [[[0; LEVELS]; 2]; 4], version: 0 }
+        SyntheticBook {
+            qty: [[[0; LEVELS]; 2]; 4],
+            version: 0,
+        }
     }
 }
 
@@ -106,8 +122,10 @@ impl Stage<Event> for SyntheticBook {
         {
             flags |= book_flags::CROSSED;
         }
-        let px = |l: Option<usize>| l.map_or(Price::ZERO, |l| Price::from_raw((l as i64 + 1) * TICK));
-        let qty = |side: usize, l: Option<usize>| l.map_or(Qty::ZERO, |l| Qty::from_raw(book[side][l]));
+        let px =
+            |l: Option<usize>| l.map_or(Price::ZERO, |l| Price::from_raw((l as i64 + 1) * TICK));
+        let qty =
+            |side: usize, l: Option<usize>| l.map_or(Qty::ZERO, |l| Qty::from_raw(book[side][l]));
         let _ = out.push(Event::Book(BookUpdate {
             header: m.header.derived(EventKind::BookUpdate),
             best_bid: px(bid),
@@ -140,7 +158,9 @@ impl Stage<Event> for SyntheticStrategy {
             return;
         }
         self.orders += 1;
-        let Some(id) = ClientOrderId::new(StrategyId(1), self.orders) else { return };
+        let Some(id) = ClientOrderId::new(StrategyId(1), self.orders) else {
+            return;
+        };
         let _ = out.push(Event::Intent(OrderIntent {
             header: b.header.derived(EventKind::OrderNew),
             client_order_id: id,

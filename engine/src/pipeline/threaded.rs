@@ -4,7 +4,7 @@ use super::counters::{CounterBoard, LocalCounters, StageStats, board};
 use super::group::StageGroup;
 use super::latency::{HistogramSet, LatencyPort, LatencyReport, LatencyTap, exchange};
 use super::link::{LinkRx, LinkTx, link};
-use super::placement::{Plan, PlacementError, PipelineConfig, available_cores, resolve};
+use super::placement::{PipelineConfig, PlacementError, Plan, available_cores, resolve};
 use super::stage::{PipelineEvent, Stage};
 use super::wait::{Backoff, WaitStrategy};
 use crate::model::Nanos;
@@ -65,7 +65,10 @@ pub struct Pipeline<E: PipelineEvent> {
 
 impl<E: PipelineEvent> core::fmt::Debug for Pipeline<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Pipeline").field("plan", &self.plan).field("stages", &self.names).finish_non_exhaustive()
+        f.debug_struct("Pipeline")
+            .field("plan", &self.plan)
+            .field("stages", &self.names)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,16 +86,23 @@ pub struct Shutdown<E> {
 
 impl<E> core::fmt::Debug for Shutdown<E> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Shutdown").field("stats", &self.stats).field("pinned", &self.pinned).finish_non_exhaustive()
+        f.debug_struct("Shutdown")
+            .field("stats", &self.stats)
+            .field("pinned", &self.pinned)
+            .finish_non_exhaustive()
     }
 }
 
 impl<E: PipelineEvent> Pipeline<E> {
     /// Places `stages` by `config` on this host's cores and starts them.
-    pub fn start(config: &PipelineConfig, stages: Vec<Box<dyn Stage<E>>>) -> Result<Pipeline<E>, PipelineError> {
+    pub fn start(
+        config: &PipelineConfig,
+        stages: Vec<Box<dyn Stage<E>>>,
+    ) -> Result<Pipeline<E>, PipelineError> {
         let names: Vec<String> = stages.iter().map(|s| s.name().to_owned()).collect();
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let plan = resolve(config, &name_refs, &available_cores()).map_err(PipelineError::Placement)?;
+        let plan =
+            resolve(config, &name_refs, &available_cores()).map_err(PipelineError::Placement)?;
         let counters = board(stages.len());
         let latency_request = Arc::new(AtomicU64::new(0));
         let capacity = config.ring_capacity;
@@ -102,7 +112,8 @@ impl<E: PipelineEvent> Pipeline<E> {
         let mut workers = Vec::with_capacity(plan.threads.len());
         let last = plan.threads.len() - 1;
         for (k, thread) in plan.threads.iter().enumerate() {
-            let group_stages: Vec<Box<dyn Stage<E>>> = remaining.by_ref().take(thread.stages.len()).collect();
+            let group_stages: Vec<Box<dyn Stage<E>>> =
+                remaining.by_ref().take(thread.stages.len()).collect();
             let group = StageGroup::new(group_stages, thread.stages.start, k == last);
             let (tx, rx) = link::<E>(capacity, plan.wait);
             let (port, tap) = exchange(latency_request.clone(), group.len() + 1);
@@ -120,10 +131,23 @@ impl<E: PipelineEvent> Pipeline<E> {
                 .name(format!("pt-{}", thread.name))
                 .spawn(move || ctx.run())
                 .map_err(PipelineError::Spawn)?;
-            workers.push(Worker { handle: Some(handle), tap });
+            workers.push(Worker {
+                handle: Some(handle),
+                tap,
+            });
             upstream = rx;
         }
-        Ok(Pipeline { input, output: upstream, workers, plan, names, counters, latency_request, input_full_waits: 0, sent: 0 })
+        Ok(Pipeline {
+            input,
+            output: upstream,
+            workers,
+            plan,
+            names,
+            counters,
+            latency_request,
+            input_full_waits: 0,
+            sent: 0,
+        })
     }
 
     /// The resolved placement.
@@ -207,7 +231,8 @@ impl<E: PipelineEvent> Pipeline<E> {
     /// a full ring) is left out of this report and answers the next.
     pub fn latency(&mut self, timeout: Duration) -> LatencyReport {
         // Relaxed: a trigger only (see `LatencyPort::poll`).
-        self.latency_request.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.latency_request
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let deadline = Instant::now() + timeout;
         for worker in &mut self.workers {
             loop {
@@ -226,7 +251,15 @@ impl<E: PipelineEvent> Pipeline<E> {
     /// Stops taking input, lets every stage finish what its ring holds, hands
     /// the remaining outputs to `on_output`, and joins the threads.
     pub fn shutdown(self, on_output: &mut impl FnMut(E)) -> Shutdown<E> {
-        let Pipeline { input, mut output, mut workers, plan, names, counters, .. } = self;
+        let Pipeline {
+            input,
+            mut output,
+            mut workers,
+            plan,
+            names,
+            counters,
+            ..
+        } = self;
         // Dropping the sender tells the first thread that no more input comes;
         // each thread drops its own sender when done, so the end propagates
         // down the pipeline behind the last event.
@@ -244,7 +277,9 @@ impl<E: PipelineEvent> Pipeline<E> {
         let mut pinned = Vec::with_capacity(workers.len());
         let mut panicked = None;
         for worker in &mut workers {
-            let Some(handle) = worker.handle.take() else { continue };
+            let Some(handle) = worker.handle.take() else {
+                continue;
+            };
             match handle.join() {
                 Ok(exit) => {
                     worker.tap.take();
@@ -322,7 +357,12 @@ impl<E: PipelineEvent> WorkerContext<E> {
         };
         let mut idle = Backoff::new(self.wait);
         loop {
-            let WorkerContext { group, input, output, .. } = &mut self;
+            let WorkerContext {
+                group,
+                input,
+                output,
+                ..
+            } = &mut self;
             // One clock read per batch, at its first event: every event in
             // the batch was waiting by then.
             let mut now = Nanos::UNSET;
@@ -350,7 +390,11 @@ impl<E: PipelineEvent> WorkerContext<E> {
         }
         self.publish();
         let (stages, histograms) = self.group.into_parts();
-        WorkerExit { stages, histograms, pinned }
+        WorkerExit {
+            stages,
+            histograms,
+            pinned,
+        }
     }
 
     fn publish(&mut self) {

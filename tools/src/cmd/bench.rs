@@ -3,7 +3,9 @@
 use anyhow::Context;
 use pt_benches::{Placement, Transport, median_of};
 use pt_engine::model::{Event, Nanos};
-use pt_engine::pipeline::{FusedRunner, Pipeline, PipelineConfig, PlacementMode, WaitStrategy, synthetic};
+use pt_engine::pipeline::{
+    FusedRunner, Pipeline, PipelineConfig, PlacementMode, WaitStrategy, synthetic,
+};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -43,10 +45,16 @@ pub(crate) struct RingArgs {
 }
 
 fn parse_transport(text: &str) -> Result<Transport, String> {
-    Transport::ALL.into_iter().find(|t| t.name() == text).ok_or_else(|| {
-        let names: Vec<&str> = Transport::ALL.iter().map(|t| t.name()).collect();
-        format!("unknown transport {text:?}; expected one of {}", names.join(", "))
-    })
+    Transport::ALL
+        .into_iter()
+        .find(|t| t.name() == text)
+        .ok_or_else(|| {
+            let names: Vec<&str> = Transport::ALL.iter().map(|t| t.name()).collect();
+            format!(
+                "unknown transport {text:?}; expected one of {}",
+                names.join(", ")
+            )
+        })
 }
 
 #[derive(Debug, clap::Args)]
@@ -79,8 +87,13 @@ fn parse_placement(text: &str) -> Result<PlacementMode, String> {
         "auto" => Ok(PlacementMode::Auto),
         "one-per-stage" => Ok(PlacementMode::OnePerStage),
         "fused" => Ok(PlacementMode::Fused),
-        "groups" => Err("placement \"groups\" needs [[pipeline.group]] tables; pass them with --config FILE".into()),
-        other => Err(format!("unknown placement {other:?}; expected auto, one-per-stage or fused")),
+        "groups" => Err(
+            "placement \"groups\" needs [[pipeline.group]] tables; pass them with --config FILE"
+                .into(),
+        ),
+        other => Err(format!(
+            "unknown placement {other:?}; expected auto, one-per-stage or fused"
+        )),
     }
 }
 
@@ -96,33 +109,56 @@ fn ns(d: Duration, n: u64) -> f64 {
 }
 
 fn ring(args: &RingArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.hops > 0 && args.count > 0 && args.samples > 0, "--hops, --count and --samples must be at least 1");
-    let placement = if args.no_pin { Placement::default() } else { Placement::first_two_cores() };
+    anyhow::ensure!(
+        args.hops > 0 && args.count > 0 && args.samples > 0,
+        "--hops, --count and --samples must be at least 1"
+    );
+    let placement = if args.no_pin {
+        Placement::default()
+    } else {
+        Placement::first_two_cores()
+    };
     println!(
         "pt bench ring: {} samples per transport; latency {} hops/sample, throughput {} values/sample, capacity {}; threads on cores {:?}/{:?}",
         args.samples, args.hops, args.count, args.capacity, placement.driver, placement.peer
     );
-    println!("{:<22} {:>14} {:>20} {:>16}", "transport", "one-hop ns", "(min..max)", "Mvalues/s");
+    println!(
+        "{:<22} {:>14} {:>20} {:>16}",
+        "transport", "one-hop ns", "(min..max)", "Mvalues/s"
+    );
     let mut rows = Vec::new();
-    let transports = if args.transports.is_empty() { Transport::ALL.to_vec() } else { args.transports.clone() };
+    let transports = if args.transports.is_empty() {
+        Transport::ALL.to_vec()
+    } else {
+        args.transports.clone()
+    };
     for transport in transports {
         eprint!("  measuring {} ...\r", transport.name());
-        let (lat, lat_min, lat_max) = median_of(args.samples, || transport.one_hop(args.hops, placement));
-        let (thr, _, _) = median_of(args.samples, || transport.stream(args.count, args.capacity, placement));
+        let (lat, lat_min, lat_max) =
+            median_of(args.samples, || transport.one_hop(args.hops, placement));
+        let (thr, _, _) = median_of(args.samples, || {
+            transport.stream(args.count, args.capacity, placement)
+        });
         let hop = ns(lat, args.hops);
         let rate = args.count as f64 / thr.as_secs_f64() / 1e6;
         println!(
             "{:<22} {:>14.1} {:>20} {:>16.1}",
             transport.name(),
             hop,
-            format!("({:.1}..{:.1})", ns(lat_min, args.hops), ns(lat_max, args.hops)),
+            format!(
+                "({:.1}..{:.1})",
+                ns(lat_min, args.hops),
+                ns(lat_max, args.hops)
+            ),
             rate
         );
         rows.push((transport, hop, rate));
     }
     let get = |t: Transport| rows.iter().find(|r| r.0 == t).map(|r| (r.1, r.2));
     println!();
-    if let (Some((link_hop, link_rate)), Some((rtrb_hop, rtrb_rate))) = (get(Transport::PtLink), get(Transport::Rtrb)) {
+    if let (Some((link_hop, link_rate)), Some((rtrb_hop, rtrb_rate))) =
+        (get(Transport::PtLink), get(Transport::Rtrb))
+    {
         println!(
             "pt-link throughput / raw rtrb: {:.3} (cost over rtrb: {:+.1}%)",
             link_rate / rtrb_rate,
@@ -130,12 +166,20 @@ fn ring(args: &RingArgs) -> anyhow::Result<()> {
         );
         println!("pt-link one-hop / raw rtrb:    {:.3}", link_hop / rtrb_hop);
     }
-    let best_peer = [Transport::CrossbeamArrayQueue, Transport::StdSyncChannel, Transport::Disruptor]
-        .into_iter()
-        .filter_map(|t| get(t).map(|r| (t, r.0)))
-        .min_by(|a, b| a.1.total_cmp(&b.1));
+    let best_peer = [
+        Transport::CrossbeamArrayQueue,
+        Transport::StdSyncChannel,
+        Transport::Disruptor,
+    ]
+    .into_iter()
+    .filter_map(|t| get(t).map(|r| (t, r.0)))
+    .min_by(|a, b| a.1.total_cmp(&b.1));
     if let (Some((link_hop, _)), Some((peer, peer_hop))) = (get(Transport::PtLink), best_peer) {
-        println!("pt-link one-hop / best of the peers measured ({}): {:.3}", peer.name(), link_hop / peer_hop);
+        println!(
+            "pt-link one-hop / best of the peers measured ({}): {:.3}",
+            peer.name(),
+            link_hop / peer_hop
+        );
     }
     Ok(())
 }
@@ -144,7 +188,12 @@ fn pipeline(args: &PipelineArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.events > 0, "--events must be at least 1");
     let config = match &args.config {
         Some(path) => load_pipeline_config(path)?,
-        None => PipelineConfig { placement: args.placement, wait: args.wait, pin: !args.no_pin, ..PipelineConfig::default() },
+        None => PipelineConfig {
+            placement: args.placement,
+            wait: args.wait,
+            pin: !args.no_pin,
+            ..PipelineConfig::default()
+        },
     };
     let n = args.events;
 
@@ -158,10 +207,20 @@ fn pipeline(args: &PipelineArgs) -> anyhow::Result<()> {
     }
     let fused = start.elapsed();
 
-    let mut pipeline = Pipeline::start(&config, synthetic::stages()).context("cannot start the pipeline")?;
-    println!("placement ({} threads, wait {}):", pipeline.plan().threads.len(), pipeline.plan().wait);
+    let mut pipeline =
+        Pipeline::start(&config, synthetic::stages()).context("cannot start the pipeline")?;
+    println!(
+        "placement ({} threads, wait {}):",
+        pipeline.plan().threads.len(),
+        pipeline.plan().wait
+    );
     for t in &pipeline.plan().threads {
-        println!("  pt-{:<24} stages {:?} core {}", t.name, t.stages, t.core.map_or("-".to_owned(), |c| c.to_string()));
+        println!(
+            "  pt-{:<24} stages {:?} core {}",
+            t.name,
+            t.stages,
+            t.core.map_or("-".to_owned(), |c| c.to_string())
+        );
     }
     let mut out = 0u64;
     let mut sink = |_: Event| out += 1;
@@ -184,13 +243,27 @@ fn pipeline(args: &PipelineArgs) -> anyhow::Result<()> {
     pipeline.flush(&mut sink);
     let threaded = start.elapsed();
     let done = pipeline.shutdown(&mut sink);
-    anyhow::ensure!(out == fused_out, "threaded run emitted {out} events, fused {fused_out}");
+    anyhow::ensure!(
+        out == fused_out,
+        "threaded run emitted {out} events, fused {fused_out}"
+    );
 
     println!("{n} input events, {out} outputs");
-    println!("  fused (one thread):  {:>8.2} M events/s  {:>7.1} ns/event", n as f64 / fused.as_secs_f64() / 1e6, ns(fused, n));
-    println!("  threaded:            {:>8.2} M events/s  {:>7.1} ns/event", n as f64 / threaded.as_secs_f64() / 1e6, ns(threaded, n));
+    println!(
+        "  fused (one thread):  {:>8.2} M events/s  {:>7.1} ns/event",
+        n as f64 / fused.as_secs_f64() / 1e6,
+        ns(fused, n)
+    );
+    println!(
+        "  threaded:            {:>8.2} M events/s  {:>7.1} ns/event",
+        n as f64 / threaded.as_secs_f64() / 1e6,
+        ns(threaded, n)
+    );
     println!();
-    println!("{:<10} {:<24} {:>5} {:>12} {:>12} {:>12} {:>10}", "stage", "thread", "core", "in", "out", "full waits", "max depth");
+    println!(
+        "{:<10} {:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
+        "stage", "thread", "core", "in", "out", "full waits", "max depth"
+    );
     for s in &done.stats {
         println!(
             "{:<10} {:<24} {:>5} {:>12} {:>12} {:>12} {:>10}",
@@ -204,10 +277,18 @@ fn pipeline(args: &PipelineArgs) -> anyhow::Result<()> {
         );
     }
     println!();
-    println!("latency to each stage, ns (previous stamp or receive time -> stage takes the event):");
-    println!("{:<12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>12}", "stage", "count", "p50", "p90", "p99", "p99.9", "max");
+    println!(
+        "latency to each stage, ns (previous stamp or receive time -> stage takes the event):"
+    );
+    println!(
+        "{:<12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>12}",
+        "stage", "count", "p50", "p90", "p99", "p99.9", "max"
+    );
     for s in done.latency.summaries() {
-        println!("{:<12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>12}", s.stage, s.count, s.p50, s.p90, s.p99, s.p999, s.max);
+        println!(
+            "{:<12} {:>12} {:>10} {:>10} {:>10} {:>10} {:>12}",
+            s.stage, s.count, s.p50, s.p90, s.p99, s.p999, s.max
+        );
     }
     if done.pinned.iter().any(|p| !p) {
         println!("warning: some threads could not be pinned to their cores");

@@ -12,11 +12,22 @@ pub(crate) struct Instruments {
 }
 
 pub(crate) fn run(args: &Instruments) -> anyhow::Result<()> {
-    let registry = Registry::load(&args.file).with_context(|| format!("invalid instrument registry {}", args.file.display()))?;
-    println!("{} venues, {} instruments", registry.venues().len(), registry.instruments().len());
-    println!("{:>4}  {:<10} {:<32} {:<9} {:>8} {:>12} {:>12} {:>10}", "id", "venue", "symbol", "kind", "prices", "min", "max", "qty_step");
+    let registry = Registry::load(&args.file)
+        .with_context(|| format!("invalid instrument registry {}", args.file.display()))?;
+    println!(
+        "{} venues, {} instruments",
+        registry.venues().len(),
+        registry.instruments().len()
+    );
+    println!(
+        "{:>4}  {:<10} {:<32} {:<9} {:>8} {:>12} {:>12} {:>10}",
+        "id", "venue", "symbol", "kind", "prices", "min", "max", "qty_step"
+    );
     for i in registry.instruments() {
-        let venue = registry.venues().get(i.venue.0 as usize).map_or("?", |v| v.name.as_str());
+        let venue = registry
+            .venues()
+            .get(i.venue.0 as usize)
+            .map_or("?", |v| v.name.as_str());
         let min = i.grid.min().map(|p| p.to_string()).unwrap_or_default();
         let max = i.grid.max().map(|p| p.to_string()).unwrap_or_default();
         println!(

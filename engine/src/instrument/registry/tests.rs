@@ -40,13 +40,21 @@ fn loads_venues_and_instruments_in_order() {
     let btc = registry.lookup(binance, "BTCUSDT").unwrap();
     assert_eq!(btc.id, InstrumentId(1));
     assert_eq!(btc.qty_step, Qty::parse("0.00001").unwrap());
-    assert_eq!(btc.grid.index_of(Price::parse("61837.63").unwrap()), Some(6_183_762));
+    assert_eq!(
+        btc.grid.index_of(Price::parse("61837.63").unwrap()),
+        Some(6_183_762)
+    );
     assert!(registry.lookup(kalshi, "BTCUSDT").is_none());
-    assert_eq!(registry.instrument(InstrumentId(1)).unwrap().symbol, "BTCUSDT");
+    assert_eq!(
+        registry.instrument(InstrumentId(1)).unwrap().symbol,
+        "BTCUSDT"
+    );
 }
 
 fn error(text: &str) -> String {
-    Registry::from_toml(text, "bad.toml").unwrap_err().to_string()
+    Registry::from_toml(text, "bad.toml")
+        .unwrap_err()
+        .to_string()
 }
 
 #[test]
@@ -55,14 +63,20 @@ fn duplicate_symbol_names_both_entries() {
         "{GOOD}\n[[instrument]]\nsymbol = \"BTCUSDT\"\nvenue = \"binance\"\nkind = \"spot\"\nqty_step = \"1\"\nprice_ranges = [{{ start = \"1\", end = \"2\", step = \"1\" }}]\n"
     );
     let msg = error(&text);
-    assert!(msg.contains("\"BTCUSDT\"") && msg.contains("already declared at line 20"), "{msg}");
+    assert!(
+        msg.contains("\"BTCUSDT\"") && msg.contains("already declared at line 20"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn empty_and_overlapping_grids_name_the_entry() {
     let empty = "[[venue]]\nname = \"k\"\n[[instrument]]\nsymbol = \"A\"\nvenue = \"k\"\nkind = \"binary\"\nqty_step = \"1\"\nprice_ranges = []\n";
     let msg = error(empty);
-    assert!(msg.contains("line 4") && msg.contains("\"A\"") && msg.contains("empty"), "{msg}");
+    assert!(
+        msg.contains("line 4") && msg.contains("\"A\"") && msg.contains("empty"),
+        "{msg}"
+    );
 
     let overlap = "[[venue]]\nname = \"k\"\n[[instrument]]\nsymbol = \"B\"\nvenue = \"k\"\nkind = \"binary\"\nqty_step = \"1\"\nprice_ranges = [{ start = \"0.1\", end = \"0.5\", step = \"0.01\" }, { start = \"0.4\", end = \"0.9\", step = \"0.01\" }]\n";
     let msg = error(overlap);
@@ -74,19 +88,31 @@ fn bad_numbers_name_the_field_and_value() {
     let text = "[[venue]]\nname = \"k\"\n[[instrument]]\nsymbol = \"C\"\nvenue = \"k\"\nkind = \"binary\"\nqty_step = \"1\"\nprice_ranges = [{ start = \"0.01\", end = \"0.99\", step = \"0.0x\" }]\n";
     let msg = error(text);
     assert!(msg.contains("price_ranges[0].step = \"0.0x\""), "{msg}");
-    let text = text.replace("0.0x", "0.01").replace("qty_step = \"1\"", "qty_step = \"0\"");
+    let text = text
+        .replace("0.0x", "0.01")
+        .replace("qty_step = \"1\"", "qty_step = \"0\"");
     let msg = error(&text);
-    assert!(msg.contains("qty_step = \"0\"") && msg.contains("greater than 0"), "{msg}");
+    assert!(
+        msg.contains("qty_step = \"0\"") && msg.contains("greater than 0"),
+        "{msg}"
+    );
 }
 
 #[test]
 fn unknown_venue_kind_and_keys_are_errors() {
-    let msg = error("[[instrument]]\nsymbol = \"A\"\nvenue = \"nowhere\"\nkind = \"binary\"\nqty_step = \"1\"\nprice_ranges = [{ start = \"1\", end = \"2\", step = \"1\" }]\n");
+    let msg = error(
+        "[[instrument]]\nsymbol = \"A\"\nvenue = \"nowhere\"\nkind = \"binary\"\nqty_step = \"1\"\nprice_ranges = [{ start = \"1\", end = \"2\", step = \"1\" }]\n",
+    );
     assert!(msg.contains("\"nowhere\""), "{msg}");
-    let msg = error("[[venue]]\nname = \"k\"\n[[instrument]]\nsymbol = \"A\"\nvenue = \"k\"\nkind = \"option\"\nqty_step = \"1\"\nprice_ranges = []\n");
+    let msg = error(
+        "[[venue]]\nname = \"k\"\n[[instrument]]\nsymbol = \"A\"\nvenue = \"k\"\nkind = \"option\"\nqty_step = \"1\"\nprice_ranges = []\n",
+    );
     assert!(msg.starts_with("bad.toml:6:"), "{msg}");
     let msg = error("[[venue]]\nname = \"k\"\ncolour = \"red\"\n");
-    assert!(msg.starts_with("bad.toml:3:") && msg.contains("colour"), "{msg}");
+    assert!(
+        msg.starts_with("bad.toml:3:") && msg.contains("colour"),
+        "{msg}"
+    );
     let msg = error("[[venue]]\nname = \"k\"\n[[venue]]\nname = \"k\"\n");
     assert!(msg.contains("line 4") && msg.contains("twice"), "{msg}");
 }

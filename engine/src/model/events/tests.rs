@@ -70,7 +70,12 @@ fn layout_is_pinned() {
 
 #[test]
 fn encoding_is_little_endian_bytes() {
-    let mut header = Header::new(EventKind::Trade, InstrumentId(0x0102_0304), 0x1122, Nanos(7));
+    let mut header = Header::new(
+        EventKind::Trade,
+        InstrumentId(0x0102_0304),
+        0x1122,
+        Nanos(7),
+    );
     header.venue = VenueId(0xA0B0);
     let event = MarketEvent {
         header,
@@ -90,20 +95,30 @@ fn encoding_is_little_endian_bytes() {
 
 #[test]
 fn decoding_rejects_bad_input() {
-    assert_eq!(Event::from_bytes(&[0u8; 10]), Err(RecordError::Length { len: 10 }));
+    assert_eq!(
+        Event::from_bytes(&[0u8; 10]),
+        Err(RecordError::Length { len: 10 })
+    );
     let mut bytes = [0u8; RECORD_SIZE];
-    assert_eq!(Event::from_bytes(&bytes), Err(RecordError::UnknownKind { kind: 0 }));
+    assert_eq!(
+        Event::from_bytes(&bytes),
+        Err(RecordError::UnknownKind { kind: 0 })
+    );
     bytes[0] = EventKind::Trade as u8;
     assert!(matches!(Event::from_bytes(&bytes), Ok(Event::Market(_))));
     bytes[64] = 2; // side out of range
     assert_eq!(
         Event::from_bytes(&bytes),
-        Err(RecordError::InvalidField { kind: EventKind::Trade })
+        Err(RecordError::InvalidField {
+            kind: EventKind::Trade
+        })
     );
     bytes[64] = 0;
     assert_eq!(
         BookUpdate::from_bytes(&bytes),
-        Err(RecordError::WrongFamily { kind: EventKind::Trade })
+        Err(RecordError::WrongFamily {
+            kind: EventKind::Trade
+        })
     );
 }
 
