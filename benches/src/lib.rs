@@ -145,12 +145,11 @@ pub fn stream<S: Spsc>(count: u64, capacity: usize, placement: Placement) -> Dur
     end.saturating_duration_since(start)
 }
 
-/// Median of `samples` runs of `run`, with the fastest and slowest.
-pub fn median_of(
-    samples: usize,
-    mut run: impl FnMut() -> Duration,
-) -> (Duration, Duration, Duration) {
-    let mut times: Vec<Duration> = (0..samples.max(1)).map(|_| run()).collect();
+/// The median, fastest and slowest of `times` (zero for none).
+pub fn median_of(times: &mut [Duration]) -> (Duration, Duration, Duration) {
     times.sort_unstable();
-    (times[times.len() / 2], times[0], times[times.len() - 1])
+    match (times.first(), times.get(times.len() / 2), times.last()) {
+        (Some(&min), Some(&median), Some(&max)) => (median, min, max),
+        _ => Default::default(),
+    }
 }

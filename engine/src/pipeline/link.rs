@@ -62,21 +62,23 @@ impl<T: Copy + Send> LinkTx<T> {
     fn send_when_full(&mut self, event: T) -> Result<(), Disconnected<T>> {
         let mut event = event;
         let mut backoff = Backoff::new(self.wait);
-        let mut waits: u32 = 0;
-        loop {
-            // A gone receiver is rare; checking for it every wait measurably
-            // slowed a full ring, so look every 64 waits.
-            if waits % 64 == 0 && self.ring.is_abandoned() {
-                return Err(Disconnected(event));
+        // Counted locally and added once: the loop touches nothing but the
+        // ring, as a bare spin on rtrb does.
+        let mut waits: u64 = 0;
+        let result = loop {
+            // A gone receiver is rare; look every 64 waits.
+            if waits % 64 == 63 && self.ring.is_abandoned() {
+                break Err(Disconnected(event));
             }
-            waits = waits.wrapping_add(1);
-            self.full_waits += 1;
+            waits += 1;
             backoff.wait();
             match self.ring.push(event) {
-                Ok(()) => return Ok(()),
+                Ok(()) => break Ok(()),
                 Err(rtrb::PushError::Full(back)) => event = back,
             }
-        }
+        };
+        self.full_waits += waits;
+        result
     }
 
     /// Sends `event` if there is room now; gives it back otherwise.
@@ -122,17 +124,19 @@ impl<T: Copy + Send> LinkRx<T> {
     /// their slots afterwards. Returns how many there were (0 when empty).
     #[inline]
     pub fn recv_batch(&mut self, max: usize, mut handle: impl FnMut(T)) -> usize {
-        // Use what is already known to be waiting before reading the
-        // producer's index: that load contends for the producer's cache line.
+        // Use what is already known to be waiting when it fills a batch;
+        // otherwise read the producer's index (contended, so only then) to
+        // take a whole batch and free its slots in one commit.
+        let max = max.max(1);
         let mut waiting = self.ring.cached_slots();
-        if waiting == 0 {
+        if waiting < max {
             waiting = self.ring.slots();
             if waiting == 0 {
                 return 0;
             }
         }
         self.max_depth = self.max_depth.max(waiting);
-        let take = waiting.min(max.max(1));
+        let take = waiting.min(max);
         match self.ring.read_chunk(take) {
             Ok(chunk) => {
                 let (first, second) = chunk.as_slices();

@@ -126,30 +126,29 @@ fn ring(args: &RingArgs) -> anyhow::Result<()> {
         "{:<22} {:>14} {:>20} {:>16}",
         "transport", "one-hop ns", "(min..max)", "Mvalues/s"
     );
+    let transports = if args.transports.is_empty() { Transport::ALL.to_vec() } else { args.transports.clone() };
+    // Samples are interleaved (each round measures every transport once) so
+    // that load from elsewhere on a shared host falls on all of them alike.
+    let mut latency: Vec<Vec<Duration>> = vec![Vec::new(); transports.len()];
+    let mut streaming: Vec<Vec<Duration>> = vec![Vec::new(); transports.len()];
+    for round in 0..args.samples {
+        eprint!("  sample {}/{} ...\r", round + 1, args.samples);
+        for (k, transport) in transports.iter().enumerate() {
+            latency[k].push(transport.one_hop(args.hops, placement));
+            streaming[k].push(transport.stream(args.count, args.capacity, placement));
+        }
+    }
     let mut rows = Vec::new();
-    let transports = if args.transports.is_empty() {
-        Transport::ALL.to_vec()
-    } else {
-        args.transports.clone()
-    };
-    for transport in transports {
-        eprint!("  measuring {} ...\r", transport.name());
-        let (lat, lat_min, lat_max) =
-            median_of(args.samples, || transport.one_hop(args.hops, placement));
-        let (thr, _, _) = median_of(args.samples, || {
-            transport.stream(args.count, args.capacity, placement)
-        });
+    for (k, &transport) in transports.iter().enumerate() {
+        let (lat, lat_min, lat_max) = median_of(&mut latency[k]);
+        let (thr, _, _) = median_of(&mut streaming[k]);
         let hop = ns(lat, args.hops);
         let rate = args.count as f64 / thr.as_secs_f64() / 1e6;
         println!(
             "{:<22} {:>14.1} {:>20} {:>16.1}",
             transport.name(),
             hop,
-            format!(
-                "({:.1}..{:.1})",
-                ns(lat_min, args.hops),
-                ns(lat_max, args.hops)
-            ),
+            format!("({:.1}..{:.1})", ns(lat_min, args.hops), ns(lat_max, args.hops)),
             rate
         );
         rows.push((transport, hop, rate));
