@@ -26,32 +26,61 @@ const MARKET: &str = "[[instrument]]\nsymbol = \"KXBTC\"\nvenue = \"kalshi\"\nki
 
 #[test]
 fn instruments_lists_a_valid_registry() {
-    let path = temp_file("good.toml", &format!("[[venue]]\nname = \"kalshi\"\n{MARKET}"));
+    let path = temp_file(
+        "good.toml",
+        &format!("[[venue]]\nname = \"kalshi\"\n{MARKET}"),
+    );
     let out = pt(&["instruments", path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("1 venues, 1 instruments"), "{stdout}");
-    assert!(stdout.contains("KXBTC") && stdout.contains("0.01") && stdout.contains("0.99"), "{stdout}");
+    assert!(
+        stdout.contains("KXBTC") && stdout.contains("0.01") && stdout.contains("0.99"),
+        "{stdout}"
+    );
 }
 
 #[test]
 fn instruments_names_the_bad_entry_without_a_backtrace() {
-    let path = temp_file("dup.toml", &format!("[[venue]]\nname = \"kalshi\"\n{MARKET}{MARKET}"));
+    let path = temp_file(
+        "dup.toml",
+        &format!("[[venue]]\nname = \"kalshi\"\n{MARKET}{MARKET}"),
+    );
     let out = pt(&["instruments", path.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.starts_with("error: invalid instrument registry"), "{stderr}");
-    assert!(stderr.contains("line 10: instrument \"KXBTC\" on venue \"kalshi\" is already declared at line 4"), "{stderr}");
+    assert!(
+        stderr.starts_with("error: invalid instrument registry"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "line 10: instrument \"KXBTC\" on venue \"kalshi\" is already declared at line 4"
+        ),
+        "{stderr}"
+    );
     assert!(!stderr.contains("backtrace"), "{stderr}");
 
     let out = pt(&["instruments", "/nonexistent/registry.toml"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(text(&out.stderr).contains("cannot read"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("cannot read"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn bench_pipeline_runs_and_reports_every_stage() {
-    let out = pt(&["bench", "pipeline", "--events", "20000", "--placement", "one-per-stage", "--no-pin"]);
+    let out = pt(&[
+        "bench",
+        "pipeline",
+        "--events",
+        "20000",
+        "--placement",
+        "one-per-stage",
+        "--no-pin",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("20000 input events"), "{stdout}");
@@ -66,32 +95,71 @@ fn bench_pipeline_reads_placement_from_config() {
         "engine.toml",
         "[pipeline]\nplacement = \"groups\"\nwait = \"park\"\npin = false\n[[pipeline.group]]\nname = \"md\"\nstages = [\"feed\", \"book\"]\n[[pipeline.group]]\nname = \"trade\"\nstages = [\"strategy\", \"gateway\"]\n",
     );
-    let out = pt(&["bench", "pipeline", "--events", "10000", "--config", config.to_str().unwrap()]);
+    let out = pt(&[
+        "bench",
+        "pipeline",
+        "--events",
+        "10000",
+        "--config",
+        config.to_str().unwrap(),
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
-    assert!(stdout.contains("pt-md") && stdout.contains("pt-trade") && stdout.contains("wait park"), "{stdout}");
+    assert!(
+        stdout.contains("pt-md") && stdout.contains("pt-trade") && stdout.contains("wait park"),
+        "{stdout}"
+    );
 
-    let bad = temp_file("bad.toml", "[pipeline]\nplacement = \"groups\"\nwiat = \"park\"\n");
+    let bad = temp_file(
+        "bad.toml",
+        "[pipeline]\nplacement = \"groups\"\nwiat = \"park\"\n",
+    );
     let out = pt(&["bench", "pipeline", "--config", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("bad.toml:3:") && stderr.contains("wiat"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml:3:") && stderr.contains("wiat"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn bench_pipeline_refuses_groups_without_config() {
     let out = pt(&["bench", "pipeline", "--placement", "groups"]);
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("--config"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("--config"),
+        "{}",
+        text(&out.stderr)
+    );
 }
 
 #[test]
 fn bench_ring_compares_the_link_with_its_peers() {
-    let out = pt(&["bench", "ring", "--hops", "2000", "--count", "20000", "--samples", "1", "--no-pin", "--transports", "pt-link,rtrb,std-sync-channel"]);
+    let out = pt(&[
+        "bench",
+        "ring",
+        "--hops",
+        "2000",
+        "--count",
+        "20000",
+        "--samples",
+        "1",
+        "--no-pin",
+        "--transports",
+        "pt-link,rtrb,std-sync-channel",
+    ]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     assert!(stdout.contains("pt-link throughput / raw rtrb"), "{stdout}");
-    assert!(stdout.contains("best of the peers measured (std-sync-channel)"), "{stdout}");
+    assert!(
+        stdout.contains("best of the peers measured (std-sync-channel)"),
+        "{stdout}"
+    );
     let out = pt(&["bench", "ring", "--transports", "carrier-pigeon"]);
-    assert!(text(&out.stderr).contains("carrier-pigeon"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("carrier-pigeon"),
+        "{}",
+        text(&out.stderr)
+    );
 }

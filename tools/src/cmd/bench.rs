@@ -126,7 +126,11 @@ fn ring(args: &RingArgs) -> anyhow::Result<()> {
         "{:<22} {:>14} {:>20} {:>16}",
         "transport", "one-hop ns", "(min..max)", "Mvalues/s"
     );
-    let transports = if args.transports.is_empty() { Transport::ALL.to_vec() } else { args.transports.clone() };
+    let transports = if args.transports.is_empty() {
+        Transport::ALL.to_vec()
+    } else {
+        args.transports.clone()
+    };
     // Samples are interleaved (each round measures every transport once) so
     // that load from elsewhere on a shared host falls on all of them alike.
     let mut latency: Vec<Vec<Duration>> = vec![Vec::new(); transports.len()];
@@ -148,7 +152,11 @@ fn ring(args: &RingArgs) -> anyhow::Result<()> {
             "{:<22} {:>14.1} {:>20} {:>16.1}",
             transport.name(),
             hop,
-            format!("({:.1}..{:.1})", ns(lat_min, args.hops), ns(lat_max, args.hops)),
+            format!(
+                "({:.1}..{:.1})",
+                ns(lat_min, args.hops),
+                ns(lat_max, args.hops)
+            ),
             rate
         );
         rows.push((transport, hop, rate));
