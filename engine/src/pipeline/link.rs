@@ -51,13 +51,38 @@ impl<T: Copy + Send> LinkTx<T> {
         // The fast path is a bare push, small enough to inline into the
         // stage loop; waiting lives out of line (it measurably slowed the
         // common case when inlined: see BENCHMARKS.md).
-        match self.ring.push(event) {
-            Ok(()) => Ok(()),
-            Err(rtrb::PushError::Full(back)) => self.send_when_full(back),
+        let event = match self.ring.push(event) {
+            Ok(()) => return Ok(()),
+            Err(rtrb::PushError::Full(back)) => back,
+        };
+        if self.wait == WaitStrategy::BusySpin {
+            return self.spin_until_sent(event);
+        }
+        self.send_when_full(event)
+    }
+
+    /// Busy-spin: retry after each pause, with nothing else in the loop.
+    #[inline]
+    fn spin_until_sent(&mut self, event: T) -> Result<(), Disconnected<T>> {
+        let mut event = event;
+        let mut waits: u64 = 0;
+        loop {
+            core::hint::spin_loop();
+            waits += 1;
+            match self.ring.push(event) {
+                Ok(()) => {
+                    self.full_waits += waits;
+                    return Ok(());
+                }
+                Err(rtrb::PushError::Full(back)) => event = back,
+            }
+            if waits % 64 == 0 && self.ring.is_abandoned() {
+                self.full_waits += waits;
+                return Err(Disconnected(event));
+            }
         }
     }
 
-    #[cold]
     #[inline(never)]
     fn send_when_full(&mut self, event: T) -> Result<(), Disconnected<T>> {
         let mut event = event;
