@@ -1,10 +1,30 @@
 //! `pt-journal`: the system of record.
 //!
-//! This crate will hold the mmap-backed, segmented, append-only journal: one
-//! writer per journal guarded by a lock file, read-only tailers in any process,
-//! crash recovery that truncates a torn tail, and retention. The format is
-//! specified in `docs/JOURNAL-FORMAT.md` once it exists.
-//!
-//! Nothing is implemented yet; the crate exists so the workspace layout and the
-//! dependency graph match `docs/ARCHITECTURE.md`.
-#![forbid(unsafe_code)]
+//! A journal is a directory of fixed-size, memory-mapped segment files
+//! holding 8-byte-aligned, checksummed records with consecutive sequence
+//! numbers. One [`Writer`] per journal (a lock file names its pid) appends
+//! with zero-copy [`Writer::claim`] + [`Claim::commit`] or [`Writer::append`];
+//! any number of [`Tailer`]s, in any process, read through read-only maps and
+//! never see a partial record. Opening the writer recovers from a crash:
+//! it cuts a torn tail and resumes the sequence ([`Recovery`]). The format is
+//! specified in `docs/JOURNAL-FORMAT.md` and pinned by [`format`]'s tests.
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+mod error;
+mod files;
+pub mod format;
+mod inspect;
+mod lock;
+mod map;
+mod prepare;
+mod scan;
+mod tailer;
+mod writer;
+
+pub use error::JournalError;
+pub use inspect::{JournalInfo, Problem, Retention, SegmentInfo, VerifyReport, info, prune, verify};
+pub use lock::LOCK_FILE;
+pub use scan::{BadRecord, RecordRef};
+pub use tailer::{Position, StartAt, TAILERS_DIR, Tailer, named_positions};
+pub use writer::{Claim, Cut, Durability, Recovery, Writer, WriterConfig};

@@ -1,0 +1,106 @@
+//! Reading one record at an offset: shared by recovery, verify and tailers.
+
+use crate::format::{KIND_SEGMENT_END, record, record_crc, record_span, u16_at, u32_at, u64_at};
+
+/// A committed record, borrowed from its segment.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordRef<'a> {
+    /// Kind (1..=0xFFFE).
+    pub kind: u16,
+    /// Flags.
+    pub flags: u16,
+    /// Sequence number.
+    pub seq: u64,
+    /// Timestamp, ns since the epoch.
+    pub timestamp: i64,
+    /// Payload.
+    pub payload: &'a [u8],
+}
+
+/// Why the bytes at an offset are not a valid committed record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadRecord {
+    /// The length word has bytes but no commit bit (a write cut short).
+    Uncommitted,
+    /// The record would run past the end of the segment.
+    Overrun,
+    /// The checksum does not match.
+    Crc,
+    /// The sequence number is not the next one.
+    Sequence {
+        /// The one expected.
+        expected: u64,
+        /// The one found.
+        found: u64,
+    },
+    /// Kind 0 is never written.
+    ZeroKind,
+    /// The segment-end marker is malformed.
+    BadEnd,
+}
+
+impl core::fmt::Display for BadRecord {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            BadRecord::Uncommitted => f.write_str("record started but never committed"),
+            BadRecord::Overrun => f.write_str("record length runs past the end of the segment"),
+            BadRecord::Crc => f.write_str("record checksum mismatch"),
+            BadRecord::Sequence { expected, found } => write!(f, "sequence {found} where {expected} was expected"),
+            BadRecord::ZeroKind => f.write_str("record kind 0"),
+            BadRecord::BadEnd => f.write_str("malformed segment-end marker"),
+        }
+    }
+}
+
+/// What is at an offset.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Step<'a> {
+    /// A valid record, and the offset of the next.
+    Record(RecordRef<'a>, usize),
+    /// The segment ends here; the journal continues in the next segment.
+    SegmentEnd,
+    /// Nothing written yet.
+    Empty,
+    /// Something that is not a valid record.
+    Bad(BadRecord),
+}
+
+/// Decodes the record at `at`, whose length word (already acquire-loaded by
+/// the caller) is `word`. Never panics, whatever the bytes.
+pub(crate) fn step(bytes: &[u8], at: usize, word: u32, expected_seq: u64) -> Step<'_> {
+    if word == 0 {
+        return Step::Empty;
+    }
+    if word & record::COMMITTED == 0 {
+        return Step::Bad(BadRecord::Uncommitted);
+    }
+    let len = (word & record::MAX_LEN) as usize;
+    let span = record_span(len);
+    let Some(end) = at.checked_add(span).filter(|&end| end <= bytes.len()) else {
+        return Step::Bad(BadRecord::Overrun);
+    };
+    let header = &bytes[at..at + record::HEADER_LEN];
+    let kind = u16_at(header, record::KIND_AT);
+    if kind == KIND_SEGMENT_END {
+        return if len == 0 { Step::SegmentEnd } else { Step::Bad(BadRecord::BadEnd) };
+    }
+    if kind == 0 {
+        return Step::Bad(BadRecord::ZeroKind);
+    }
+    let payload = &bytes[at + record::HEADER_LEN..at + record::HEADER_LEN + len];
+    if u32_at(header, record::CRC_AT) != record_crc(header, payload) {
+        return Step::Bad(BadRecord::Crc);
+    }
+    let seq = u64_at(header, record::SEQ_AT);
+    if seq != expected_seq {
+        return Step::Bad(BadRecord::Sequence { expected: expected_seq, found: seq });
+    }
+    let record = RecordRef {
+        kind,
+        flags: u16_at(header, record::FLAGS_AT),
+        seq,
+        timestamp: u64_at(header, record::TIMESTAMP_AT) as i64,
+        payload,
+    };
+    Step::Record(record, end)
+}
