@@ -1,1 +1,21 @@
-//! End-to-end tests.
+//! End-to-end tests and the helper processes they start.
+//!
+//! `journal-child` is a writer process for the journal's crash and
+//! cross-process tests; the deterministic record contents it writes are
+//! defined here so the tests can check every byte.
+#![forbid(unsafe_code)]
+
+/// Kind of the records `journal-child` writes.
+pub const CHILD_KIND: u16 = 7;
+
+/// The payload of record `seq`: its length varies from 0 to 299 bytes so
+/// records straddle segment ends at every alignment.
+pub fn child_payload(seq: u64) -> Vec<u8> {
+    let len = (seq.wrapping_mul(13) % 300) as usize;
+    (0..len).map(|i| (seq as usize).wrapping_mul(31).wrapping_add(i * 7) as u8).collect()
+}
+
+/// The timestamp of record `seq`.
+pub fn child_timestamp(seq: u64) -> i64 {
+    1_700_000_000_000_000_000 + seq as i64
+}

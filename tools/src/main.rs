@@ -1,7 +1,8 @@
 //! `pt`: the PredictionTrader command line.
 //!
 //! Until the engine lands, `pt` runs the parts that exist: the pipeline
-//! runtime and ring benchmarks, and the instrument registry checker.
+//! runtime and ring benchmarks, the instrument registry checker and the
+//! journal inspector.
 
 mod cmd;
 
@@ -22,6 +23,9 @@ enum Command {
     Bench(cmd::bench::Bench),
     /// Check an instrument registry file and list what it defines.
     Instruments(cmd::instruments::Instruments),
+    /// Inspect a journal: info, dump, tail, verify.
+    #[command(subcommand)]
+    Journal(cmd::journal::Journal),
 }
 
 fn main() -> std::process::ExitCode {
@@ -29,6 +33,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Instruments(args) => cmd::instruments::run(&args),
+        Command::Journal(command) => cmd::journal::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -4,6 +4,7 @@
 mod events;
 mod fixed;
 mod ids;
+pub mod journal_kind;
 mod time;
 
 pub use events::{
