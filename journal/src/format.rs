@@ -114,7 +114,7 @@ impl core::fmt::Display for HeaderError {
             HeaderError::Magic => f.write_str("not a journal segment (bad magic)"),
             HeaderError::Version(v) => write!(f, "format version {v}; this build reads version {}", segment::VERSION),
             HeaderError::Crc => f.write_str("segment header checksum mismatch"),
-            HeaderError::Size => f.write_str("segment header sizes are inconsistent"),
+            HeaderError::Size => f.write_str("segment size differs from its header (file cut short or padded)"),
         }
     }
 }

@@ -25,6 +25,6 @@ mod writer;
 pub use error::JournalError;
 pub use inspect::{JournalInfo, Problem, Retention, SegmentInfo, VerifyReport, info, prune, verify};
 pub use lock::LOCK_FILE;
-pub use scan::{BadRecord, RecordRef};
+pub use scan::{BadRecord, RecordRef, SegmentCheck, check_segment};
 pub use tailer::{Position, StartAt, TAILERS_DIR, Tailer, named_positions};
 pub use writer::{Claim, Cut, Durability, Recovery, Writer, WriterConfig};

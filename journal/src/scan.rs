@@ -104,3 +104,45 @@ pub(crate) fn step(bytes: &[u8], at: usize, word: u32, expected_seq: u64) -> Ste
     };
     Step::Record(record, end)
 }
+
+/// What a segment's bytes hold, read without any file: for fuzzing and for
+/// checking a segment copied elsewhere.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SegmentCheck {
+    /// The header, or why it is not one.
+    pub header: Result<crate::format::SegmentHeader, crate::format::HeaderError>,
+    /// Valid records from the start.
+    pub records: u64,
+    /// Offset where reading stopped.
+    pub end: u64,
+    /// Why it stopped: `None` at an end marker or unwritten space.
+    pub problem: Option<BadRecord>,
+}
+
+/// Reads a whole segment from `bytes`. Never panics, whatever they hold.
+pub fn check_segment(bytes: &[u8]) -> SegmentCheck {
+    let header = crate::format::SegmentHeader::decode(bytes);
+    let mut check = SegmentCheck { header, records: 0, end: 0, problem: None };
+    let Ok(h) = header else { return check };
+    // The length word is decoded plainly here: nothing else writes `bytes`.
+    let view = bytes;
+    let mut offset = crate::format::segment::HEADER_LEN;
+    let mut seq = h.first_seq;
+    loop {
+        let word = if offset + 4 <= view.len() { crate::format::u32_at(view, offset) } else { 0 };
+        match step(view, offset, word, seq) {
+            Step::Record(_, next) => {
+                offset = next;
+                seq = seq.wrapping_add(1);
+                check.records += 1;
+            }
+            Step::SegmentEnd | Step::Empty => break,
+            Step::Bad(bad) => {
+                check.problem = Some(bad);
+                break;
+            }
+        }
+    }
+    check.end = offset as u64;
+    check
+}

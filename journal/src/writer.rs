@@ -251,7 +251,7 @@ impl Writer {
 
     /// The largest payload a record may have.
     pub fn max_payload(&self) -> usize {
-        (self.active.map.len().min(self.config.segment_size as usize)) - segment::HEADER_LEN - 2 * record::HEADER_LEN
+        (self.active.map.len().min(self.config.segment_size as usize)).saturating_sub(segment::HEADER_LEN + 2 * record::HEADER_LEN)
     }
 
     /// Claims space for a record of `len` payload bytes, rolling to a new
@@ -376,6 +376,12 @@ fn start_segment(dir: &Path, config: &WriterConfig, number: u64, first_seq: u64)
 fn recover_tail(dir: &Path, config: &WriterConfig, last: &SegmentHeader, recovery: &mut Recovery) -> Result<(Active, u64), JournalError> {
     let path = segment_path(dir, last.number);
     let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io("open", &path))?;
+    // Segments are created at full size; a different length means the file
+    // was cut or padded by something other than this writer.
+    let len = file.metadata().map_err(io("read", &path))?.len();
+    if len != last.size {
+        return Err(JournalError::BadHeader { segment: last.number, error: HeaderError::Size });
+    }
     let mut map = WriteMap::new(&file).map_err(io("map", &path))?;
     let mut offset = segment::HEADER_LEN;
     let mut seq = last.first_seq;
