@@ -7,6 +7,7 @@
 //! crossbeam's `ArrayQueue`, `std::sync::mpsc::sync_channel` and the
 //! `disruptor` crate.
 
+pub mod journal;
 mod peers;
 
 pub use peers::Transport;

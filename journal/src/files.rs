@@ -62,6 +62,7 @@ pub(crate) struct Prepared {
 pub(crate) fn prepare(dir: &Path, number: u64, size: u64, index_interval: u32) -> io::Result<Prepared> {
     let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(segment_path(dir, number))?;
     file.set_len(size)?;
+    crate::map::allocate(&file, size);
     let mut map = WriteMap::new(&file)?;
     map.prefault();
     let index = IndexFile::create(dir, number, size, index_interval)?;

@@ -121,3 +121,20 @@ fn load_len(bytes: &[u8], at: usize) -> u32 {
     let word = unsafe { &*(bytes.as_ptr().add(at) as *const AtomicU32) };
     word.load(Ordering::Acquire)
 }
+
+/// Asks the file system to allocate all of `file`'s `len` bytes now (one call
+/// instead of a page fault per page later). Best effort: a file system without
+/// `fallocate` simply leaves the work to the faults.
+pub(crate) fn allocate(file: &File, len: u64) {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::fd::AsRawFd;
+        let Ok(len) = libc::off_t::try_from(len) else { return };
+        // SAFETY: `fallocate` on a file descriptor this function borrows for
+        // the duration of the call; mode 0 only allocates space and never
+        // touches memory of this process.
+        let _ = unsafe { libc::fallocate(file.as_raw_fd(), 0, 0, len) };
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = (file, len);
+}

@@ -1,17 +1,24 @@
 //! A helper thread that creates and pre-faults the next segment, so rolling
-//! over on the append path only writes a header.
+//! over on the append path only writes a header, and that unmaps finished
+//! segments (an unmap of a 64 MiB map takes milliseconds).
 
 use crate::files::{Prepared, index_path, prepare, segment_path};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
+enum Job {
+    Prepare(u64),
+    /// A finished segment's map and files, to be unmapped and closed here.
+    Retire(Box<dyn Send>),
+}
+
 #[derive(Debug)]
 pub(crate) struct Preparer {
     dir: PathBuf,
     size: u64,
     interval: u32,
-    requests: Option<mpsc::Sender<u64>>,
+    requests: Option<mpsc::Sender<Job>>,
     ready: mpsc::Receiver<std::io::Result<Prepared>>,
     pending: Option<u64>,
     handle: Option<JoinHandle<()>>,
@@ -19,13 +26,18 @@ pub(crate) struct Preparer {
 
 impl Preparer {
     pub(crate) fn start(dir: PathBuf, size: u64, interval: u32) -> std::io::Result<Preparer> {
-        let (req_tx, req_rx) = mpsc::channel::<u64>();
+        let (req_tx, req_rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
         let thread_dir = dir.clone();
         let handle = std::thread::Builder::new().name("pt-journal-prep".into()).spawn(move || {
-            for number in req_rx {
-                if ready_tx.send(prepare(&thread_dir, number, size, interval)).is_err() {
-                    return;
+            for job in req_rx {
+                match job {
+                    Job::Prepare(number) => {
+                        if ready_tx.send(prepare(&thread_dir, number, size, interval)).is_err() {
+                            return;
+                        }
+                    }
+                    Job::Retire(finished) => drop(finished),
                 }
             }
         })?;
@@ -35,9 +47,17 @@ impl Preparer {
     /// Starts preparing segment `number` in the background.
     pub(crate) fn request(&mut self, number: u64) {
         if let Some(tx) = &self.requests
-            && tx.send(number).is_ok()
+            && tx.send(Job::Prepare(number)).is_ok()
         {
             self.pending = Some(number);
+        }
+    }
+
+    /// Hands a finished segment's resources to the helper thread to release.
+    pub(crate) fn retire(&mut self, finished: Box<dyn Send>) {
+        if let Some(tx) = &self.requests {
+            // If the thread is gone, the resources drop here instead.
+            let _ = tx.send(Job::Retire(finished));
         }
     }
 

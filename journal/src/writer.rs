@@ -301,7 +301,11 @@ impl Writer {
         if self.config.durability != Durability::PageCache {
             old.map.flush_range(0, old.map.len()).map_err(io("sync", segment_path(&self.dir, old.number)))?;
         }
-        self.active = Active { number, file: next.file, map: next.map, index: next.index, offset: segment::HEADER_LEN, flushed_to: 0 };
+        let finished = core::mem::replace(
+            &mut self.active,
+            Active { number, file: next.file, map: next.map, index: next.index, offset: segment::HEADER_LEN, flushed_to: 0 },
+        );
+        self.preparer.retire(Box::new(finished));
         self.since_index = 0;
         if let Some(flusher) = &self.flusher
             && let Ok(file) = self.active.file.try_clone()

@@ -19,6 +19,41 @@ pub(crate) enum Bench {
     /// Throughput and stage latency of the four-stage synthetic pipeline
     /// (feed, book, strategy, gateway), threaded by placement and fused.
     Pipeline(PipelineArgs),
+    /// Journal append throughput and latency (64-byte payloads), writer to
+    /// tailer latency between threads and between processes, and recovery
+    /// time of a 1 GiB journal. Journals go to /dev/shm when it exists.
+    Journal(JournalArgs),
+    /// (Used by `pt bench journal`.) Tail DIR until N records arrive and
+    /// print their latency percentiles.
+    #[command(hide = true)]
+    JournalTailer {
+        /// The journal directory.
+        dir: PathBuf,
+        /// Records to wait for.
+        count: u64,
+        /// Core to pin to.
+        #[arg(long)]
+        core: Option<usize>,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct JournalArgs {
+    /// Appends per throughput sample.
+    #[arg(long, default_value_t = 4_000_000)]
+    appends: u64,
+    /// Throughput samples (interleaved with the plain-file peer; median reported).
+    #[arg(long, default_value_t = 5)]
+    samples: usize,
+    /// Records for each writer-to-tailer latency run.
+    #[arg(long, default_value_t = 200_000)]
+    records: u64,
+    /// Microseconds between records in the latency runs.
+    #[arg(long, default_value_t = 5)]
+    interval_us: u64,
+    /// Size of the journal for the recovery measurement, in MiB.
+    #[arg(long, default_value_t = 1024)]
+    recovery_mib: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +136,16 @@ pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Ring(args) => ring(&args),
         Bench::Pipeline(args) => pipeline(&args),
+        Bench::Journal(args) => journal(&args),
+        Bench::JournalTailer { dir, count, core } => {
+            if let Some(id) = core {
+                core_affinity::set_for_current(core_affinity::CoreId { id });
+            }
+            println!("ready");
+            let h = pt_benches::journal::timed_tailer(&dir, count, Duration::from_secs(300));
+            println!("{} {} {} {} {}", h.len(), h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.value_at_quantile(0.999), h.max());
+            Ok(())
+        }
     }
 }
 
@@ -311,4 +356,105 @@ fn load_pipeline_config(path: &std::path::Path) -> anyhow::Result<PipelineConfig
     }
     let file: File = pt_engine::config::load_toml(path)?;
     Ok(file.pipeline)
+}
+
+fn percentiles(name: &str, h: &hdrhistogram::Histogram<u64>) {
+    println!(
+        "{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}",
+        name,
+        h.len(),
+        h.value_at_quantile(0.5),
+        h.value_at_quantile(0.99),
+        h.value_at_quantile(0.999),
+        h.max()
+    );
+}
+
+fn journal(args: &JournalArgs) -> anyhow::Result<()> {
+    use pt_benches::journal as jb;
+    anyhow::ensure!(args.appends > 0 && args.samples > 0 && args.records > 0, "counts must be at least 1");
+    let dir = jb::bench_dir("pt-bench");
+    println!("pt bench journal: journals under {}", dir.parent().map_or("?".into(), |p| p.display().to_string()));
+
+    // Throughput, interleaved with the plain-file peer.
+    let (mut writer, _) = pt_journal::Writer::open(&dir, jb::config())?;
+    let file_path = dir.with_extension("bufwriter");
+    let mut ours = Vec::new();
+    let mut peer = Vec::new();
+    for round in 0..args.samples {
+        eprint!("  throughput sample {}/{} ...\r", round + 1, args.samples);
+        ours.push(jb::append(&mut writer, args.appends));
+        jb::trim(&dir);
+        let file = std::fs::File::create(&file_path)?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
+        peer.push(jb::append_bufwriter(&mut out, round as u64 * args.appends, args.appends));
+    }
+    let _ = std::fs::remove_file(&file_path);
+    let (ours, _, _) = median_of(&mut ours);
+    let (peer, _, _) = median_of(&mut peer);
+    let rate = |d: Duration| args.appends as f64 / d.as_secs_f64() / 1e6;
+    println!("append {}-byte payloads, one thread (median of {}):", jb::PAYLOAD, args.samples);
+    println!("  pt-journal       {:>8.1} M appends/s  {:>6.1} ns/append", rate(ours), ns(ours, args.appends));
+    println!("  bufwriter-file   {:>8.1} M appends/s  {:>6.1} ns/append", rate(peer), ns(peer, args.appends));
+    println!("  ratio            {:>8.2}", rate(ours) / rate(peer));
+
+    println!();
+    println!("{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}", "latency, ns", "count", "p50", "p99", "p99.9", "max");
+    let overhead = jb::clock_overhead_ns();
+    let h = jb::append_latency(&mut writer, args.appends);
+    percentiles("append (incl. one clock read)", &h);
+    println!("  (a clock read pair costs {overhead} ns here)");
+    drop(writer);
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let interval = Duration::from_micros(args.interval_us);
+    let h = jb::tail_latency_threads(args.records, interval);
+    percentiles("writer -> tailer, threads", &h);
+
+    // Between processes: this binary, started again as the tailer.
+    let xdir = jb::bench_dir("pt-bench-xproc");
+    let (mut writer, _) = pt_journal::Writer::open(&xdir, jb::config())?;
+    let placement = Placement::first_two_cores();
+    let mut command = std::process::Command::new(std::env::current_exe()?);
+    command.args(["bench", "journal-tailer"]).arg(&xdir).arg(args.records.to_string());
+    // The child would inherit this thread's pinning; give it the other core.
+    if let Some(core) = placement.peer {
+        command.arg("--core").arg(core.to_string());
+    }
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .context("cannot start the tailer process")?;
+    let stdout = child.stdout.take().context("tailer stdout")?;
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
+    anyhow::ensure!(lines.next().transpose()?.as_deref() == Some("ready"), "the tailer process did not start");
+    jb::settle();
+    pt_benches::journal::paced_writer(&mut writer, args.records, interval);
+    let result = lines.next().transpose()?.unwrap_or_default();
+    let _ = child.wait();
+    let fields: Vec<u64> = result.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    if let [count, p50, p99, p999, max] = fields[..] {
+        println!("{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}", "writer -> tailer, processes", count, p50, p99, p999, max);
+    } else {
+        println!("writer -> tailer, processes: the tailer reported {result:?}");
+    }
+    drop(writer);
+    let _ = std::fs::remove_dir_all(&xdir);
+
+    println!();
+    eprint!("  writing a {} MiB journal ...\r", args.recovery_mib);
+    let (rdir, n) = jb::build_large(args.recovery_mib << 20);
+    let (took, recovery) = jb::time_recovery(&rdir);
+    println!("recovery of a {} MiB journal ({n} records, torn tail): {:.1} ms", args.recovery_mib, took.as_secs_f64() * 1e3);
+    println!("  {recovery}");
+    let start = Instant::now();
+    let report = pt_journal::verify(&rdir)?;
+    println!(
+        "verify of the whole journal: {:.1} ms ({} records, {})",
+        start.elapsed().as_secs_f64() * 1e3,
+        report.records,
+        if report.problem.is_none() { "ok" } else { "PROBLEM" }
+    );
+    let _ = std::fs::remove_dir_all(&rdir);
+    Ok(())
 }
