@@ -11,7 +11,10 @@ use std::time::Duration;
 
 fn appends(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("append_{PAYLOAD}b"));
-    group.measurement_time(Duration::from_secs(5)).sample_size(30).throughput(Throughput::Elements(1));
+    group
+        .measurement_time(Duration::from_secs(5))
+        .sample_size(30)
+        .throughput(Throughput::Elements(1));
 
     let dir = bench_dir("criterion-append");
     let (mut writer, _) = Writer::open(&dir, config()).expect("open bench journal");

@@ -14,7 +14,11 @@ pub const PAYLOAD: usize = 64;
 /// write-back) when it exists, otherwise the system temp directory.
 pub fn bench_dir(tag: &str) -> PathBuf {
     let base = Path::new("/dev/shm");
-    let base = if base.is_dir() { base.to_path_buf() } else { std::env::temp_dir() };
+    let base = if base.is_dir() {
+        base.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
     let dir = base.join(format!("pt-bench-{tag}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     dir
@@ -27,7 +31,14 @@ pub fn config() -> WriterConfig {
 
 /// Removes every finished segment, keeping disk use bounded between runs.
 pub fn trim(dir: &Path) {
-    let _ = pt_journal::prune(dir, Retention { max_bytes: Some(1), ..Retention::default() }, 0);
+    let _ = pt_journal::prune(
+        dir,
+        Retention {
+            max_bytes: Some(1),
+            ..Retention::default()
+        },
+        0,
+    );
 }
 
 /// Time to append `n` records of [`PAYLOAD`] bytes.
@@ -40,10 +51,27 @@ pub fn append(writer: &mut Writer, n: u64) -> Duration {
     start.elapsed()
 }
 
+/// Time for `n` appends into a fresh journal whose first segment is already
+/// prepared and holds them all: the append path without segment creation.
+/// `n` must fit one segment (about 690,000 records of 64 bytes in 64 MiB).
+pub fn append_burst(n: u64) -> Duration {
+    let dir = bench_dir("burst");
+    let (mut writer, _) = Writer::open(&dir, config()).expect("open bench journal");
+    settle();
+    let took = append(&mut writer, n);
+    drop(writer);
+    let _ = std::fs::remove_dir_all(&dir);
+    took
+}
+
 /// The same records framed the same way (length, kind, sequence, time,
 /// CRC32C, payload) through a `BufWriter<File>`: the plain-file journal
 /// an application would write without a memory map.
-pub fn append_bufwriter(out: &mut std::io::BufWriter<std::fs::File>, first_seq: u64, n: u64) -> Duration {
+pub fn append_bufwriter(
+    out: &mut std::io::BufWriter<std::fs::File>,
+    first_seq: u64,
+    n: u64,
+) -> Duration {
     let payload = [0x5Au8; PAYLOAD];
     let start = Instant::now();
     for seq in first_seq..first_seq + n {
@@ -89,7 +117,9 @@ pub fn append_latency(writer: &mut Writer, n: u64) -> Histogram<u64> {
 }
 
 fn wall_ns() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 /// Appends `n` records, one every `interval`, each stamped with the wall
@@ -151,7 +181,9 @@ pub fn tail_latency_threads(n: u64, interval: Duration) -> Histogram<u64> {
     }
     settle();
     paced_writer(&mut writer, n, interval);
-    let h = tailer.join().unwrap_or_else(|_| Histogram::new(3).expect("valid"));
+    let h = tailer
+        .join()
+        .unwrap_or_else(|_| Histogram::new(3).expect("valid"));
     drop(writer);
     let _ = std::fs::remove_dir_all(&dir);
     h

@@ -69,25 +69,49 @@ pub enum JournalError {
 impl core::fmt::Display for JournalError {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            JournalError::Io { action, path, source } => write!(f, "cannot {action} {}: {source}", path.display()),
-            JournalError::Locked { path, pid: Some(pid) } => write!(
+            JournalError::Io {
+                action,
+                path,
+                source,
+            } => write!(f, "cannot {action} {}: {source}", path.display()),
+            JournalError::Locked {
+                path,
+                pid: Some(pid),
+            } => write!(
                 f,
                 "journal is being written by process {pid} (lock file {}); only one writer may hold a journal",
                 path.display()
             ),
             JournalError::Locked { path, pid: None } => {
-                write!(f, "journal is locked by another writer (lock file {})", path.display())
+                write!(
+                    f,
+                    "journal is locked by another writer (lock file {})",
+                    path.display()
+                )
             }
             JournalError::BadHeader { segment, error } => write!(f, "segment {segment}: {error}"),
-            JournalError::Corrupt { segment, offset, error } => {
+            JournalError::Corrupt {
+                segment,
+                offset,
+                error,
+            } => {
                 write!(f, "segment {segment} offset {offset}: {error}")
             }
             JournalError::Empty { dir } => write!(f, "{} holds no journal segments", dir.display()),
             JournalError::TooLarge { len, max } => {
-                write!(f, "payload of {len} bytes is larger than the {max} bytes a segment holds")
+                write!(
+                    f,
+                    "payload of {len} bytes is larger than the {max} bytes a segment holds"
+                )
             }
-            JournalError::ReservedKind(k) => write!(f, "record kind {k:#06x} is reserved; use 1..=0xFFFE"),
-            JournalError::SequenceBreak { segment, expected, found } => write!(
+            JournalError::ReservedKind(k) => {
+                write!(f, "record kind {k:#06x} is reserved; use 1..=0xFFFE")
+            }
+            JournalError::SequenceBreak {
+                segment,
+                expected,
+                found,
+            } => write!(
                 f,
                 "segment {segment} starts at sequence {found}; the previous segment ends before {expected}"
             ),
@@ -105,7 +129,14 @@ impl std::error::Error for JournalError {
     }
 }
 
-pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>) -> impl FnOnce(std::io::Error) -> JournalError {
+pub(crate) fn io(
+    action: &'static str,
+    path: impl Into<PathBuf>,
+) -> impl FnOnce(std::io::Error) -> JournalError {
     let path = path.into();
-    move |source| JournalError::Io { action, path, source }
+    move |source| JournalError::Io {
+        action,
+        path,
+        source,
+    }
 }

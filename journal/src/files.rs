@@ -34,7 +34,10 @@ pub(crate) fn list_segments(dir: &Path) -> io::Result<Vec<u64>> {
 }
 
 /// Reads the header of segment `number`.
-pub(crate) fn read_header(dir: &Path, number: u64) -> io::Result<Result<SegmentHeader, crate::format::HeaderError>> {
+pub(crate) fn read_header(
+    dir: &Path,
+    number: u64,
+) -> io::Result<Result<SegmentHeader, crate::format::HeaderError>> {
     use std::io::Read;
     let mut file = File::open(segment_path(dir, number))?;
     let mut bytes = [0u8; segment::HEADER_LEN];
@@ -59,8 +62,18 @@ pub(crate) struct Prepared {
 
 /// Creates (or reuses a blank) segment `number` of `size` bytes, maps it and
 /// faults every page in.
-pub(crate) fn prepare(dir: &Path, number: u64, size: u64, index_interval: u32) -> io::Result<Prepared> {
-    let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(segment_path(dir, number))?;
+pub(crate) fn prepare(
+    dir: &Path,
+    number: u64,
+    size: u64,
+    index_interval: u32,
+) -> io::Result<Prepared> {
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(segment_path(dir, number))?;
     file.set_len(size)?;
     crate::map::allocate(&file, size);
     let mut map = WriteMap::new(&file)?;
@@ -83,15 +96,27 @@ pub(crate) struct IndexFile {
 pub(crate) const INDEX_ENTRY: usize = 16;
 
 impl IndexFile {
-    pub(crate) fn create(dir: &Path, number: u64, segment_size: u64, interval: u32) -> io::Result<IndexFile> {
+    pub(crate) fn create(
+        dir: &Path,
+        number: u64,
+        segment_size: u64,
+        interval: u32,
+    ) -> io::Result<IndexFile> {
         let max_records = segment_size / record::HEADER_LEN as u64;
         let entries = max_records / u64::from(interval.max(1)) + 2;
-        let file = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(index_path(dir, number))?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(index_path(dir, number))?;
         file.set_len(entries * INDEX_ENTRY as u64)?;
         let map = WriteMap::new(&file)?;
         let mut index = IndexFile { map, next: 0 };
         // Resume after the entries already there (reopening after a crash).
-        while index.next + INDEX_ENTRY <= index.map.len() && index.entry(index.next / INDEX_ENTRY).is_some() {
+        while index.next + INDEX_ENTRY <= index.map.len()
+            && index.entry(index.next / INDEX_ENTRY).is_some()
+        {
             index.next += INDEX_ENTRY;
         }
         Ok(index)

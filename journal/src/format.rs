@@ -112,9 +112,15 @@ impl core::fmt::Display for HeaderError {
             HeaderError::Short => f.write_str("shorter than a segment header (64 bytes)"),
             HeaderError::Blank => f.write_str("blank header (segment prepared but never started)"),
             HeaderError::Magic => f.write_str("not a journal segment (bad magic)"),
-            HeaderError::Version(v) => write!(f, "format version {v}; this build reads version {}", segment::VERSION),
+            HeaderError::Version(v) => write!(
+                f,
+                "format version {v}; this build reads version {}",
+                segment::VERSION
+            ),
             HeaderError::Crc => f.write_str("segment header checksum mismatch"),
-            HeaderError::Size => f.write_str("segment size differs from its header (file cut short or padded)"),
+            HeaderError::Size => {
+                f.write_str("segment size differs from its header (file cut short or padded)")
+            }
         }
     }
 }
@@ -140,11 +146,15 @@ impl SegmentHeader {
     pub fn encode(&self) -> [u8; segment::HEADER_LEN] {
         let mut b = [0u8; segment::HEADER_LEN];
         b[segment::MAGIC_AT..segment::MAGIC_AT + 8].copy_from_slice(&segment::MAGIC);
-        b[segment::VERSION_AT..segment::VERSION_AT + 4].copy_from_slice(&segment::VERSION.to_le_bytes());
-        b[segment::HEADER_LEN_AT..segment::HEADER_LEN_AT + 4].copy_from_slice(&(segment::HEADER_LEN as u32).to_le_bytes());
+        b[segment::VERSION_AT..segment::VERSION_AT + 4]
+            .copy_from_slice(&segment::VERSION.to_le_bytes());
+        b[segment::HEADER_LEN_AT..segment::HEADER_LEN_AT + 4]
+            .copy_from_slice(&(segment::HEADER_LEN as u32).to_le_bytes());
         b[segment::NUMBER_AT..segment::NUMBER_AT + 8].copy_from_slice(&self.number.to_le_bytes());
-        b[segment::FIRST_SEQ_AT..segment::FIRST_SEQ_AT + 8].copy_from_slice(&self.first_seq.to_le_bytes());
-        b[segment::CREATED_AT..segment::CREATED_AT + 8].copy_from_slice(&self.created_ns.to_le_bytes());
+        b[segment::FIRST_SEQ_AT..segment::FIRST_SEQ_AT + 8]
+            .copy_from_slice(&self.first_seq.to_le_bytes());
+        b[segment::CREATED_AT..segment::CREATED_AT + 8]
+            .copy_from_slice(&self.created_ns.to_le_bytes());
         b[segment::SIZE_AT..segment::SIZE_AT + 8].copy_from_slice(&self.size.to_le_bytes());
         let crc = crc32c::crc32c(&b[..segment::CRC_AT]);
         b[segment::CRC_AT..segment::CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
@@ -174,7 +184,9 @@ impl SegmentHeader {
             size: u64_at(b, segment::SIZE_AT),
         };
         let header_len = u32_at(b, segment::HEADER_LEN_AT) as usize;
-        if header_len != segment::HEADER_LEN || header.size < (segment::HEADER_LEN + 2 * record::HEADER_LEN) as u64 {
+        if header_len != segment::HEADER_LEN
+            || header.size < (segment::HEADER_LEN + 2 * record::HEADER_LEN) as u64
+        {
             return Err(HeaderError::Size);
         }
         Ok(header)
@@ -234,7 +246,12 @@ mod tests {
 
     #[test]
     fn header_round_trips_and_rejects_damage() {
-        let h = SegmentHeader { number: 7, first_seq: 1234, created_ns: 1_700_000_000_000_000_000, size: 1 << 20 };
+        let h = SegmentHeader {
+            number: 7,
+            first_seq: 1234,
+            created_ns: 1_700_000_000_000_000_000,
+            size: 1 << 20,
+        };
         let bytes = h.encode();
         assert_eq!(&bytes[..8], b"PTJOURNL");
         assert_eq!(u64_at(&bytes, segment::FIRST_SEQ_AT), 1234);

@@ -59,13 +59,21 @@ pub struct VerifyReport {
     pub problem: Option<Problem>,
 }
 
-fn scan_segment(dir: &Path, header: &SegmentHeader) -> Result<(SegmentInfo, Option<(u64, BadRecord)>), JournalError> {
+fn scan_segment(
+    dir: &Path,
+    header: &SegmentHeader,
+) -> Result<(SegmentInfo, Option<(u64, BadRecord)>), JournalError> {
     let path = segment_path(dir, header.number);
     let file = std::fs::File::open(&path).map_err(io("open", &path))?;
     let map = ReadMap::new(&file).map_err(io("map", &path))?;
     let mut offset = segment::HEADER_LEN;
     let mut seq = header.first_seq;
-    let mut info = SegmentInfo { header: *header, records: 0, used: offset as u64, finished: false };
+    let mut info = SegmentInfo {
+        header: *header,
+        records: 0,
+        used: offset as u64,
+        finished: false,
+    };
     loop {
         match step(map.bytes(), offset, map.len_word(offset), seq) {
             Step::Record(_, next) => {
@@ -89,9 +97,14 @@ fn scan_segment(dir: &Path, header: &SegmentHeader) -> Result<(SegmentInfo, Opti
     Ok((info, None))
 }
 
-fn headers(dir: &Path) -> Result<Vec<Result<SegmentHeader, (u64, crate::format::HeaderError)>>, JournalError> {
+/// A segment's header, or its number and why it has none.
+type HeaderResult = Result<SegmentHeader, (u64, crate::format::HeaderError)>;
+
+fn headers(dir: &Path) -> Result<Vec<HeaderResult>, JournalError> {
     if !dir.is_dir() {
-        return Err(JournalError::Empty { dir: dir.to_path_buf() });
+        return Err(JournalError::Empty {
+            dir: dir.to_path_buf(),
+        });
     }
     let mut out = Vec::new();
     for number in list_segments(dir).map_err(io("list", dir))? {
@@ -120,7 +133,12 @@ pub fn info(dir: &Path) -> Result<JournalInfo, JournalError> {
         segments.push(s);
     }
     let first_seq = segments.first().map(|s| s.header.first_seq);
-    Ok(JournalInfo { segments, first_seq, next_seq, writer_pid: writer_pid(dir) })
+    Ok(JournalInfo {
+        segments,
+        first_seq,
+        next_seq,
+        writer_pid: writer_pid(dir),
+    })
 }
 
 /// Checks every record of every segment: headers, checksums, sequence
@@ -132,14 +150,23 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, JournalError> {
     if let Some(Err((_, crate::format::HeaderError::Blank))) = all.last() {
         all.pop();
     }
-    let mut report = VerifyReport { segments: all.len(), records: 0, problem: None };
+    let mut report = VerifyReport {
+        segments: all.len(),
+        records: 0,
+        problem: None,
+    };
     let mut expected: Option<u64> = None;
     let count = all.len();
     for (i, h) in all.into_iter().enumerate() {
         let h = match h {
             Ok(h) => h,
             Err((number, e)) => {
-                report.problem = Some(Problem { segment: number, offset: 0, expected_seq: expected.unwrap_or(0), what: e.to_string() });
+                report.problem = Some(Problem {
+                    segment: number,
+                    offset: 0,
+                    expected_seq: expected.unwrap_or(0),
+                    what: e.to_string(),
+                });
                 return Ok(report);
             }
         };
@@ -157,7 +184,12 @@ pub fn verify(dir: &Path) -> Result<VerifyReport, JournalError> {
         let (s, bad) = scan_segment(dir, &h)?;
         report.records += s.records;
         if let Some((offset, bad)) = bad {
-            report.problem = Some(Problem { segment: h.number, offset, expected_seq: h.first_seq + s.records, what: bad.to_string() });
+            report.problem = Some(Problem {
+                segment: h.number,
+                offset,
+                expected_seq: h.first_seq + s.records,
+                what: bad.to_string(),
+            });
             return Ok(report);
         }
         if !s.finished && i + 1 < count {
@@ -188,7 +220,11 @@ pub struct Retention {
 /// finished reading. Returns the removed segment numbers.
 pub fn prune(dir: &Path, policy: Retention, now_ns: i64) -> Result<Vec<u64>, JournalError> {
     let hs: Vec<SegmentHeader> = headers(dir)?.into_iter().filter_map(Result::ok).collect();
-    let protected_from = named_positions(dir)?.iter().map(|(_, p)| p.segment).min().unwrap_or(u64::MAX);
+    let protected_from = named_positions(dir)?
+        .iter()
+        .map(|(_, p)| p.segment)
+        .min()
+        .unwrap_or(u64::MAX);
     let mut total: u64 = hs.iter().map(|h| h.size).sum();
     let mut removed = Vec::new();
     for (i, h) in hs.iter().enumerate() {
@@ -198,7 +234,8 @@ pub fn prune(dir: &Path, policy: Retention, now_ns: i64) -> Result<Vec<u64>, Jou
         }
         // Every record of a segment is older than the next segment's creation.
         let too_old = policy.max_age.is_some_and(|age| {
-            now_ns.saturating_sub(next.created_ns) > i64::try_from(age.as_nanos()).unwrap_or(i64::MAX)
+            now_ns.saturating_sub(next.created_ns)
+                > i64::try_from(age.as_nanos()).unwrap_or(i64::MAX)
         });
         let too_big = policy.max_bytes.is_some_and(|max| total > max);
         if !(too_old || too_big) {

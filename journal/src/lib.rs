@@ -23,7 +23,9 @@ mod tailer;
 mod writer;
 
 pub use error::JournalError;
-pub use inspect::{JournalInfo, Problem, Retention, SegmentInfo, VerifyReport, info, prune, verify};
+pub use inspect::{
+    JournalInfo, Problem, Retention, SegmentInfo, VerifyReport, info, prune, verify,
+};
 pub use lock::LOCK_FILE;
 pub use scan::{BadRecord, RecordRef, SegmentCheck, check_segment};
 pub use tailer::{Position, StartAt, TAILERS_DIR, Tailer, named_positions};

@@ -33,7 +33,12 @@ impl WriterLock {
         let previous_pid = previous.trim().parse::<u32>().ok();
         match file.try_lock() {
             Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => return Err(JournalError::Locked { path, pid: previous_pid }),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(JournalError::Locked {
+                    path,
+                    pid: previous_pid,
+                });
+            }
             Err(std::fs::TryLockError::Error(e)) => return Err(io("lock", &path)(e)),
         }
         // We hold the lock, so any pid still written in the file belongs to

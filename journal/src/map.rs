@@ -57,7 +57,10 @@ impl WriteMap {
     /// acquire and sees this value.
     #[inline]
     pub(crate) fn publish_len(&self, at: usize, word: u32) {
-        assert!(at % 8 == 0 && at + 4 <= self.map.len(), "length word out of place");
+        assert!(
+            at.is_multiple_of(8) && at + 4 <= self.map.len(),
+            "length word out of place"
+        );
         // SAFETY: `at` is in bounds and 8-aligned within a page-aligned map,
         // so the pointer is valid and aligned for an AtomicU32; the map lives
         // as long as `self`; no `&mut` to these bytes exists during the call
@@ -111,7 +114,7 @@ impl ReadMap {
 /// Acquire load of the length word at `at`: pairs with `publish_len`.
 #[inline]
 fn load_len(bytes: &[u8], at: usize) -> u32 {
-    if at % 4 != 0 || at.checked_add(4).is_none_or(|end| end > bytes.len()) {
+    if !at.is_multiple_of(4) || at.checked_add(4).is_none_or(|end| end > bytes.len()) {
         return 0;
     }
     // SAFETY: in bounds (checked above) and 4-aligned (`at` is, and the map
@@ -129,7 +132,9 @@ pub(crate) fn allocate(file: &File, len: u64) {
     #[cfg(target_os = "linux")]
     {
         use std::os::fd::AsRawFd;
-        let Ok(len) = libc::off_t::try_from(len) else { return };
+        let Ok(len) = libc::off_t::try_from(len) else {
+            return;
+        };
         // SAFETY: `fallocate` on a file descriptor this function borrows for
         // the duration of the call; mode 0 only allocates space and never
         // touches memory of this process.

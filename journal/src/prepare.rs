@@ -29,19 +29,32 @@ impl Preparer {
         let (req_tx, req_rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
         let thread_dir = dir.clone();
-        let handle = std::thread::Builder::new().name("pt-journal-prep".into()).spawn(move || {
-            for job in req_rx {
-                match job {
-                    Job::Prepare(number) => {
-                        if ready_tx.send(prepare(&thread_dir, number, size, interval)).is_err() {
-                            return;
+        let handle = std::thread::Builder::new()
+            .name("pt-journal-prep".into())
+            .spawn(move || {
+                for job in req_rx {
+                    match job {
+                        Job::Prepare(number) => {
+                            if ready_tx
+                                .send(prepare(&thread_dir, number, size, interval))
+                                .is_err()
+                            {
+                                return;
+                            }
                         }
+                        Job::Retire(finished) => drop(finished),
                     }
-                    Job::Retire(finished) => drop(finished),
                 }
-            }
-        })?;
-        Ok(Preparer { dir, size, interval, requests: Some(req_tx), ready: ready_rx, pending: None, handle: Some(handle) })
+            })?;
+        Ok(Preparer {
+            dir,
+            size,
+            interval,
+            requests: Some(req_tx),
+            ready: ready_rx,
+            pending: None,
+            handle: Some(handle),
+        })
     }
 
     /// Starts preparing segment `number` in the background.

@@ -45,7 +45,9 @@ impl core::fmt::Display for BadRecord {
             BadRecord::Uncommitted => f.write_str("record started but never committed"),
             BadRecord::Overrun => f.write_str("record length runs past the end of the segment"),
             BadRecord::Crc => f.write_str("record checksum mismatch"),
-            BadRecord::Sequence { expected, found } => write!(f, "sequence {found} where {expected} was expected"),
+            BadRecord::Sequence { expected, found } => {
+                write!(f, "sequence {found} where {expected} was expected")
+            }
             BadRecord::ZeroKind => f.write_str("record kind 0"),
             BadRecord::BadEnd => f.write_str("malformed segment-end marker"),
         }
@@ -82,7 +84,11 @@ pub(crate) fn step(bytes: &[u8], at: usize, word: u32, expected_seq: u64) -> Ste
     let header = &bytes[at..at + record::HEADER_LEN];
     let kind = u16_at(header, record::KIND_AT);
     if kind == KIND_SEGMENT_END {
-        return if len == 0 { Step::SegmentEnd } else { Step::Bad(BadRecord::BadEnd) };
+        return if len == 0 {
+            Step::SegmentEnd
+        } else {
+            Step::Bad(BadRecord::BadEnd)
+        };
     }
     if kind == 0 {
         return Step::Bad(BadRecord::ZeroKind);
@@ -93,7 +99,10 @@ pub(crate) fn step(bytes: &[u8], at: usize, word: u32, expected_seq: u64) -> Ste
     }
     let seq = u64_at(header, record::SEQ_AT);
     if seq != expected_seq {
-        return Step::Bad(BadRecord::Sequence { expected: expected_seq, found: seq });
+        return Step::Bad(BadRecord::Sequence {
+            expected: expected_seq,
+            found: seq,
+        });
     }
     let record = RecordRef {
         kind,
@@ -122,14 +131,23 @@ pub struct SegmentCheck {
 /// Reads a whole segment from `bytes`. Never panics, whatever they hold.
 pub fn check_segment(bytes: &[u8]) -> SegmentCheck {
     let header = crate::format::SegmentHeader::decode(bytes);
-    let mut check = SegmentCheck { header, records: 0, end: 0, problem: None };
+    let mut check = SegmentCheck {
+        header,
+        records: 0,
+        end: 0,
+        problem: None,
+    };
     let Ok(h) = header else { return check };
     // The length word is decoded plainly here: nothing else writes `bytes`.
     let view = bytes;
     let mut offset = crate::format::segment::HEADER_LEN;
     let mut seq = h.first_seq;
     loop {
-        let word = if offset + 4 <= view.len() { crate::format::u32_at(view, offset) } else { 0 };
+        let word = if offset + 4 <= view.len() {
+            crate::format::u32_at(view, offset)
+        } else {
+            0
+        };
         match step(view, offset, word, seq) {
             Step::Record(_, next) => {
                 offset = next;

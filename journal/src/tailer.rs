@@ -67,12 +67,21 @@ impl Tailer {
     pub fn open(dir: &Path, start: StartAt) -> Result<Tailer, JournalError> {
         let headers = valid_segments(dir)?;
         let (Some(first), Some(last)) = (headers.first(), headers.last()) else {
-            return Err(JournalError::Empty { dir: dir.to_path_buf() });
+            return Err(JournalError::Empty {
+                dir: dir.to_path_buf(),
+            });
         };
         let (from, target) = match start {
             StartAt::Beginning => (first, None),
             StartAt::End => (last, Some(u64::MAX)),
-            StartAt::Seq(seq) => (headers.iter().rev().find(|h| h.first_seq <= seq).unwrap_or(first), Some(seq)),
+            StartAt::Seq(seq) => (
+                headers
+                    .iter()
+                    .rev()
+                    .find(|h| h.first_seq <= seq)
+                    .unwrap_or(first),
+                Some(seq),
+            ),
         };
         let mut tailer = Tailer {
             dir: dir.to_path_buf(),
@@ -86,7 +95,12 @@ impl Tailer {
         if let Some(target) = target {
             if let Some((seq, offset)) = index_lookup(dir, from.number, target) {
                 // The index is a shortcut; trust it only if a record is there.
-                if let Step::Record(..) = step(tailer.map.bytes(), offset as usize, tailer.map.len_word(offset as usize), seq) {
+                if let Step::Record(..) = step(
+                    tailer.map.bytes(),
+                    offset as usize,
+                    tailer.map.len_word(offset as usize),
+                    seq,
+                ) {
                     tailer.offset = offset as usize;
                     tailer.next_seq = seq;
                 }
@@ -99,7 +113,11 @@ impl Tailer {
     /// A named tailer: resumes where [`Tailer::save`] last left it, or starts
     /// at `start` the first time. Names are letters, digits, `-` and `_`.
     pub fn open_named(dir: &Path, name: &str, start: StartAt) -> Result<Tailer, JournalError> {
-        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
+        if name.is_empty()
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
             return Err(JournalError::Config(format!(
                 "tailer name {name:?} is invalid; use letters, digits, '-' and '_'"
             )));
@@ -108,7 +126,10 @@ impl Tailer {
         let mut tailer = match std::fs::read_to_string(&path) {
             Ok(text) => {
                 let position = parse_position(&text).ok_or_else(|| {
-                    JournalError::Config(format!("{} is not a saved tailer position", path.display()))
+                    JournalError::Config(format!(
+                        "{} is not a saved tailer position",
+                        path.display()
+                    ))
                 })?;
                 Tailer {
                     dir: dir.to_path_buf(),
@@ -129,48 +150,71 @@ impl Tailer {
 
     /// Where the tailer is.
     pub fn position(&self) -> Position {
-        Position { segment: self.segment, offset: self.offset as u64, next_seq: self.next_seq }
+        Position {
+            segment: self.segment,
+            offset: self.offset as u64,
+            next_seq: self.next_seq,
+        }
     }
 
     /// Saves a named tailer's position (atomically: written aside, then renamed).
     pub fn save(&self) -> Result<(), JournalError> {
         let Some(name) = &self.name else {
-            return Err(JournalError::Config("only a named tailer has a position to save".into()));
+            return Err(JournalError::Config(
+                "only a named tailer has a position to save".into(),
+            ));
         };
         let dir = self.dir.join(TAILERS_DIR);
         std::fs::create_dir_all(&dir).map_err(io("create", &dir))?;
         let path = position_path(&self.dir, name);
         let tmp = path.with_extension("pos.tmp");
         let p = self.position();
-        std::fs::write(&tmp, format!("{} {} {}\n", p.segment, p.offset, p.next_seq)).map_err(io("write", &tmp))?;
+        std::fs::write(&tmp, format!("{} {} {}\n", p.segment, p.offset, p.next_seq))
+            .map_err(io("write", &tmp))?;
         std::fs::rename(&tmp, &path).map_err(io("rename", &path))
     }
 
     /// The next record, or `None` when caught up with the writer. Never blocks.
+    // Not `Iterator::next`: the record borrows the tailer's map, which an
+    // `Iterator` item cannot.
+    #[allow(clippy::should_implement_trait)]
     #[inline]
     pub fn next(&mut self) -> Result<Option<RecordRef<'_>>, JournalError> {
         loop {
             let word = self.map.len_word(self.offset);
-            let (kind, flags, seq, timestamp, len, next) = match step(self.map.bytes(), self.offset, word, self.next_seq) {
-                Step::Record(r, next) => (r.kind, r.flags, r.seq, r.timestamp, r.payload.len(), next),
-                // Nothing yet, or the bytes of a write in progress (a
-                // crashed writer's torn record until recovery removes it).
-                Step::Empty | Step::Bad(BadRecord::Uncommitted) => return Ok(None),
-                Step::SegmentEnd => {
-                    self.enter(self.segment + 1)?;
-                    continue;
-                }
-                Step::Bad(error) => {
-                    return Err(JournalError::Corrupt { segment: self.segment, offset: self.offset as u64, error });
-                }
-            };
+            let (kind, flags, seq, timestamp, len, next) =
+                match step(self.map.bytes(), self.offset, word, self.next_seq) {
+                    Step::Record(r, next) => {
+                        (r.kind, r.flags, r.seq, r.timestamp, r.payload.len(), next)
+                    }
+                    // Nothing yet, or the bytes of a write in progress (a
+                    // crashed writer's torn record until recovery removes it).
+                    Step::Empty | Step::Bad(BadRecord::Uncommitted) => return Ok(None),
+                    Step::SegmentEnd => {
+                        self.enter(self.segment + 1)?;
+                        continue;
+                    }
+                    Step::Bad(error) => {
+                        return Err(JournalError::Corrupt {
+                            segment: self.segment,
+                            offset: self.offset as u64,
+                            error,
+                        });
+                    }
+                };
             let at = self.offset + record::HEADER_LEN;
             self.offset = next;
             self.next_seq = seq + 1;
             if seq < self.skip_below {
                 continue;
             }
-            return Ok(Some(RecordRef { kind, flags, seq, timestamp, payload: &self.map.bytes()[at..at + len] }));
+            return Ok(Some(RecordRef {
+                kind,
+                flags,
+                seq,
+                timestamp,
+                payload: &self.map.bytes()[at..at + len],
+            }));
         }
     }
 
@@ -178,9 +222,16 @@ impl Tailer {
     fn enter(&mut self, number: u64) -> Result<(), JournalError> {
         let header = read_header(&self.dir, number)
             .map_err(io("read", segment_path(&self.dir, number)))?
-            .map_err(|error| JournalError::BadHeader { segment: number, error })?;
+            .map_err(|error| JournalError::BadHeader {
+                segment: number,
+                error,
+            })?;
         if header.first_seq != self.next_seq {
-            return Err(JournalError::SequenceBreak { segment: number, expected: self.next_seq, found: header.first_seq });
+            return Err(JournalError::SequenceBreak {
+                segment: number,
+                expected: self.next_seq,
+                found: header.first_seq,
+            });
         }
         self.map = map_segment(&self.dir, number)?;
         self.segment = number;
@@ -214,8 +265,15 @@ fn position_path(dir: &Path, name: &str) -> PathBuf {
 
 fn parse_position(text: &str) -> Option<Position> {
     let mut parts = text.split_ascii_whitespace().map(str::parse::<u64>);
-    let position = Position { segment: parts.next()?.ok()?, offset: parts.next()?.ok()?, next_seq: parts.next()?.ok()? };
-    (parts.next().is_none() && position.offset >= segment::HEADER_LEN as u64 && position.offset % 8 == 0).then_some(position)
+    let position = Position {
+        segment: parts.next()?.ok()?,
+        offset: parts.next()?.ok()?,
+        next_seq: parts.next()?.ok()?,
+    };
+    (parts.next().is_none()
+        && position.offset >= segment::HEADER_LEN as u64
+        && position.offset.is_multiple_of(8))
+    .then_some(position)
 }
 
 /// Saved positions of every named tailer: `(name, position)`.
@@ -229,7 +287,11 @@ pub fn named_positions(dir: &Path) -> Result<Vec<(String, Position)>, JournalErr
     let mut out = Vec::new();
     for entry in entries {
         let path = entry.map_err(io("list", &folder))?.path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()).and_then(|n| n.strip_suffix(".pos")) else {
+        let Some(name) = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".pos"))
+        else {
             continue;
         };
         if let Ok(text) = std::fs::read_to_string(&path)

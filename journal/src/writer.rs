@@ -1,8 +1,10 @@
 //! The one writer of a journal.
 
 use crate::error::{JournalError, io};
-use crate::files::{IndexFile, list_segments, read_header, segment_path, index_path, prepare};
-use crate::format::{HeaderError, KIND_SEGMENT_END, SegmentHeader, record, record_crc, record_span, segment};
+use crate::files::{IndexFile, index_path, list_segments, prepare, read_header, segment_path};
+use crate::format::{
+    HeaderError, KIND_SEGMENT_END, SegmentHeader, record, record_crc, record_span, segment,
+};
 use crate::lock::WriterLock;
 use crate::map::WriteMap;
 use crate::prepare::Preparer;
@@ -40,7 +42,11 @@ pub struct WriterConfig {
 
 impl Default for WriterConfig {
     fn default() -> Self {
-        WriterConfig { segment_size: 64 << 20, durability: Durability::PageCache, index_interval: 1024 }
+        WriterConfig {
+            segment_size: 64 << 20,
+            durability: Durability::PageCache,
+            index_interval: 1024,
+        }
     }
 }
 
@@ -77,16 +83,27 @@ pub struct Cut {
 
 impl core::fmt::Display for Recovery {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        write!(f, "{} segments, next sequence {}", self.segments, self.next_seq)?;
+        write!(
+            f,
+            "{} segments, next sequence {}",
+            self.segments, self.next_seq
+        )?;
         if let Some(cut) = &self.cut {
-            write!(f, "; cut {} bytes at segment {} offset {}", cut.bytes, cut.segment, cut.offset)?;
+            write!(
+                f,
+                "; cut {} bytes at segment {} offset {}",
+                cut.bytes, cut.segment, cut.offset
+            )?;
             match cut.reason {
                 Some(reason) => write!(f, " ({reason})")?,
                 None => f.write_str(" (a record that was never committed)")?,
             }
         }
         if let Some(pid) = self.stale_lock_pid {
-            write!(f, "; took over the lock of process {pid}, which is no longer running")?;
+            write!(
+                f,
+                "; took over the lock of process {pid}, which is no longer running"
+            )?;
         }
         Ok(())
     }
@@ -115,18 +132,24 @@ impl Flusher {
         let shared = Arc::new(Mutex::new(Some(file)));
         let stop = Arc::new(AtomicBool::new(false));
         let (f, s) = (shared.clone(), stop.clone());
-        let handle = std::thread::Builder::new().name("pt-journal-sync".into()).spawn(move || {
-            // Relaxed: a stop request needs no ordering with other memory.
-            while !s.load(Ordering::Relaxed) {
-                std::thread::park_timeout(interval);
-                if let Ok(guard) = f.lock()
-                    && let Some(file) = guard.as_ref()
-                {
-                    let _ = file.sync_data();
+        let handle = std::thread::Builder::new()
+            .name("pt-journal-sync".into())
+            .spawn(move || {
+                // Relaxed: a stop request needs no ordering with other memory.
+                while !s.load(Ordering::Relaxed) {
+                    std::thread::park_timeout(interval);
+                    if let Ok(guard) = f.lock()
+                        && let Some(file) = guard.as_ref()
+                    {
+                        let _ = file.sync_data();
+                    }
                 }
-            }
-        })?;
-        Ok(Flusher { file: shared, stop, handle: Some(handle) })
+            })?;
+        Ok(Flusher {
+            file: shared,
+            stop,
+            handle: Some(handle),
+        })
     }
 
     fn switch_to(&self, file: File) {
@@ -189,32 +212,51 @@ impl Writer {
     /// Opens (or creates) the journal in `dir`, taking the writer lock and
     /// repairing a torn tail.
     pub fn open(dir: &Path, config: WriterConfig) -> Result<(Writer, Recovery), JournalError> {
-        if config.segment_size < 64 << 10 || config.segment_size % 4096 != 0 || config.segment_size > 1 << 40 {
+        if config.segment_size < 64 << 10
+            || !config.segment_size.is_multiple_of(4096)
+            || config.segment_size > 1 << 40
+        {
             return Err(JournalError::Config(format!(
                 "segment size {} is invalid; expected a multiple of 4096 from 65536 to 2^40",
                 config.segment_size
             )));
         }
         if config.index_interval == 0 {
-            return Err(JournalError::Config("index interval must be at least 1".into()));
+            return Err(JournalError::Config(
+                "index interval must be at least 1".into(),
+            ));
         }
         std::fs::create_dir_all(dir).map_err(io("create the journal directory", dir))?;
         let (lock, stale_lock_pid) = WriterLock::acquire(dir)?;
-        let mut recovery = Recovery { stale_lock_pid, ..Recovery::default() };
+        let mut recovery = Recovery {
+            stale_lock_pid,
+            ..Recovery::default()
+        };
 
         let numbers = list_segments(dir).map_err(io("list", dir))?;
         let mut headers: Vec<SegmentHeader> = Vec::with_capacity(numbers.len());
         for (i, &number) in numbers.iter().enumerate() {
             match read_header(dir, number).map_err(io("read", segment_path(dir, number)))? {
                 Ok(h) if h.number == number => headers.push(h),
-                Ok(_) => return Err(JournalError::BadHeader { segment: number, error: HeaderError::Magic }),
+                Ok(_) => {
+                    return Err(JournalError::BadHeader {
+                        segment: number,
+                        error: HeaderError::Magic,
+                    });
+                }
                 // A blank segment at the end was prepared and never started.
                 Err(HeaderError::Blank | HeaderError::Short) if i + 1 == numbers.len() => {
-                    std::fs::remove_file(segment_path(dir, number)).map_err(io("remove", segment_path(dir, number)))?;
+                    std::fs::remove_file(segment_path(dir, number))
+                        .map_err(io("remove", segment_path(dir, number)))?;
                     let _ = std::fs::remove_file(index_path(dir, number));
                     recovery.blank_removed.push(number);
                 }
-                Err(error) => return Err(JournalError::BadHeader { segment: number, error }),
+                Err(error) => {
+                    return Err(JournalError::BadHeader {
+                        segment: number,
+                        error,
+                    });
+                }
             }
         }
 
@@ -225,17 +267,33 @@ impl Writer {
         recovery.segments = list_segments(dir).map_err(io("list", dir))?.len();
         recovery.next_seq = next_seq;
 
-        let mut preparer = Preparer::start(dir.to_path_buf(), config.segment_size, config.index_interval)
-            .map_err(io("start the segment preparer for", dir))?;
+        let mut preparer = Preparer::start(
+            dir.to_path_buf(),
+            config.segment_size,
+            config.index_interval,
+        )
+        .map_err(io("start the segment preparer for", dir))?;
         preparer.request(active.number + 1);
         let flusher = match config.durability {
             Durability::Periodic(interval) => {
-                let file = active.file.try_clone().map_err(io("open", segment_path(dir, active.number)))?;
+                let file = active
+                    .file
+                    .try_clone()
+                    .map_err(io("open", segment_path(dir, active.number)))?;
                 Some(Flusher::start(interval, file).map_err(io("start the sync thread for", dir))?)
             }
             _ => None,
         };
-        let writer = Writer { dir: dir.to_path_buf(), config, active, next_seq, since_index: 0, preparer, flusher, _lock: lock };
+        let writer = Writer {
+            dir: dir.to_path_buf(),
+            config,
+            active,
+            next_seq,
+            since_index: 0,
+            preparer,
+            flusher,
+            _lock: lock,
+        };
         Ok((writer, recovery))
     }
 
@@ -251,7 +309,8 @@ impl Writer {
 
     /// The largest payload a record may have.
     pub fn max_payload(&self) -> usize {
-        (self.active.map.len().min(self.config.segment_size as usize)).saturating_sub(segment::HEADER_LEN + 2 * record::HEADER_LEN)
+        (self.active.map.len().min(self.config.segment_size as usize))
+            .saturating_sub(segment::HEADER_LEN + 2 * record::HEADER_LEN)
     }
 
     /// Claims space for a record of `len` payload bytes, rolling to a new
@@ -261,16 +320,29 @@ impl Writer {
         let needed = record_span(len) + record::HEADER_LEN;
         if self.active.offset + needed > self.active.map.len() {
             if len > self.max_payload() {
-                return Err(JournalError::TooLarge { len, max: self.max_payload() });
+                return Err(JournalError::TooLarge {
+                    len,
+                    max: self.max_payload(),
+                });
             }
             self.roll()?;
         }
-        Ok(Claim { writer: self, len, flags: 0, committed: false })
+        Ok(Claim {
+            writer: self,
+            len,
+            flags: 0,
+            committed: false,
+        })
     }
 
     /// Appends one record; returns its sequence number.
     #[inline]
-    pub fn append(&mut self, kind: u16, timestamp: i64, payload: &[u8]) -> Result<u64, JournalError> {
+    pub fn append(
+        &mut self,
+        kind: u16,
+        timestamp: i64,
+        payload: &[u8],
+    ) -> Result<u64, JournalError> {
         if kind == 0 || kind == KIND_SEGMENT_END {
             return Err(JournalError::ReservedKind(kind));
         }
@@ -283,27 +355,47 @@ impl Writer {
     pub fn flush(&mut self) -> Result<(), JournalError> {
         let a = &mut self.active;
         let start = a.flushed_to.min(a.offset);
-        a.map.flush_range(start, a.offset - start).map_err(io("sync", segment_path(&self.dir, a.number)))?;
+        a.map
+            .flush_range(start, a.offset - start)
+            .map_err(io("sync", segment_path(&self.dir, a.number)))?;
         a.flushed_to = a.offset;
         Ok(())
     }
 
     fn roll(&mut self) -> Result<(), JournalError> {
         let number = self.active.number + 1;
-        let mut next = self.preparer.take(number).map_err(io("prepare", segment_path(&self.dir, number)))?;
-        let header = SegmentHeader { number, first_seq: self.next_seq, created_ns: now_ns(), size: next.map.len() as u64 };
+        let mut next = self
+            .preparer
+            .take(number)
+            .map_err(io("prepare", segment_path(&self.dir, number)))?;
+        let header = SegmentHeader {
+            number,
+            first_seq: self.next_seq,
+            created_ns: now_ns(),
+            size: next.map.len() as u64,
+        };
         next.map.bytes_mut()[..segment::HEADER_LEN].copy_from_slice(&header.encode());
         // The next segment is whole before the end marker sends readers to it.
         let old = &mut self.active;
         let at = old.offset;
-        old.map.bytes_mut()[at + record::KIND_AT..at + record::KIND_AT + 2].copy_from_slice(&KIND_SEGMENT_END.to_le_bytes());
+        old.map.bytes_mut()[at + record::KIND_AT..at + record::KIND_AT + 2]
+            .copy_from_slice(&KIND_SEGMENT_END.to_le_bytes());
         old.map.publish_len(at, record::COMMITTED);
         if self.config.durability != Durability::PageCache {
-            old.map.flush_range(0, old.map.len()).map_err(io("sync", segment_path(&self.dir, old.number)))?;
+            old.map
+                .flush_range(0, old.map.len())
+                .map_err(io("sync", segment_path(&self.dir, old.number)))?;
         }
         let finished = core::mem::replace(
             &mut self.active,
-            Active { number, file: next.file, map: next.map, index: next.index, offset: segment::HEADER_LEN, flushed_to: 0 },
+            Active {
+                number,
+                file: next.file,
+                map: next.map,
+                index: next.index,
+                offset: segment::HEADER_LEN,
+                flushed_to: 0,
+            },
         );
         self.preparer.retire(Box::new(finished));
         self.since_index = 0;
@@ -349,12 +441,16 @@ impl Claim<'_> {
             header[record::KIND_AT..record::KIND_AT + 2].copy_from_slice(&kind.to_le_bytes());
             header[record::FLAGS_AT..record::FLAGS_AT + 2].copy_from_slice(&flags.to_le_bytes());
             header[record::SEQ_AT..record::SEQ_AT + 8].copy_from_slice(&seq.to_le_bytes());
-            header[record::TIMESTAMP_AT..record::TIMESTAMP_AT + 8].copy_from_slice(&timestamp.to_le_bytes());
+            header[record::TIMESTAMP_AT..record::TIMESTAMP_AT + 8]
+                .copy_from_slice(&timestamp.to_le_bytes());
             header[record::RESERVED_AT..record::RESERVED_AT + 4].fill(0);
         }
         // Padding may hold bytes of an abandoned claim; keep the file clean.
         bytes[at + record::HEADER_LEN + len..at + span].fill(0);
-        let crc = record_crc(&bytes[at..at + record::HEADER_LEN], &bytes[at + record::HEADER_LEN..at + record::HEADER_LEN + len]);
+        let crc = record_crc(
+            &bytes[at..at + record::HEADER_LEN],
+            &bytes[at + record::HEADER_LEN..at + record::HEADER_LEN + len],
+        );
         bytes[at + record::CRC_AT..at + record::CRC_AT + 4].copy_from_slice(&crc.to_le_bytes());
         w.active.map.publish_len(at, len as u32 | record::COMMITTED);
         w.active.offset = at + span;
@@ -368,23 +464,53 @@ impl Claim<'_> {
     }
 }
 
-fn start_segment(dir: &Path, config: &WriterConfig, number: u64, first_seq: u64) -> Result<Active, JournalError> {
-    let mut p = prepare(dir, number, config.segment_size, config.index_interval).map_err(io("create", segment_path(dir, number)))?;
-    let header = SegmentHeader { number, first_seq, created_ns: now_ns(), size: config.segment_size };
+fn start_segment(
+    dir: &Path,
+    config: &WriterConfig,
+    number: u64,
+    first_seq: u64,
+) -> Result<Active, JournalError> {
+    let mut p = prepare(dir, number, config.segment_size, config.index_interval)
+        .map_err(io("create", segment_path(dir, number)))?;
+    let header = SegmentHeader {
+        number,
+        first_seq,
+        created_ns: now_ns(),
+        size: config.segment_size,
+    };
     p.map.bytes_mut()[..segment::HEADER_LEN].copy_from_slice(&header.encode());
-    Ok(Active { number, file: p.file, map: p.map, index: p.index, offset: segment::HEADER_LEN, flushed_to: 0 })
+    Ok(Active {
+        number,
+        file: p.file,
+        map: p.map,
+        index: p.index,
+        offset: segment::HEADER_LEN,
+        flushed_to: 0,
+    })
 }
 
 /// Scans the last segment, cuts whatever follows its last valid record, and
 /// returns it ready for appending.
-fn recover_tail(dir: &Path, config: &WriterConfig, last: &SegmentHeader, recovery: &mut Recovery) -> Result<(Active, u64), JournalError> {
+fn recover_tail(
+    dir: &Path,
+    config: &WriterConfig,
+    last: &SegmentHeader,
+    recovery: &mut Recovery,
+) -> Result<(Active, u64), JournalError> {
     let path = segment_path(dir, last.number);
-    let file = OpenOptions::new().read(true).write(true).open(&path).map_err(io("open", &path))?;
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(io("open", &path))?;
     // Segments are created at full size; a different length means the file
     // was cut or padded by something other than this writer.
     let len = file.metadata().map_err(io("read", &path))?.len();
     if len != last.size {
-        return Err(JournalError::BadHeader { segment: last.number, error: HeaderError::Size });
+        return Err(JournalError::BadHeader {
+            segment: last.number,
+            error: HeaderError::Size,
+        });
     }
     let mut map = WriteMap::new(&file).map_err(io("map", &path))?;
     let mut offset = segment::HEADER_LEN;
@@ -413,11 +539,18 @@ fn recover_tail(dir: &Path, config: &WriterConfig, last: &SegmentHeader, recover
         let tail = &mut map.bytes_mut()[offset..];
         if let Some(last_nonzero) = tail.iter().rposition(|&b| b != 0) {
             tail[..=last_nonzero].fill(0);
-            recovery.cut = Some(Cut { segment: last.number, offset: offset as u64, bytes: last_nonzero as u64 + 1, reason });
-            map.flush_range(offset, last_nonzero + 1).map_err(io("sync", &path))?;
+            recovery.cut = Some(Cut {
+                segment: last.number,
+                offset: offset as u64,
+                bytes: last_nonzero as u64 + 1,
+                reason,
+            });
+            map.flush_range(offset, last_nonzero + 1)
+                .map_err(io("sync", &path))?;
         }
     }
-    let mut index = IndexFile::create(dir, last.number, map.len() as u64, config.index_interval).map_err(io("open the index of", &path))?;
+    let mut index = IndexFile::create(dir, last.number, map.len() as u64, config.index_interval)
+        .map_err(io("open the index of", &path))?;
     index.truncate_from(offset as u64);
     if ended {
         // Crashed between finishing this segment and starting the next.
@@ -425,5 +558,15 @@ fn recover_tail(dir: &Path, config: &WriterConfig, last: &SegmentHeader, recover
         return Ok((start_segment(dir, config, last.number + 1, seq)?, seq));
     }
     let flushed_to = offset;
-    Ok((Active { number: last.number, file, map, index, offset, flushed_to }, seq))
+    Ok((
+        Active {
+            number: last.number,
+            file,
+            map,
+            index,
+            offset,
+            flushed_to,
+        },
+        seq,
+    ))
 }

@@ -13,11 +13,17 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn small() -> WriterConfig {
-    WriterConfig { segment_size: 64 << 10, index_interval: 8, ..WriterConfig::default() }
+    WriterConfig {
+        segment_size: 64 << 10,
+        index_interval: 8,
+        ..WriterConfig::default()
+    }
 }
 
 fn payload(seq: u64, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (seq as usize * 31 + i * 7) as u8).collect()
+    (0..len)
+        .map(|i| (seq as usize * 31 + i * 7) as u8)
+        .collect()
 }
 
 fn read_all(dir: &Path) -> Vec<(u64, u16, i64, Vec<u8>)> {
@@ -98,7 +104,10 @@ fn last_segment(dir: &Path) -> PathBuf {
 /// Writes `bytes` at `offset` of the last segment, as a crash mid-write would.
 fn scribble(dir: &Path, offset: u64, bytes: &[u8]) {
     use std::io::{Seek, SeekFrom, Write};
-    let mut f = std::fs::OpenOptions::new().write(true).open(last_segment(dir)).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(last_segment(dir))
+        .unwrap();
     f.seek(SeekFrom::Start(offset)).unwrap();
     f.write_all(bytes).unwrap();
 }
@@ -141,8 +150,15 @@ fn torn_tails_are_cut_and_reported() {
     fake[40..].fill(9);
     scribble(&dir, end, &fake);
     let (mut w, recovery) = Writer::open(&dir, small()).unwrap();
-    assert_eq!(recovery.cut.unwrap().reason, Some(pt_journal::BadRecord::Crc));
-    assert_eq!(w.append(1, 0, b"after").unwrap(), 50, "the sequence resumes where valid records end");
+    assert_eq!(
+        recovery.cut.unwrap().reason,
+        Some(pt_journal::BadRecord::Crc)
+    );
+    assert_eq!(
+        w.append(1, 0, b"after").unwrap(),
+        50,
+        "the sequence resumes where valid records end"
+    );
     drop(w);
     let all = read_all(&dir);
     assert_eq!(all.len(), 51);
@@ -153,14 +169,20 @@ fn torn_tails_are_cut_and_reported() {
     let end = journal_with(&dir, 10);
     scribble(&dir, end, &40u32.to_le_bytes());
     let (_w, recovery) = Writer::open(&dir, small()).unwrap();
-    assert_eq!(recovery.cut.unwrap().reason, Some(pt_journal::BadRecord::Uncommitted));
+    assert_eq!(
+        recovery.cut.unwrap().reason,
+        Some(pt_journal::BadRecord::Uncommitted)
+    );
 
     // 4. A record claiming to run past the end of the segment.
     let dir = temp_dir("torn4");
     let end = journal_with(&dir, 10);
     scribble(&dir, end, &(0x7000_0000u32 | 1 << 31).to_le_bytes());
     let (_w, recovery) = Writer::open(&dir, small()).unwrap();
-    assert_eq!(recovery.cut.unwrap().reason, Some(pt_journal::BadRecord::Overrun));
+    assert_eq!(
+        recovery.cut.unwrap().reason,
+        Some(pt_journal::BadRecord::Overrun)
+    );
 }
 
 #[test]
@@ -176,7 +198,10 @@ fn verify_reports_the_first_bad_record() {
     f.write_all(&[0xFF]).unwrap();
     let report = verify(&dir).unwrap();
     let problem = report.problem.expect("damage is found");
-    assert_eq!((problem.segment, problem.offset, problem.expected_seq), (0, 64 + 72 * 5, 5));
+    assert_eq!(
+        (problem.segment, problem.offset, problem.expected_seq),
+        (0, 64 + 72 * 5, 5)
+    );
     assert!(problem.what.contains("checksum"), "{}", problem.what);
     assert_eq!(report.records, 5);
 }
@@ -222,20 +247,53 @@ fn named_tailers_resume_and_hold_back_retention() {
     t.save().unwrap();
     drop(t);
     let mut t = Tailer::open_named(&dir, "persist", StartAt::End).unwrap();
-    assert_eq!(t.next().unwrap().unwrap().seq, 700, "resumes where it saved");
+    assert_eq!(
+        t.next().unwrap().unwrap().seq,
+        700,
+        "resumes where it saved"
+    );
     let held = t.position().segment;
     drop(t);
 
-    let removed = prune(&dir, Retention { max_bytes: Some(1), ..Retention::default() }, 0).unwrap();
+    let removed = prune(
+        &dir,
+        Retention {
+            max_bytes: Some(1),
+            ..Retention::default()
+        },
+        0,
+    )
+    .unwrap();
     assert!(!removed.is_empty());
-    assert!(removed.iter().all(|&s| s < held), "removed {removed:?}, tailer is in segment {held}");
+    assert!(
+        removed.iter().all(|&s| s < held),
+        "removed {removed:?}, tailer is in segment {held}"
+    );
     let mut t = Tailer::open_named(&dir, "persist", StartAt::End).unwrap();
-    assert_eq!(t.next().unwrap().unwrap().seq, 700, "the tailer's segment survived");
-    assert_eq!(Tailer::open(&dir, StartAt::Beginning).unwrap().position().segment, held);
+    assert_eq!(
+        t.next().unwrap().unwrap().seq,
+        700,
+        "the tailer's segment survived"
+    );
+    assert_eq!(
+        Tailer::open(&dir, StartAt::Beginning)
+            .unwrap()
+            .position()
+            .segment,
+        held
+    );
 
     // Without named tailers, everything but the segment being written goes.
     std::fs::remove_dir_all(dir.join(pt_journal::TAILERS_DIR)).unwrap();
-    prune(&dir, Retention { max_bytes: Some(1), ..Retention::default() }, 0).unwrap();
+    prune(
+        &dir,
+        Retention {
+            max_bytes: Some(1),
+            ..Retention::default()
+        },
+        0,
+    )
+    .unwrap();
     let mut t = Tailer::open(&dir, StartAt::Beginning).unwrap();
     w.append(1, 0, b"still writing").unwrap();
     let mut last = None;
@@ -253,13 +311,41 @@ fn retention_by_age_keeps_recent_segments() {
     for seq in 0..2000 {
         w.append(1, 0, &payload(seq, 100)).unwrap();
     }
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as i64;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos() as i64;
     let hour = std::time::Duration::from_secs(3600);
-    assert!(prune(&dir, Retention { max_age: Some(hour), ..Retention::default() }, now).unwrap().is_empty());
+    assert!(
+        prune(
+            &dir,
+            Retention {
+                max_age: Some(hour),
+                ..Retention::default()
+            },
+            now
+        )
+        .unwrap()
+        .is_empty()
+    );
     let later = now + 2 * 3600 * 1_000_000_000;
-    let removed = prune(&dir, Retention { max_age: Some(hour), ..Retention::default() }, later).unwrap();
+    let removed = prune(
+        &dir,
+        Retention {
+            max_age: Some(hour),
+            ..Retention::default()
+        },
+        later,
+    )
+    .unwrap();
     assert!(!removed.is_empty());
-    assert_eq!(Tailer::open(&dir, StartAt::Beginning).unwrap().position().segment, *removed.last().unwrap() + 1);
+    assert_eq!(
+        Tailer::open(&dir, StartAt::Beginning)
+            .unwrap()
+            .position()
+            .segment,
+        *removed.last().unwrap() + 1
+    );
 }
 
 #[test]
@@ -268,7 +354,10 @@ fn one_writer_at_a_time() {
     let (w, recovery) = Writer::open(&dir, small()).unwrap();
     assert_eq!(recovery.stale_lock_pid, None);
     let err = Writer::open(&dir, small()).unwrap_err().to_string();
-    assert!(err.contains(&format!("process {}", std::process::id())), "{err}");
+    assert!(
+        err.contains(&format!("process {}", std::process::id())),
+        "{err}"
+    );
     drop(w);
     // A pid left behind by a writer that died is taken over with a report.
     std::fs::write(dir.join(pt_journal::LOCK_FILE), "999999999\n").unwrap();
@@ -279,12 +368,37 @@ fn one_writer_at_a_time() {
 #[test]
 fn bad_input_is_refused() {
     let dir = temp_dir("bad");
-    assert!(Writer::open(&dir, WriterConfig { segment_size: 1000, ..small() }).is_err());
-    let (mut w, _) = Writer::open(&dir, WriterConfig { durability: Durability::OnDemand, ..small() }).unwrap();
-    assert!(matches!(w.append(0, 0, b"x"), Err(pt_journal::JournalError::ReservedKind(0))));
-    assert!(matches!(w.append(0xFFFF, 0, b"x"), Err(pt_journal::JournalError::ReservedKind(0xFFFF))));
+    assert!(
+        Writer::open(
+            &dir,
+            WriterConfig {
+                segment_size: 1000,
+                ..small()
+            }
+        )
+        .is_err()
+    );
+    let (mut w, _) = Writer::open(
+        &dir,
+        WriterConfig {
+            durability: Durability::OnDemand,
+            ..small()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        w.append(0, 0, b"x"),
+        Err(pt_journal::JournalError::ReservedKind(0))
+    ));
+    assert!(matches!(
+        w.append(0xFFFF, 0, b"x"),
+        Err(pt_journal::JournalError::ReservedKind(0xFFFF))
+    ));
     let max = w.max_payload();
-    assert!(matches!(w.append(1, 0, &vec![0; max + 1]), Err(pt_journal::JournalError::TooLarge { .. })));
+    assert!(matches!(
+        w.append(1, 0, &vec![0; max + 1]),
+        Err(pt_journal::JournalError::TooLarge { .. })
+    ));
     w.append(1, 0, &vec![7; max]).unwrap();
     w.flush().unwrap();
     assert!(Tailer::open(&temp_dir("none"), StartAt::Beginning).is_err());
@@ -293,7 +407,10 @@ fn bad_input_is_refused() {
 #[test]
 fn periodic_sync_runs_alongside_appends() {
     let dir = temp_dir("periodic");
-    let config = WriterConfig { durability: Durability::Periodic(std::time::Duration::from_millis(1)), ..small() };
+    let config = WriterConfig {
+        durability: Durability::Periodic(std::time::Duration::from_millis(1)),
+        ..small()
+    };
     let (mut w, _) = Writer::open(&dir, config).unwrap();
     for seq in 0..5000 {
         w.append(3, 0, &payload(seq, 30)).unwrap();
@@ -311,7 +428,10 @@ fn check_segment_reads_bytes_without_files() {
     assert_eq!((check.records, check.problem), (20, None));
     bytes[64 + 72 * 3 + 33] ^= 1;
     let check = pt_journal::check_segment(&bytes);
-    assert_eq!((check.records, check.problem), (3, Some(pt_journal::BadRecord::Crc)));
+    assert_eq!(
+        (check.records, check.problem),
+        (3, Some(pt_journal::BadRecord::Crc))
+    );
     assert!(pt_journal::check_segment(&bytes[..50]).header.is_err());
 }
 
@@ -325,6 +445,9 @@ fn a_cut_short_segment_is_refused_not_a_panic() {
     let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();
     f.set_len(71).unwrap();
     let err = Writer::open(&dir, small()).unwrap_err().to_string();
-    assert!(err.contains("segment 0") && err.contains("cut short"), "{err}");
+    assert!(
+        err.contains("segment 0") && err.contains("cut short"),
+        "{err}"
+    );
     assert!(verify(&dir).unwrap().problem.is_some());
 }

@@ -12,7 +12,9 @@ pub const CHILD_KIND: u16 = 7;
 /// records straddle segment ends at every alignment.
 pub fn child_payload(seq: u64) -> Vec<u8> {
     let len = (seq.wrapping_mul(13) % 300) as usize;
-    (0..len).map(|i| (seq as usize).wrapping_mul(31).wrapping_add(i * 7) as u8).collect()
+    (0..len)
+        .map(|i| (seq as usize).wrapping_mul(31).wrapping_add(i * 7) as u8)
+        .collect()
 }
 
 /// The timestamp of record `seq`.

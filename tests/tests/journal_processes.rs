@@ -47,7 +47,11 @@ fn check_prefix(dir: &Path) -> u64 {
         assert_eq!(r.seq, expected, "sequence gap");
         assert_eq!(r.kind, CHILD_KIND);
         assert_eq!(r.timestamp, child_timestamp(expected));
-        assert_eq!(r.payload, &child_payload(expected)[..], "payload of {expected}");
+        assert_eq!(
+            r.payload,
+            &child_payload(expected)[..],
+            "payload of {expected}"
+        );
         expected += 1;
     }
     expected
@@ -73,9 +77,17 @@ fn sigkilled_writer_recovers_to_a_prefix_with_every_reported_record() {
     let mut cuts = 0;
     for round in 0..50 {
         let (mut child, lines) = spawn_writer(&dir, 0);
-        let opened = lines.recv_timeout(Duration::from_secs(20)).expect("child opened the journal");
-        let resumed: u64 = opened.strip_prefix("open ").and_then(|n| n.parse().ok()).expect("open line");
-        assert!(resumed >= reported_total, "round {round}: resumed at {resumed} below reported {reported_total}");
+        let opened = lines
+            .recv_timeout(Duration::from_secs(20))
+            .expect("child opened the journal");
+        let resumed: u64 = opened
+            .strip_prefix("open ")
+            .and_then(|n| n.parse().ok())
+            .expect("open line");
+        assert!(
+            resumed >= reported_total,
+            "round {round}: resumed at {resumed} below reported {reported_total}"
+        );
         // Let it append for a random while, then kill it mid-stride.
         let run_for = Duration::from_micros(200 + moments.next_below(20_000));
         let started = Instant::now();
@@ -98,17 +110,30 @@ fn sigkilled_writer_recovers_to_a_prefix_with_every_reported_record() {
         if let Some(h) = highest {
             reported_total = h + 1;
         }
-        let (writer, recovery) = Writer::open(&dir, WriterConfig { segment_size: SEGMENT, ..WriterConfig::default() }).unwrap();
+        let (writer, recovery) = Writer::open(
+            &dir,
+            WriterConfig {
+                segment_size: SEGMENT,
+                ..WriterConfig::default()
+            },
+        )
+        .unwrap();
         if recovery.cut.is_some() {
             cuts += 1;
         }
-        assert!(recovery.next_seq >= reported_total, "round {round}: lost reported records: {recovery}");
+        assert!(
+            recovery.next_seq >= reported_total,
+            "round {round}: lost reported records: {recovery}"
+        );
         drop(writer);
         let found = check_prefix(&dir);
         assert_eq!(found, recovery.next_seq, "round {round}");
         assert_eq!(verify(&dir).unwrap().problem, None, "round {round}");
     }
-    assert!(reported_total > 1000, "the child wrote too little to test anything: {reported_total}");
+    assert!(
+        reported_total > 1000,
+        "the child wrote too little to test anything: {reported_total}"
+    );
     println!("50 kills, {reported_total} records reported, {cuts} torn tails cut");
 }
 
@@ -117,7 +142,9 @@ fn a_tailer_in_another_process_reads_while_the_writer_appends() {
     let dir = temp_dir("xproc");
     const N: u64 = 200_000;
     let (mut child, lines) = spawn_writer(&dir, N);
-    lines.recv_timeout(Duration::from_secs(20)).expect("child opened the journal");
+    lines
+        .recv_timeout(Duration::from_secs(20))
+        .expect("child opened the journal");
     let mut tailer = loop {
         match Tailer::open(&dir, StartAt::Beginning) {
             Ok(t) => break t,
@@ -131,7 +158,11 @@ fn a_tailer_in_another_process_reads_while_the_writer_appends() {
         match tailer.next().unwrap() {
             Some(r) => {
                 assert_eq!(r.seq, expected);
-                assert_eq!(r.payload, &child_payload(expected)[..], "record {expected} read whole");
+                assert_eq!(
+                    r.payload,
+                    &child_payload(expected)[..],
+                    "record {expected} read whole"
+                );
                 expected += 1;
             }
             None => {
@@ -143,6 +174,12 @@ fn a_tailer_in_another_process_reads_while_the_writer_appends() {
     }
     assert!(child.wait().unwrap().success());
     assert!(tailer.next().unwrap().is_none());
-    assert!(caught_up > 0, "the tailer never caught up with the writer, so it never raced it");
-    assert!(tailer.position().segment > 10, "records crossed many segments");
+    assert!(
+        caught_up > 0,
+        "the tailer never caught up with the writer, so it never raced it"
+    );
+    assert!(
+        tailer.position().segment > 10,
+        "records crossed many segments"
+    );
 }

@@ -1,15 +1,26 @@
 //! `pt journal` on real journals.
 
 use pt_engine::model::journal_kind::journal_kind;
-use pt_engine::model::{Event, EventKind, ExecReport, Header, InstrumentId, Liquidity, MarketEvent, Nanos, Price, Qty, Record, Side};
+use pt_engine::model::{
+    Event, EventKind, ExecReport, Header, InstrumentId, Liquidity, MarketEvent, Nanos, Price, Qty,
+    Record, Side,
+};
 use pt_journal::{Writer, WriterConfig};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn pt(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_pt")).args(args).env_remove("RUST_BACKTRACE").output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stdout).into(), String::from_utf8_lossy(&out.stderr).into())
+    let out = Command::new(env!("CARGO_BIN_EXE_pt"))
+        .args(args)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -19,12 +30,20 @@ fn temp_dir(tag: &str) -> PathBuf {
 }
 
 fn config() -> WriterConfig {
-    WriterConfig { segment_size: 64 << 10, ..WriterConfig::default() }
+    WriterConfig {
+        segment_size: 64 << 10,
+        ..WriterConfig::default()
+    }
 }
 
 fn trade(seq: u64) -> Event {
     Event::Market(MarketEvent {
-        header: Header::new(EventKind::Trade, InstrumentId(3), seq, Nanos(1_700_000_000_000_000_000)),
+        header: Header::new(
+            EventKind::Trade,
+            InstrumentId(3),
+            seq,
+            Nanos(1_700_000_000_000_000_000),
+        ),
         side: Side::Sell,
         price: Price::parse("0.56").unwrap(),
         qty: Qty::parse("10").unwrap(),
@@ -37,7 +56,12 @@ fn write_sample(dir: &Path) {
     let (mut w, _) = Writer::open(dir, config()).unwrap();
     for seq in 0..5 {
         let e = trade(seq);
-        w.append(journal_kind(e.kind()), 1_700_000_000_000_000_000 + seq as i64, &e.to_bytes()).unwrap();
+        w.append(
+            journal_kind(e.kind()),
+            1_700_000_000_000_000_000 + seq as i64,
+            &e.to_bytes(),
+        )
+        .unwrap();
     }
     let fill = ExecReport {
         header: Header::new(EventKind::Fill, InstrumentId(3), 5, Nanos(1)),
@@ -46,7 +70,8 @@ fn write_sample(dir: &Path) {
         liquidity: Liquidity::Taker,
         ..ExecReport::default()
     };
-    w.append(journal_kind(EventKind::Fill), 5, &fill.to_bytes()).unwrap();
+    w.append(journal_kind(EventKind::Fill), 5, &fill.to_bytes())
+        .unwrap();
     w.append(0x0042, 6, b"\x01\x02\xff").unwrap();
 }
 
@@ -59,9 +84,24 @@ fn dump_decodes_engine_events_and_shows_others_as_hex() {
     assert_eq!(code, 0, "{err}");
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 7, "{out}");
-    assert!(lines[0].contains("trade") && lines[0].contains("price=0.56") && lines[0].contains("qty=10") && lines[0].contains("side=sell"), "{}", lines[0]);
-    assert!(lines[5].contains("fill") && lines[5].contains("liquidity=taker"), "{}", lines[5]);
-    assert!(lines[6].contains("0x0042") && lines[6].contains("payload=0102ff"), "{}", lines[6]);
+    assert!(
+        lines[0].contains("trade")
+            && lines[0].contains("price=0.56")
+            && lines[0].contains("qty=10")
+            && lines[0].contains("side=sell"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[5].contains("fill") && lines[5].contains("liquidity=taker"),
+        "{}",
+        lines[5]
+    );
+    assert!(
+        lines[6].contains("0x0042") && lines[6].contains("payload=0102ff"),
+        "{}",
+        lines[6]
+    );
 
     let (_, out, _) = pt(&["journal", "dump", d, "--json", "--kind", "fill"]);
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
@@ -69,8 +109,13 @@ fn dump_decodes_engine_events_and_shows_others_as_hex() {
     assert_eq!(v["event"]["price"], "0.55");
     assert_eq!(v["kind"], "fill");
 
-    let (_, out, _) = pt(&["journal", "dump", d, "--from", "3", "--kind", "0x42", "--kind", "trade"]);
-    let seqs: Vec<&str> = out.lines().map(|l| l.split_whitespace().next().unwrap()).collect();
+    let (_, out, _) = pt(&[
+        "journal", "dump", d, "--from", "3", "--kind", "0x42", "--kind", "trade",
+    ]);
+    let seqs: Vec<&str> = out
+        .lines()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
     assert_eq!(seqs, ["3", "4", "6"]);
 
     let (code, _, err) = pt(&["journal", "dump", d, "--kind", "bogus"]);
@@ -101,7 +146,10 @@ fn info_and_verify_report_the_journal() {
     std::fs::write(&seg, bytes).unwrap();
     let (code, out, _) = pt(&["journal", "verify", d]);
     assert_eq!(code, 1);
-    assert!(out.contains("segment 0 offset 384 (sequence 2): record checksum mismatch"), "{out}");
+    assert!(
+        out.contains("segment 0 offset 384 (sequence 2): record checksum mismatch"),
+        "{out}"
+    );
 
     let (code, _, err) = pt(&["journal", "info", "/nonexistent/journal"]);
     assert_eq!(code, 1);
@@ -122,10 +170,17 @@ fn tail_follows_new_records() {
     let (mut w, _) = Writer::open(&dir, config()).unwrap();
     for seq in 7..10 {
         let e = trade(seq);
-        w.append(journal_kind(e.kind()), seq as i64, &e.to_bytes()).unwrap();
+        w.append(journal_kind(e.kind()), seq as i64, &e.to_bytes())
+            .unwrap();
     }
-    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap()).lines().map(Result::unwrap).collect();
+    let lines: Vec<String> = BufReader::new(child.stdout.take().unwrap())
+        .lines()
+        .map(Result::unwrap)
+        .collect();
     assert!(child.wait().unwrap().success());
-    let seqs: Vec<&str> = lines.iter().map(|l| l.split_whitespace().next().unwrap()).collect();
+    let seqs: Vec<&str> = lines
+        .iter()
+        .map(|l| l.split_whitespace().next().unwrap())
+        .collect();
     assert_eq!(seqs, ["7", "8", "9"], "{lines:?}");
 }

@@ -137,7 +137,7 @@ fn parse_raw(text: &[u8], source_scale: u32) -> Result<i64, FixedError> {
         // Integer inputs with a large source scale may still be exact when
         // they end in zeros ("2238200" at scale 10).
         let divisor = POW10.get(excess as usize).copied().unwrap_or(u64::MAX);
-        if mantissa % divisor != 0 {
+        if !mantissa.is_multiple_of(divisor) {
             let trailing = trailing_decimal_zeros(mantissa);
             return Err(FixedError::TooManyDecimals {
                 needed: decimals - trailing.min(excess),
@@ -164,7 +164,7 @@ fn push_digit(acc: u64, byte: u8, index: usize) -> Result<u64, FixedError> {
 
 fn trailing_decimal_zeros(mut v: u64) -> u32 {
     let mut n = 0;
-    while v != 0 && v % 10 == 0 {
+    while v != 0 && v.is_multiple_of(10) {
         v /= 10;
         n += 1;
     }
@@ -204,7 +204,7 @@ fn format_raw(raw: i64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         buf[len] = b'.';
         len += 1;
         let mut width = SCALE as usize;
-        while frac % 10 == 0 {
+        while frac.is_multiple_of(10) {
             frac /= 10;
             width -= 1;
         }

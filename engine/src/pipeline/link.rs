@@ -76,7 +76,7 @@ impl<T: Copy + Send> LinkTx<T> {
                 }
                 Err(rtrb::PushError::Full(back)) => event = back,
             }
-            if waits % 64 == 0 && self.ring.is_abandoned() {
+            if waits.is_multiple_of(64) && self.ring.is_abandoned() {
                 self.full_waits += waits;
                 return Err(Disconnected(event));
             }

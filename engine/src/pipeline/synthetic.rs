@@ -200,7 +200,7 @@ impl Stage<Event> for SyntheticGateway {
             ..ExecReport::default()
         };
         let _ = out.push(Event::Exec(ack));
-        if self.acks % 3 == 0 {
+        if self.acks.is_multiple_of(3) {
             let fill = ExecReport {
                 header: o.header.derived(EventKind::Fill),
                 leaves_qty: Qty::ZERO,

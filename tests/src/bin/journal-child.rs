@@ -19,7 +19,11 @@ fn main() {
         eprintln!("journal-child: SEGMENT_SIZE and COUNT must be numbers");
         std::process::exit(2);
     };
-    let config = WriterConfig { segment_size: size, index_interval: 16, ..WriterConfig::default() };
+    let config = WriterConfig {
+        segment_size: size,
+        index_interval: 16,
+        ..WriterConfig::default()
+    };
     let (mut writer, recovery) = match Writer::open(std::path::Path::new(dir), config) {
         Ok(opened) => opened,
         Err(err) => {

@@ -143,7 +143,14 @@ pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
             }
             println!("ready");
             let h = pt_benches::journal::timed_tailer(&dir, count, Duration::from_secs(300));
-            println!("{} {} {} {} {}", h.len(), h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.value_at_quantile(0.999), h.max());
+            println!(
+                "{} {} {} {} {}",
+                h.len(),
+                h.value_at_quantile(0.5),
+                h.value_at_quantile(0.99),
+                h.value_at_quantile(0.999),
+                h.max()
+            );
             Ok(())
         }
     }
@@ -372,9 +379,15 @@ fn percentiles(name: &str, h: &hdrhistogram::Histogram<u64>) {
 
 fn journal(args: &JournalArgs) -> anyhow::Result<()> {
     use pt_benches::journal as jb;
-    anyhow::ensure!(args.appends > 0 && args.samples > 0 && args.records > 0, "counts must be at least 1");
+    anyhow::ensure!(
+        args.appends > 0 && args.samples > 0 && args.records > 0,
+        "counts must be at least 1"
+    );
     let dir = jb::bench_dir("pt-bench");
-    println!("pt bench journal: journals under {}", dir.parent().map_or("?".into(), |p| p.display().to_string()));
+    println!(
+        "pt bench journal: journals under {}",
+        dir.parent().map_or("?".into(), |p| p.display().to_string())
+    );
 
     // Throughput, interleaved with the plain-file peer.
     let (mut writer, _) = pt_journal::Writer::open(&dir, jb::config())?;
@@ -387,19 +400,49 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
         jb::trim(&dir);
         let file = std::fs::File::create(&file_path)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 16, file);
-        peer.push(jb::append_bufwriter(&mut out, round as u64 * args.appends, args.appends));
+        peer.push(jb::append_bufwriter(
+            &mut out,
+            round as u64 * args.appends,
+            args.appends,
+        ));
     }
     let _ = std::fs::remove_file(&file_path);
     let (ours, _, _) = median_of(&mut ours);
     let (peer, _, _) = median_of(&mut peer);
     let rate = |d: Duration| args.appends as f64 / d.as_secs_f64() / 1e6;
-    println!("append {}-byte payloads, one thread (median of {}):", jb::PAYLOAD, args.samples);
-    println!("  pt-journal       {:>8.1} M appends/s  {:>6.1} ns/append", rate(ours), ns(ours, args.appends));
-    println!("  bufwriter-file   {:>8.1} M appends/s  {:>6.1} ns/append", rate(peer), ns(peer, args.appends));
+    println!(
+        "append {}-byte payloads, one thread (median of {}):",
+        jb::PAYLOAD,
+        args.samples
+    );
+    println!(
+        "  pt-journal       {:>8.1} M appends/s  {:>6.1} ns/append",
+        rate(ours),
+        ns(ours, args.appends)
+    );
+    println!(
+        "  bufwriter-file   {:>8.1} M appends/s  {:>6.1} ns/append",
+        rate(peer),
+        ns(peer, args.appends)
+    );
     println!("  ratio            {:>8.2}", rate(ours) / rate(peer));
+    let burst_n = 500_000;
+    let mut bursts: Vec<Duration> = (0..args.samples)
+        .map(|_| jb::append_burst(burst_n))
+        .collect();
+    let (burst, _, _) = median_of(&mut bursts);
+    println!(
+        "  pt-journal burst {:>8.1} M appends/s  {:>6.1} ns/append ({burst_n} appends into a prepared segment, no roll)",
+        burst_n as f64 / burst.as_secs_f64() / 1e6,
+        ns(burst, burst_n)
+    );
+    println!("  (sustained rates include creating a 64 MiB segment per ~700,000 appends)");
 
     println!();
-    println!("{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}", "latency, ns", "count", "p50", "p99", "p99.9", "max");
+    println!(
+        "{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}",
+        "latency, ns", "count", "p50", "p99", "p99.9", "max"
+    );
     let overhead = jb::clock_overhead_ns();
     let h = jb::append_latency(&mut writer, args.appends);
     percentiles("append (incl. one clock read)", &h);
@@ -416,7 +459,10 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
     let (mut writer, _) = pt_journal::Writer::open(&xdir, jb::config())?;
     let placement = Placement::first_two_cores();
     let mut command = std::process::Command::new(std::env::current_exe()?);
-    command.args(["bench", "journal-tailer"]).arg(&xdir).arg(args.records.to_string());
+    command
+        .args(["bench", "journal-tailer"])
+        .arg(&xdir)
+        .arg(args.records.to_string());
     // The child would inherit this thread's pinning; give it the other core.
     if let Some(core) = placement.peer {
         command.arg("--core").arg(core.to_string());
@@ -427,14 +473,23 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
         .context("cannot start the tailer process")?;
     let stdout = child.stdout.take().context("tailer stdout")?;
     let mut lines = std::io::BufRead::lines(std::io::BufReader::new(stdout));
-    anyhow::ensure!(lines.next().transpose()?.as_deref() == Some("ready"), "the tailer process did not start");
+    anyhow::ensure!(
+        lines.next().transpose()?.as_deref() == Some("ready"),
+        "the tailer process did not start"
+    );
     jb::settle();
     pt_benches::journal::paced_writer(&mut writer, args.records, interval);
     let result = lines.next().transpose()?.unwrap_or_default();
     let _ = child.wait();
-    let fields: Vec<u64> = result.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let fields: Vec<u64> = result
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
     if let [count, p50, p99, p999, max] = fields[..] {
-        println!("{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}", "writer -> tailer, processes", count, p50, p99, p999, max);
+        println!(
+            "{:<34} {:>10} {:>8} {:>8} {:>8} {:>10}",
+            "writer -> tailer, processes", count, p50, p99, p999, max
+        );
     } else {
         println!("writer -> tailer, processes: the tailer reported {result:?}");
     }
@@ -445,7 +500,11 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
     eprint!("  writing a {} MiB journal ...\r", args.recovery_mib);
     let (rdir, n) = jb::build_large(args.recovery_mib << 20);
     let (took, recovery) = jb::time_recovery(&rdir);
-    println!("recovery of a {} MiB journal ({n} records, torn tail): {:.1} ms", args.recovery_mib, took.as_secs_f64() * 1e3);
+    println!(
+        "recovery of a {} MiB journal ({n} records, torn tail): {:.1} ms",
+        args.recovery_mib,
+        took.as_secs_f64() * 1e3
+    );
     println!("  {recovery}");
     let start = Instant::now();
     let report = pt_journal::verify(&rdir)?;
@@ -453,7 +512,11 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
         "verify of the whole journal: {:.1} ms ({} records, {})",
         start.elapsed().as_secs_f64() * 1e3,
         report.records,
-        if report.problem.is_none() { "ok" } else { "PROBLEM" }
+        if report.problem.is_none() {
+            "ok"
+        } else {
+            "PROBLEM"
+        }
     );
     let _ = std::fs::remove_dir_all(&rdir);
     Ok(())

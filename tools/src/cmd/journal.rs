@@ -67,7 +67,10 @@ fn kind_name(kind: EventKind) -> String {
 
 fn parse_kind(text: &str) -> Result<u16, String> {
     let lower = text.to_ascii_lowercase();
-    if let Some(kind) = ALL_KINDS.iter().find(|k| kind_name(**k) == lower || format!("{k:?}").to_ascii_lowercase() == lower) {
+    if let Some(kind) = ALL_KINDS
+        .iter()
+        .find(|k| kind_name(**k) == lower || format!("{k:?}").to_ascii_lowercase() == lower)
+    {
         return Ok(journal_kind(*kind));
     }
     let parsed = match lower.strip_prefix("0x") {
@@ -76,7 +79,10 @@ fn parse_kind(text: &str) -> Result<u16, String> {
     };
     parsed.map_err(|_| {
         let names: Vec<String> = ALL_KINDS.iter().map(|k| kind_name(*k)).collect();
-        format!("unknown kind {text:?}; expected a number (277, 0x115) or one of: {}", names.join(", "))
+        format!(
+            "unknown kind {text:?}; expected a number (277, 0x115) or one of: {}",
+            names.join(", ")
+        )
     })
 }
 
@@ -90,7 +96,8 @@ pub(crate) fn run(command: Journal) -> anyhow::Result<()> {
 }
 
 fn info(args: &InfoArgs) -> anyhow::Result<()> {
-    let info = pt_journal::info(&args.dir).with_context(|| format!("cannot read journal {}", args.dir.display()))?;
+    let info = pt_journal::info(&args.dir)
+        .with_context(|| format!("cannot read journal {}", args.dir.display()))?;
     let tailers = pt_journal::named_positions(&args.dir)?;
     let bytes: u64 = info.segments.iter().map(|s| s.header.size).sum();
     let records: u64 = info.segments.iter().map(|s| s.records).sum();
@@ -103,8 +110,10 @@ fn info(args: &InfoArgs) -> anyhow::Result<()> {
                        "created_ns": s.header.created_ns, "size": s.header.size, "used": s.used, "finished": s.finished})
             })
             .collect();
-        let tailers: Vec<Value> =
-            tailers.iter().map(|(n, p)| json!({"name": n, "segment": p.segment, "next_seq": p.next_seq})).collect();
+        let tailers: Vec<Value> = tailers
+            .iter()
+            .map(|(n, p)| json!({"name": n, "segment": p.segment, "next_seq": p.next_seq}))
+            .collect();
         println!(
             "{}",
             json!({"dir": args.dir, "segments": segments, "first_seq": info.first_seq, "next_seq": info.next_seq,
@@ -113,13 +122,25 @@ fn info(args: &InfoArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!("journal   {}", args.dir.display());
-    println!("records   {records} (sequence {} .. {})", info.first_seq.map_or("-".into(), |s| s.to_string()), info.next_seq);
-    println!("segments  {} ({} bytes on disk)", info.segments.len(), bytes);
+    println!(
+        "records   {records} (sequence {} .. {})",
+        info.first_seq.map_or("-".into(), |s| s.to_string()),
+        info.next_seq
+    );
+    println!(
+        "segments  {} ({} bytes on disk)",
+        info.segments.len(),
+        bytes
+    );
     println!(
         "writer    {}",
-        info.writer_pid.map_or("none running".to_owned(), |pid| format!("process {pid}"))
+        info.writer_pid
+            .map_or("none running".to_owned(), |pid| format!("process {pid}"))
     );
-    println!("{:>8} {:>14} {:>10} {:>12} {:>12} {:>8}", "segment", "first seq", "records", "used", "size", "state");
+    println!(
+        "{:>8} {:>14} {:>10} {:>12} {:>12} {:>8}",
+        "segment", "first seq", "records", "used", "size", "state"
+    );
     for s in &info.segments {
         println!(
             "{:>8} {:>14} {:>10} {:>12} {:>12} {:>8}",
@@ -132,21 +153,31 @@ fn info(args: &InfoArgs) -> anyhow::Result<()> {
         );
     }
     for (name, p) in tailers {
-        println!("tailer    {name}: next sequence {} (segment {})", p.next_seq, p.segment);
+        println!(
+            "tailer    {name}: next sequence {} (segment {})",
+            p.next_seq, p.segment
+        );
     }
     Ok(())
 }
 
 fn verify(args: &InfoArgs) -> anyhow::Result<()> {
-    let report = pt_journal::verify(&args.dir).with_context(|| format!("cannot read journal {}", args.dir.display()))?;
+    let report = pt_journal::verify(&args.dir)
+        .with_context(|| format!("cannot read journal {}", args.dir.display()))?;
     if args.json {
         let problem = report.problem.as_ref().map(|p| {
             json!({"segment": p.segment, "offset": p.offset, "expected_seq": p.expected_seq, "what": p.what})
         });
-        println!("{}", json!({"segments": report.segments, "records": report.records, "ok": problem.is_none(), "problem": problem}));
+        println!(
+            "{}",
+            json!({"segments": report.segments, "records": report.records, "ok": problem.is_none(), "problem": problem})
+        );
     } else {
         match &report.problem {
-            None => println!("ok: {} segments, {} records", report.segments, report.records),
+            None => println!(
+                "ok: {} segments, {} records",
+                report.segments, report.records
+            ),
             Some(p) => println!(
                 "bad record after {} good ones: segment {} offset {} (sequence {}): {}",
                 report.records, p.segment, p.offset, p.expected_seq, p.what
@@ -169,8 +200,13 @@ fn read(args: &ReadArgs, tail: bool) -> anyhow::Result<()> {
     let mut tailer = loop {
         match Tailer::open(&args.dir, start) {
             Ok(t) => break t,
-            Err(pt_journal::JournalError::Empty { .. }) if follow => std::thread::sleep(Duration::from_millis(50)),
-            Err(e) => return Err(e).with_context(|| format!("cannot read journal {}", args.dir.display())),
+            Err(pt_journal::JournalError::Empty { .. }) if follow => {
+                std::thread::sleep(Duration::from_millis(50))
+            }
+            Err(e) => {
+                return Err(e)
+                    .with_context(|| format!("cannot read journal {}", args.dir.display()));
+            }
         }
     };
     let stdout = std::io::stdout();
@@ -216,12 +252,20 @@ fn render(record: &pt_journal::RecordRef<'_>, as_json: bool) -> String {
         let mut object = json!({"seq": record.seq, "timestamp": record.timestamp, "kind": kind,
                                 "kind_code": record.kind, "flags": record.flags, "len": record.payload.len()});
         match fields {
-            Some(fields) => object["event"] = Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()),
+            Some(fields) => {
+                object["event"] =
+                    Value::Object(fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect())
+            }
             None => object["payload_hex"] = Value::String(hex(record.payload)),
         }
         return object.to_string();
     }
-    let mut line = format!("{:>10} {} {:<14}", record.seq, pt_engine::model::Nanos(record.timestamp), kind);
+    let mut line = format!(
+        "{:>10} {} {:<14}",
+        record.seq,
+        pt_engine::model::Nanos(record.timestamp),
+        kind
+    );
     match fields {
         Some(fields) => {
             for (k, v) in fields.into_iter().skip(1) {
@@ -232,14 +276,22 @@ fn render(record: &pt_journal::RecordRef<'_>, as_json: bool) -> String {
                 line.push_str(&format!(" {k}={v}"));
             }
         }
-        None => line.push_str(&format!(" len={} payload={}", record.payload.len(), hex(record.payload))),
+        None => line.push_str(&format!(
+            " len={} payload={}",
+            record.payload.len(),
+            hex(record.payload)
+        )),
     }
     line
 }
 
 fn hex(bytes: &[u8]) -> String {
     const LIMIT: usize = 256;
-    let mut s: String = bytes.iter().take(LIMIT).map(|b| format!("{b:02x}")).collect();
+    let mut s: String = bytes
+        .iter()
+        .take(LIMIT)
+        .map(|b| format!("{b:02x}"))
+        .collect();
     if bytes.len() > LIMIT {
         s.push_str("...");
     }
@@ -282,7 +334,13 @@ fn describe(event: &Event) -> Vec<(&'static str, Value)> {
             f.push(("bid_qty", s(&b.best_bid_qty)));
             f.push(("ask", s(&b.best_ask)));
             f.push(("ask_qty", s(&b.best_ask_qty)));
-            f.push(("changed", json!(format!("{:?} {}@{}", b.changed_side, b.changed_qty, b.changed_price).to_lowercase())));
+            f.push((
+                "changed",
+                json!(
+                    format!("{:?} {}@{}", b.changed_side, b.changed_qty, b.changed_price)
+                        .to_lowercase()
+                ),
+            ));
             f.push(("book_flags", json!(b.book_flags)));
             f.push(("version", json!(b.version)));
         }
@@ -308,7 +366,10 @@ fn describe(event: &Event) -> Vec<(&'static str, Value)> {
                 f.push(("fee", s(&x.fee)));
             }
             if h.kind == EventKind::Fill {
-                f.push(("liquidity", json!(format!("{:?}", x.liquidity).to_lowercase())));
+                f.push((
+                    "liquidity",
+                    json!(format!("{:?}", x.liquidity).to_lowercase()),
+                ));
             }
             if h.kind == EventKind::Reject {
                 f.push(("reject_code", json!(x.reject_code.0)));
