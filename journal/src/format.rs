@@ -195,8 +195,7 @@ impl SegmentHeader {
 
 /// The CRC of a record: header bytes 4..24, then the payload.
 pub fn record_crc(header: &[u8], payload: &[u8]) -> u32 {
-    let crc = crc32c::crc32c(&header[record::CRC_COVERS]);
-    crc32c::crc32c_append(crc, payload)
+    crate::crc::record_crc(header, payload)
 }
 
 #[cfg(test)]

@@ -12,6 +12,15 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// Removes a test's directory when the test ends, passed or failed.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn small() -> WriterConfig {
     WriterConfig {
         segment_size: 64 << 10,
@@ -58,6 +67,7 @@ proptest! {
     #[test]
     fn matches_an_in_memory_model(ops in prop::collection::vec(op(), 1..400)) {
         let dir = temp_dir("model");
+        let _cleanup = Cleanup(dir.clone());
         let mut model: Vec<(u64, u16, i64, Vec<u8>)> = Vec::new();
         let (mut writer, _) = Writer::open(&dir, small()).unwrap();
         for op in ops {
@@ -131,6 +141,7 @@ fn journal_with(dir: &Path, n: u64) -> u64 {
 fn torn_tails_are_cut_and_reported() {
     // 1. Payload written, length word never published.
     let dir = temp_dir("torn1");
+    let _cleanup = Cleanup(dir.clone());
     let end = journal_with(&dir, 100);
     scribble(&dir, end + 32, &[0xEE; 40]);
     let (w, recovery) = Writer::open(&dir, small()).unwrap();
@@ -142,6 +153,7 @@ fn torn_tails_are_cut_and_reported() {
 
     // 2. A committed length word over a record whose checksum is wrong.
     let dir = temp_dir("torn2");
+    let _cleanup = Cleanup(dir.clone());
     let end = journal_with(&dir, 50);
     let mut fake = vec![0u8; 72];
     fake[..4].copy_from_slice(&(40u32 | 1 << 31).to_le_bytes());
@@ -166,6 +178,7 @@ fn torn_tails_are_cut_and_reported() {
 
     // 3. A length word without the commit bit.
     let dir = temp_dir("torn3");
+    let _cleanup = Cleanup(dir.clone());
     let end = journal_with(&dir, 10);
     scribble(&dir, end, &40u32.to_le_bytes());
     let (_w, recovery) = Writer::open(&dir, small()).unwrap();
@@ -176,6 +189,7 @@ fn torn_tails_are_cut_and_reported() {
 
     // 4. A record claiming to run past the end of the segment.
     let dir = temp_dir("torn4");
+    let _cleanup = Cleanup(dir.clone());
     let end = journal_with(&dir, 10);
     scribble(&dir, end, &(0x7000_0000u32 | 1 << 31).to_le_bytes());
     let (_w, recovery) = Writer::open(&dir, small()).unwrap();
@@ -188,6 +202,7 @@ fn torn_tails_are_cut_and_reported() {
 #[test]
 fn verify_reports_the_first_bad_record() {
     let dir = temp_dir("verify");
+    let _cleanup = Cleanup(dir.clone());
     journal_with(&dir, 3000); // several segments
     assert_eq!(verify(&dir).unwrap().problem, None);
     // Damage a record in the middle of the first segment.
@@ -209,6 +224,7 @@ fn verify_reports_the_first_bad_record() {
 #[test]
 fn tailers_start_anywhere_and_follow_across_segments() {
     let dir = temp_dir("tail");
+    let _cleanup = Cleanup(dir.clone());
     let (mut w, _) = Writer::open(&dir, small()).unwrap();
     for seq in 0..2500 {
         w.append(2, seq as i64, &payload(seq, 100)).unwrap();
@@ -236,6 +252,7 @@ fn tailers_start_anywhere_and_follow_across_segments() {
 #[test]
 fn named_tailers_resume_and_hold_back_retention() {
     let dir = temp_dir("named");
+    let _cleanup = Cleanup(dir.clone());
     let (mut w, _) = Writer::open(&dir, small()).unwrap();
     for seq in 0..3000 {
         w.append(1, 0, &payload(seq, 100)).unwrap();
@@ -307,6 +324,7 @@ fn named_tailers_resume_and_hold_back_retention() {
 #[test]
 fn retention_by_age_keeps_recent_segments() {
     let dir = temp_dir("age");
+    let _cleanup = Cleanup(dir.clone());
     let (mut w, _) = Writer::open(&dir, small()).unwrap();
     for seq in 0..2000 {
         w.append(1, 0, &payload(seq, 100)).unwrap();
@@ -351,6 +369,7 @@ fn retention_by_age_keeps_recent_segments() {
 #[test]
 fn one_writer_at_a_time() {
     let dir = temp_dir("lock");
+    let _cleanup = Cleanup(dir.clone());
     let (w, recovery) = Writer::open(&dir, small()).unwrap();
     assert_eq!(recovery.stale_lock_pid, None);
     let err = Writer::open(&dir, small()).unwrap_err().to_string();
@@ -368,6 +387,7 @@ fn one_writer_at_a_time() {
 #[test]
 fn bad_input_is_refused() {
     let dir = temp_dir("bad");
+    let _cleanup = Cleanup(dir.clone());
     assert!(
         Writer::open(
             &dir,
@@ -407,6 +427,7 @@ fn bad_input_is_refused() {
 #[test]
 fn periodic_sync_runs_alongside_appends() {
     let dir = temp_dir("periodic");
+    let _cleanup = Cleanup(dir.clone());
     let config = WriterConfig {
         durability: Durability::Periodic(std::time::Duration::from_millis(1)),
         ..small()
@@ -422,6 +443,7 @@ fn periodic_sync_runs_alongside_appends() {
 #[test]
 fn check_segment_reads_bytes_without_files() {
     let dir = temp_dir("check");
+    let _cleanup = Cleanup(dir.clone());
     journal_with(&dir, 20);
     let mut bytes = std::fs::read(last_segment(&dir)).unwrap();
     let check = pt_journal::check_segment(&bytes);
@@ -440,6 +462,7 @@ fn a_cut_short_segment_is_refused_not_a_panic() {
     // Found by the journal_segment fuzz target: a last segment whose file is
     // shorter than its header says.
     let dir = temp_dir("short");
+    let _cleanup = Cleanup(dir.clone());
     journal_with(&dir, 5);
     let seg = last_segment(&dir);
     let f = std::fs::OpenOptions::new().write(true).open(&seg).unwrap();

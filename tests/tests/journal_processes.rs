@@ -17,6 +17,15 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// Removes a test's directory when the test ends, passed or failed.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn spawn_writer(dir: &Path, count: u64) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_journal-child"))
         .arg(dir)
@@ -72,6 +81,7 @@ impl Moments {
 #[test]
 fn sigkilled_writer_recovers_to_a_prefix_with_every_reported_record() {
     let dir = temp_dir("crash");
+    let _cleanup = Cleanup(dir.clone());
     let mut moments = Moments(0x9E37_79B9_7F4A_7C15);
     let mut reported_total = 0u64;
     let mut cuts = 0;
@@ -140,6 +150,7 @@ fn sigkilled_writer_recovers_to_a_prefix_with_every_reported_record() {
 #[test]
 fn a_tailer_in_another_process_reads_while_the_writer_appends() {
     let dir = temp_dir("xproc");
+    let _cleanup = Cleanup(dir.clone());
     const N: u64 = 200_000;
     let (mut child, lines) = spawn_writer(&dir, N);
     lines

@@ -15,6 +15,7 @@ fn text(bytes: &[u8]) -> String {
 }
 
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    // One folder per test process; the files are tiny and named per test.
     let dir = std::env::temp_dir().join(format!("pt-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);

@@ -29,6 +29,15 @@ fn temp_dir(tag: &str) -> PathBuf {
     dir
 }
 
+/// Removes a test's directory when the test ends, passed or failed.
+struct Cleanup(PathBuf);
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 fn config() -> WriterConfig {
     WriterConfig {
         segment_size: 64 << 10,
@@ -78,6 +87,7 @@ fn write_sample(dir: &Path) {
 #[test]
 fn dump_decodes_engine_events_and_shows_others_as_hex() {
     let dir = temp_dir("dump");
+    let _cleanup = Cleanup(dir.clone());
     write_sample(&dir);
     let d = dir.to_str().unwrap();
     let (code, out, err) = pt(&["journal", "dump", d]);
@@ -126,6 +136,7 @@ fn dump_decodes_engine_events_and_shows_others_as_hex() {
 #[test]
 fn info_and_verify_report_the_journal() {
     let dir = temp_dir("info");
+    let _cleanup = Cleanup(dir.clone());
     write_sample(&dir);
     let d = dir.to_str().unwrap();
     let (code, out, _) = pt(&["journal", "info", d]);
@@ -159,6 +170,7 @@ fn info_and_verify_report_the_journal() {
 #[test]
 fn tail_follows_new_records() {
     let dir = temp_dir("tail");
+    let _cleanup = Cleanup(dir.clone());
     write_sample(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_pt"))
         .args(["journal", "tail", dir.to_str().unwrap(), "--limit", "3"])
