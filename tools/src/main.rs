@@ -10,7 +10,12 @@ use clap::{Parser, Subcommand};
 
 /// PredictionTrader: a low-latency trading engine for prediction markets and crypto.
 #[derive(Debug, Parser)]
-#[command(name = "pt", version, about, long_about = None)]
+#[command(
+    name = "pt",
+    version,
+    about = "PredictionTrader: a low-latency trading engine for prediction markets and crypto",
+    long_about = None
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,7 +23,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure the runtime on this host: rings against their peers, or the pipeline.
+    /// Measure this host: the pipeline's rings against their peers, the pipeline, the journal.
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
     /// Check an instrument registry file and list what it defines.
