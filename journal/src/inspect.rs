@@ -2,9 +2,9 @@
 
 use crate::error::{JournalError, io};
 use crate::files::{index_path, list_segments, read_header, segment_path};
-use crate::format::{SegmentHeader, segment};
+use crate::format::SegmentHeader;
 use crate::map::ReadMap;
-use crate::scan::{BadRecord, Step, step};
+use crate::scan::{BadRecord, WalkEnd, walk};
 use crate::tailer::named_positions;
 use std::path::Path;
 use std::time::Duration;
@@ -66,35 +66,25 @@ fn scan_segment(
     let path = segment_path(dir, header.number);
     let file = std::fs::File::open(&path).map_err(io("open", &path))?;
     let map = ReadMap::new(&file).map_err(io("map", &path))?;
-    let mut offset = segment::HEADER_LEN;
-    let mut seq = header.first_seq;
-    let mut info = SegmentInfo {
+    let w = walk(map.bytes(), |at| map.len_word(at), header.first_seq);
+    let finished = w.end == WalkEnd::Marker;
+    let used = w.offset
+        + if finished {
+            crate::format::record::HEADER_LEN
+        } else {
+            0
+        };
+    let info = SegmentInfo {
         header: *header,
-        records: 0,
-        used: offset as u64,
-        finished: false,
+        records: w.records,
+        used: used as u64,
+        finished,
     };
-    loop {
-        match step(map.bytes(), offset, map.len_word(offset), seq) {
-            Step::Record(_, next) => {
-                offset = next;
-                seq += 1;
-                info.records += 1;
-            }
-            Step::SegmentEnd => {
-                info.finished = true;
-                offset += crate::format::record::HEADER_LEN;
-                break;
-            }
-            Step::Empty => break,
-            Step::Bad(bad) => {
-                info.used = offset as u64;
-                return Ok((info, Some((offset as u64, bad))));
-            }
-        }
-    }
-    info.used = offset as u64;
-    Ok((info, None))
+    let bad = match w.end {
+        WalkEnd::Bad(bad) => Some((w.offset as u64, bad)),
+        _ => None,
+    };
+    Ok((info, bad))
 }
 
 /// A segment's header, or its number and why it has none.

@@ -114,6 +114,58 @@ pub(crate) fn step(bytes: &[u8], at: usize, word: u32, expected_seq: u64) -> Ste
     Step::Record(record, end)
 }
 
+/// How a walk through a segment's records stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum WalkEnd {
+    /// At the end marker: the segment is finished.
+    Marker,
+    /// At unwritten space.
+    Empty,
+    /// At something that is not a valid record.
+    Bad(BadRecord),
+}
+
+/// The result of walking a segment from its first record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Walk {
+    /// Offset where the walk stopped (of the marker, the unwritten space or
+    /// the bad record).
+    pub(crate) offset: usize,
+    /// Valid records passed.
+    pub(crate) records: u64,
+    /// Why it stopped.
+    pub(crate) end: WalkEnd,
+}
+
+/// Walks the records of a segment whose bytes are `bytes` and whose first
+/// record has sequence `first_seq`; `len_word` reads the length word at an
+/// offset (atomically, for a map another process may be writing).
+pub(crate) fn walk(bytes: &[u8], len_word: impl Fn(usize) -> u32, first_seq: u64) -> Walk {
+    let mut offset = crate::format::segment::HEADER_LEN;
+    let mut records = 0u64;
+    let end = loop {
+        match step(
+            bytes,
+            offset,
+            len_word(offset),
+            first_seq.wrapping_add(records),
+        ) {
+            Step::Record(_, next) => {
+                offset = next;
+                records += 1;
+            }
+            Step::SegmentEnd => break WalkEnd::Marker,
+            Step::Empty => break WalkEnd::Empty,
+            Step::Bad(bad) => break WalkEnd::Bad(bad),
+        }
+    };
+    Walk {
+        offset,
+        records,
+        end,
+    }
+}
+
 /// What a segment's bytes hold, read without any file: for fuzzing and for
 /// checking a segment copied elsewhere.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -139,28 +191,18 @@ pub fn check_segment(bytes: &[u8]) -> SegmentCheck {
     };
     let Ok(h) = header else { return check };
     // The length word is decoded plainly here: nothing else writes `bytes`.
-    let view = bytes;
-    let mut offset = crate::format::segment::HEADER_LEN;
-    let mut seq = h.first_seq;
-    loop {
-        let word = if offset + 4 <= view.len() {
-            crate::format::u32_at(view, offset)
+    let plain = |at: usize| {
+        if at + 4 <= bytes.len() {
+            crate::format::u32_at(bytes, at)
         } else {
             0
-        };
-        match step(view, offset, word, seq) {
-            Step::Record(_, next) => {
-                offset = next;
-                seq = seq.wrapping_add(1);
-                check.records += 1;
-            }
-            Step::SegmentEnd | Step::Empty => break,
-            Step::Bad(bad) => {
-                check.problem = Some(bad);
-                break;
-            }
         }
+    };
+    let w = walk(bytes, plain, h.first_seq);
+    check.records = w.records;
+    check.end = w.offset as u64;
+    if let WalkEnd::Bad(bad) = w.end {
+        check.problem = Some(bad);
     }
-    check.end = offset as u64;
     check
 }

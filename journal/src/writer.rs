@@ -8,7 +8,7 @@ use crate::format::{
 use crate::lock::WriterLock;
 use crate::map::WriteMap;
 use crate::prepare::Preparer;
-use crate::scan::{BadRecord, Step, step};
+use crate::scan::{BadRecord, WalkEnd, walk};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -513,28 +513,14 @@ fn recover_tail(
         });
     }
     let mut map = WriteMap::new(&file).map_err(io("map", &path))?;
-    let mut offset = segment::HEADER_LEN;
-    let mut seq = last.first_seq;
-    let mut ended = false;
-    let mut reason = None;
-    loop {
-        match step(map.bytes(), offset, map.len_word(offset), seq) {
-            Step::Record(_, next) => {
-                offset = next;
-                seq += 1;
-                recovery.tail_records += 1;
-            }
-            Step::SegmentEnd => {
-                ended = true;
-                break;
-            }
-            Step::Empty => break,
-            Step::Bad(bad) => {
-                reason = Some(bad);
-                break;
-            }
-        }
-    }
+    let w = walk(map.bytes(), |at| map.len_word(at), last.first_seq);
+    let (offset, seq) = (w.offset, last.first_seq + w.records);
+    recovery.tail_records = w.records;
+    let ended = w.end == WalkEnd::Marker;
+    let reason = match w.end {
+        WalkEnd::Bad(bad) => Some(bad),
+        _ => None,
+    };
     if !ended {
         let tail = &mut map.bytes_mut()[offset..];
         if let Some(last_nonzero) = tail.iter().rposition(|&b| b != 0) {

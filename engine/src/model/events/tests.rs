@@ -123,25 +123,7 @@ fn decoding_rejects_bad_input() {
 }
 
 fn any_kind() -> impl Strategy<Value = EventKind> {
-    prop::sample::select(vec![
-        EventKind::SnapshotBegin,
-        EventKind::SnapshotLevel,
-        EventKind::SnapshotEnd,
-        EventKind::LevelDelta,
-        EventKind::LevelSet,
-        EventKind::Trade,
-        EventKind::Status,
-        EventKind::BookUpdate,
-        EventKind::OrderNew,
-        EventKind::OrderCancel,
-        EventKind::OrderReplace,
-        EventKind::Ack,
-        EventKind::Reject,
-        EventKind::Fill,
-        EventKind::Cancelled,
-        EventKind::Expired,
-        EventKind::Command,
-    ])
+    prop::sample::select(crate::model::journal_kind::ALL_KINDS.to_vec())
 }
 
 proptest! {
