@@ -506,6 +506,28 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
         took.as_secs_f64() * 1e3
     );
     println!("  {recovery}");
+    // Seeking: segment headers pick the segment, the sparse index the spot.
+    let mut seeks: Vec<Duration> = (1..=9)
+        .map(|k| {
+            let target = n * k / 10;
+            let start = Instant::now();
+            let found = pt_journal::Tailer::open(&rdir, pt_journal::StartAt::Seq(target))
+                .ok()
+                .and_then(|mut t| t.next().ok().flatten().map(|r| r.seq));
+            let took = start.elapsed();
+            if found != Some(target) {
+                eprintln!("seek to {target} found {found:?}");
+            }
+            took
+        })
+        .collect();
+    let (seek, seek_min, seek_max) = median_of(&mut seeks);
+    println!(
+        "seek to a sequence number (9 targets across the journal): median {:.1} µs ({:.1}..{:.1})",
+        seek.as_secs_f64() * 1e6,
+        seek_min.as_secs_f64() * 1e6,
+        seek_max.as_secs_f64() * 1e6
+    );
     let start = Instant::now();
     let report = pt_journal::verify(&rdir)?;
     println!(
