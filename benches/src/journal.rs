@@ -29,6 +29,18 @@ pub fn config() -> WriterConfig {
     WriterConfig::default()
 }
 
+/// The bench config with retention at 256 MiB: at its budget the writer
+/// recycles removed segments instead of creating new ones.
+pub fn config_recycling() -> WriterConfig {
+    WriterConfig {
+        retention: Some(Retention {
+            max_bytes: Some(256 << 20),
+            ..Retention::default()
+        }),
+        ..config()
+    }
+}
+
 /// Removes every finished segment, keeping disk use bounded between runs.
 pub fn trim(dir: &Path) {
     let _ = pt_journal::prune(

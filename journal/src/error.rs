@@ -64,6 +64,12 @@ pub enum JournalError {
     },
     /// A configuration value is out of range.
     Config(String),
+    /// Retention removed (and the writer reused) the segment this tailer was
+    /// reading: it fell further behind than the retention budget allows.
+    Recycled {
+        /// The segment it was reading.
+        segment: u64,
+    },
 }
 
 impl core::fmt::Display for JournalError {
@@ -116,6 +122,10 @@ impl core::fmt::Display for JournalError {
                 "segment {segment} starts at sequence {found}; the previous segment ends before {expected}"
             ),
             JournalError::Config(msg) => f.write_str(msg),
+            JournalError::Recycled { segment } => write!(
+                f,
+                "segment {segment} was removed by retention while this tailer was reading it; the tailer fell behind the retention budget (use a named tailer to hold segments back)"
+            ),
         }
     }
 }

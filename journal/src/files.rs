@@ -52,6 +52,20 @@ pub(crate) fn read_header(
     Ok(SegmentHeader::decode(&bytes[..got]))
 }
 
+/// Name a retired segment's file takes while it is zeroed for reuse; never
+/// matches a segment name, so readers and recovery do not see it.
+pub(crate) const RECYCLING: &str = "recycling.seg.tmp";
+
+/// A finished segment, kept mapped by the helper thread until retention
+/// removes it, so that its file and map can be reused without page faults.
+#[derive(Debug)]
+pub(crate) struct Retired {
+    pub(crate) number: u64,
+    pub(crate) file: File,
+    pub(crate) map: WriteMap,
+    pub(crate) index: IndexFile,
+}
+
 /// A segment file created at full size and mapped, its header still blank.
 #[derive(Debug)]
 pub(crate) struct Prepared {

@@ -209,6 +209,23 @@ pub struct Retention {
 /// segment (the one being written) or any segment a named tailer has not
 /// finished reading. Returns the removed segment numbers.
 pub fn prune(dir: &Path, policy: Retention, now_ns: i64) -> Result<Vec<u64>, JournalError> {
+    let mut removed = Vec::new();
+    for h in removable(dir, policy, now_ns)? {
+        let path = segment_path(dir, h.number);
+        std::fs::remove_file(&path).map_err(io("remove", &path))?;
+        let _ = std::fs::remove_file(index_path(dir, h.number));
+        removed.push(h.number);
+    }
+    Ok(removed)
+}
+
+/// The segments `policy` allows removing, oldest first: never the newest,
+/// never one at or after a named tailer's position.
+pub(crate) fn removable(
+    dir: &Path,
+    policy: Retention,
+    now_ns: i64,
+) -> Result<Vec<SegmentHeader>, JournalError> {
     let hs: Vec<SegmentHeader> = headers(dir)?.into_iter().filter_map(Result::ok).collect();
     let protected_from = named_positions(dir)?
         .iter()
@@ -216,7 +233,7 @@ pub fn prune(dir: &Path, policy: Retention, now_ns: i64) -> Result<Vec<u64>, Jou
         .min()
         .unwrap_or(u64::MAX);
     let mut total: u64 = hs.iter().map(|h| h.size).sum();
-    let mut removed = Vec::new();
+    let mut out = Vec::new();
     for (i, h) in hs.iter().enumerate() {
         let Some(next) = hs.get(i + 1) else { break };
         if h.number >= protected_from {
@@ -231,11 +248,8 @@ pub fn prune(dir: &Path, policy: Retention, now_ns: i64) -> Result<Vec<u64>, Jou
         if !(too_old || too_big) {
             break;
         }
-        let path = segment_path(dir, h.number);
-        std::fs::remove_file(&path).map_err(io("remove", &path))?;
-        let _ = std::fs::remove_file(index_path(dir, h.number));
         total -= h.size;
-        removed.push(h.number);
+        out.push(*h);
     }
-    Ok(removed)
+    Ok(out)
 }

@@ -1,16 +1,25 @@
-//! A helper thread that creates and pre-faults the next segment, so rolling
-//! over on the append path only writes a header, and that unmaps finished
-//! segments (an unmap of a 64 MiB map takes milliseconds).
+//! A helper thread that works off the append path:
+//!
+//! - creates and pre-faults the next segment, so rolling over only writes a
+//!   header;
+//! - unmaps finished segments (unmapping 64 MiB takes milliseconds);
+//! - with a retention policy, applies it at every roll and *recycles* the
+//!   oldest removed segment: its file is renamed aside, zeroed through the map
+//!   it already has, and becomes the next segment, so a journal at its
+//!   retention budget appends without the kernel allocating or mapping pages.
 
-use crate::files::{Prepared, index_path, prepare, segment_path};
-use std::path::PathBuf;
+use crate::files::{IndexFile, Prepared, RECYCLING, Retired, index_path, prepare, segment_path};
+use crate::inspect::{Retention, removable};
+use crate::map::WriteMap;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
 enum Job {
     Prepare(u64),
-    /// A finished segment's map and files, to be unmapped and closed here.
-    Retire(Box<dyn Send>),
+    Retire(Box<Retired>),
 }
 
 #[derive(Debug)]
@@ -24,26 +33,116 @@ pub(crate) struct Preparer {
     handle: Option<JoinHandle<()>>,
 }
 
+/// The helper thread's state.
+struct Helper {
+    dir: PathBuf,
+    size: u64,
+    interval: u32,
+    retention: Option<Retention>,
+    /// Finished segments still mapped, oldest first (only with retention).
+    kept: VecDeque<Retired>,
+    /// A zeroed segment file and its map, waiting to become the next segment.
+    spare: Option<(File, WriteMap)>,
+}
+
+fn now_ns() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+impl Helper {
+    fn prepare(&mut self, number: u64) -> std::io::Result<Prepared> {
+        if let Some((file, map)) = self.spare.take() {
+            std::fs::rename(self.dir.join(RECYCLING), segment_path(&self.dir, number))?;
+            let index = IndexFile::create(&self.dir, number, self.size, self.interval)?;
+            return Ok(Prepared { file, map, index });
+        }
+        prepare(&self.dir, number, self.size, self.interval)
+    }
+
+    fn retire(&mut self, finished: Retired) {
+        let Some(policy) = self.retention else {
+            drop(finished); // unmaps here, off the append path
+            return;
+        };
+        self.kept.push_back(finished);
+        let Ok(victims) = removable(&self.dir, policy, now_ns()) else {
+            return;
+        };
+        for victim in victims {
+            let kept = self
+                .kept
+                .iter()
+                .position(|r| r.number == victim.number)
+                .and_then(|i| self.kept.remove(i));
+            match kept {
+                Some(segment) if self.spare.is_none() && segment.map.len() as u64 == self.size => {
+                    self.recycle(segment);
+                }
+                other => {
+                    drop(other);
+                    let _ = std::fs::remove_file(segment_path(&self.dir, victim.number));
+                    let _ = std::fs::remove_file(index_path(&self.dir, victim.number));
+                }
+            }
+        }
+    }
+
+    /// Renames the segment aside (so nothing reads it as a segment any more),
+    /// then zeroes it through its map.
+    fn recycle(&mut self, segment: Retired) {
+        let Retired {
+            number,
+            file,
+            mut map,
+            index,
+        } = segment;
+        drop(index);
+        let _ = std::fs::remove_file(index_path(&self.dir, number));
+        if std::fs::rename(segment_path(&self.dir, number), self.dir.join(RECYCLING)).is_err() {
+            let _ = std::fs::remove_file(segment_path(&self.dir, number));
+            return;
+        }
+        map.bytes_mut().fill(0);
+        self.spare = Some((file, map));
+    }
+}
+
 impl Preparer {
-    pub(crate) fn start(dir: PathBuf, size: u64, interval: u32) -> std::io::Result<Preparer> {
+    pub(crate) fn start(
+        dir: PathBuf,
+        size: u64,
+        interval: u32,
+        retention: Option<Retention>,
+    ) -> std::io::Result<Preparer> {
+        // A file left aside by a crash in the middle of recycling is garbage.
+        let _ = std::fs::remove_file(dir.join(RECYCLING));
         let (req_tx, req_rx) = mpsc::channel::<Job>();
         let (ready_tx, ready_rx) = mpsc::channel();
-        let thread_dir = dir.clone();
+        let mut helper = Helper {
+            dir: dir.clone(),
+            size,
+            interval,
+            retention,
+            kept: VecDeque::new(),
+            spare: None,
+        };
         let handle = std::thread::Builder::new()
             .name("pt-journal-prep".into())
             .spawn(move || {
                 for job in req_rx {
                     match job {
                         Job::Prepare(number) => {
-                            if ready_tx
-                                .send(prepare(&thread_dir, number, size, interval))
-                                .is_err()
-                            {
+                            if ready_tx.send(helper.prepare(number)).is_err() {
                                 return;
                             }
                         }
-                        Job::Retire(finished) => drop(finished),
+                        Job::Retire(finished) => helper.retire(*finished),
                     }
+                }
+                if helper.spare.take().is_some() {
+                    let _ = std::fs::remove_file(helper.dir.join(RECYCLING));
                 }
             })?;
         Ok(Preparer {
@@ -66,11 +165,12 @@ impl Preparer {
         }
     }
 
-    /// Hands a finished segment's resources to the helper thread to release.
-    pub(crate) fn retire(&mut self, finished: Box<dyn Send>) {
+    /// Hands a finished segment to the helper thread (to unmap, or to keep
+    /// for recycling).
+    pub(crate) fn retire(&mut self, finished: Retired) {
         if let Some(tx) = &self.requests {
-            // If the thread is gone, the resources drop here instead.
-            let _ = tx.send(Job::Retire(finished));
+            // If the thread is gone, the segment drops here instead.
+            let _ = tx.send(Job::Retire(Box::new(finished)));
         }
     }
 
@@ -99,8 +199,12 @@ impl Drop for Preparer {
             if let Ok(Ok(prepared)) = self.ready.try_recv() {
                 drop(prepared);
             }
-            let _ = std::fs::remove_file(segment_path(&self.dir, number));
-            let _ = std::fs::remove_file(index_path(&self.dir, number));
+            remove_blank(&self.dir, number);
         }
     }
+}
+
+fn remove_blank(dir: &Path, number: u64) {
+    let _ = std::fs::remove_file(segment_path(dir, number));
+    let _ = std::fs::remove_file(index_path(dir, number));
 }

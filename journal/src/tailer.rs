@@ -189,7 +189,16 @@ impl Tailer {
                     }
                     // Nothing yet, or the bytes of a write in progress (a
                     // crashed writer's torn record until recovery removes it).
-                    Step::Empty | Step::Bad(BadRecord::Uncommitted) => return Ok(None),
+                    Step::Empty | Step::Bad(BadRecord::Uncommitted) => {
+                        // Nothing new, or this segment was recycled under us:
+                        // a reused file no longer carries this segment's header.
+                        if !self.segment_is_current() {
+                            return Err(JournalError::Recycled {
+                                segment: self.segment,
+                            });
+                        }
+                        return Ok(None);
+                    }
                     Step::SegmentEnd => {
                         self.enter(self.segment + 1)?;
                         continue;
@@ -216,6 +225,14 @@ impl Tailer {
                 payload: &self.map.bytes()[at..at + len],
             }));
         }
+    }
+
+    /// Whether the mapped file still holds the segment this tailer is in.
+    fn segment_is_current(&self) -> bool {
+        let bytes = self.map.bytes();
+        bytes.len() >= segment::HEADER_LEN
+            && bytes[segment::MAGIC_AT..segment::MAGIC_AT + 8] == segment::MAGIC
+            && crate::format::u64_at(bytes, segment::NUMBER_AT) == self.segment
     }
 
     /// Moves to the start of segment `number`.

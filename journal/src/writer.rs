@@ -38,6 +38,10 @@ pub struct WriterConfig {
     pub durability: Durability,
     /// Every this many records, the segment's sparse index records where one is.
     pub index_interval: u32,
+    /// Applied by the writer's helper thread at every segment roll. Removed
+    /// segments are recycled as new ones (no page allocation in steady
+    /// state). `None`: keep everything.
+    pub retention: Option<crate::inspect::Retention>,
 }
 
 impl Default for WriterConfig {
@@ -46,6 +50,7 @@ impl Default for WriterConfig {
             segment_size: 64 << 20,
             durability: Durability::PageCache,
             index_interval: 1024,
+            retention: None,
         }
     }
 }
@@ -271,6 +276,7 @@ impl Writer {
             dir.to_path_buf(),
             config.segment_size,
             config.index_interval,
+            config.retention,
         )
         .map_err(io("start the segment preparer for", dir))?;
         preparer.request(active.number + 1);
@@ -397,7 +403,12 @@ impl Writer {
                 flushed_to: 0,
             },
         );
-        self.preparer.retire(Box::new(finished));
+        self.preparer.retire(crate::files::Retired {
+            number: finished.number,
+            file: finished.file,
+            map: finished.map,
+            index: finished.index,
+        });
         self.since_index = 0;
         if let Some(flusher) = &self.flusher
             && let Ok(file) = self.active.file.try_clone()

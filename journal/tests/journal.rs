@@ -474,3 +474,75 @@ fn a_cut_short_segment_is_refused_not_a_panic() {
     );
     assert!(verify(&dir).unwrap().problem.is_some());
 }
+
+#[test]
+fn retention_in_the_writer_recycles_segments() {
+    let dir = temp_dir("recycle");
+    let _cleanup = Cleanup(dir.clone());
+    let config = WriterConfig {
+        retention: Some(Retention {
+            max_bytes: Some(4 * (64 << 10)),
+            ..Retention::default()
+        }),
+        ..small()
+    };
+    let (mut w, _) = Writer::open(&dir, config).unwrap();
+    let mut lagging = Tailer::open(&dir, StartAt::Beginning).unwrap();
+    assert_eq!(lagging.next().unwrap(), None);
+    for seq in 0..20_000 {
+        w.append(1, seq as i64, &payload(seq, 100)).unwrap();
+    }
+    // Let the helper thread finish the last roll's retention.
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let segments = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "seg")
+        })
+        .count();
+    assert!(
+        segments <= 7,
+        "retention keeps the journal near its budget: {segments} segments"
+    );
+    // What remains reads back whole and in order, up to the newest record.
+    let mut t = Tailer::open(&dir, StartAt::Beginning).unwrap();
+    let first = t.next().unwrap().unwrap().seq;
+    assert!(first > 0, "old records were removed");
+    let mut expected = first + 1;
+    while let Some(r) = t.next().unwrap() {
+        assert_eq!(r.seq, expected);
+        assert_eq!(r.payload, &payload(expected, 100)[..]);
+        expected += 1;
+    }
+    assert_eq!(expected, 20_000);
+    assert_eq!(verify(&dir).unwrap().problem, None);
+    // A tailer left in segment 0 finds out instead of stalling silently.
+    let mut outcome = Ok(None);
+    for _ in 0..50_000 {
+        outcome = lagging.next().map(|r| r.map(|r| r.seq));
+        if outcome.is_err() {
+            break;
+        }
+    }
+    let err = outcome.expect_err("a recycled segment is reported");
+    assert!(
+        matches!(
+            err,
+            pt_journal::JournalError::Recycled { .. }
+                | pt_journal::JournalError::Corrupt { .. }
+                | pt_journal::JournalError::SequenceBreak { .. }
+        ),
+        "{err}"
+    );
+    // Reopening after all this recovers cleanly.
+    drop(w);
+    let (w, recovery) = Writer::open(&dir, config).unwrap();
+    assert_eq!(recovery.next_seq, 20_000);
+    assert_eq!(recovery.cut, None);
+    drop(w);
+    assert!(!dir.join("recycling.seg.tmp").exists());
+}

@@ -26,11 +26,12 @@ impl Drop for Cleanup {
     }
 }
 
-fn spawn_writer(dir: &Path, count: u64) -> (Child, mpsc::Receiver<String>) {
+fn spawn_writer(dir: &Path, count: u64, retention: u64) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_journal-child"))
         .arg(dir)
         .arg(SEGMENT.to_string())
         .arg(count.to_string())
+        .arg(retention.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -48,10 +49,12 @@ fn spawn_writer(dir: &Path, count: u64) -> (Child, mpsc::Receiver<String>) {
     (child, rx)
 }
 
-/// Every record in the journal, checked against what the child writes.
+/// Every record in the journal, checked against what the child writes;
+/// returns the next sequence number. Records start at 0 unless retention
+/// removed the oldest.
 fn check_prefix(dir: &Path) -> u64 {
     let mut tailer = Tailer::open(dir, StartAt::Beginning).unwrap();
-    let mut expected = 0u64;
+    let mut expected = tailer.position().next_seq;
     while let Some(r) = tailer.next().unwrap() {
         assert_eq!(r.seq, expected, "sequence gap");
         assert_eq!(r.kind, CHILD_KIND);
@@ -80,13 +83,23 @@ impl Moments {
 
 #[test]
 fn sigkilled_writer_recovers_to_a_prefix_with_every_reported_record() {
-    let dir = temp_dir("crash");
+    kill_and_recover("crash", 50, 0);
+}
+
+#[test]
+fn sigkilled_writer_recycling_segments_recovers_too() {
+    // Retention of four segments: kills land while segments are recycled.
+    kill_and_recover("crash-recycle", 20, 4 * SEGMENT);
+}
+
+fn kill_and_recover(tag: &str, kills: usize, retention: u64) {
+    let dir = temp_dir(tag);
     let _cleanup = Cleanup(dir.clone());
     let mut moments = Moments(0x9E37_79B9_7F4A_7C15);
     let mut reported_total = 0u64;
     let mut cuts = 0;
-    for round in 0..50 {
-        let (mut child, lines) = spawn_writer(&dir, 0);
+    for round in 0..kills {
+        let (mut child, lines) = spawn_writer(&dir, 0, retention);
         let opened = lines
             .recv_timeout(Duration::from_secs(20))
             .expect("child opened the journal");
@@ -144,7 +157,7 @@ fn sigkilled_writer_recovers_to_a_prefix_with_every_reported_record() {
         reported_total > 1000,
         "the child wrote too little to test anything: {reported_total}"
     );
-    println!("50 kills, {reported_total} records reported, {cuts} torn tails cut");
+    println!("{kills} kills, {reported_total} records reported, {cuts} torn tails cut");
 }
 
 #[test]
@@ -152,7 +165,7 @@ fn a_tailer_in_another_process_reads_while_the_writer_appends() {
     let dir = temp_dir("xproc");
     let _cleanup = Cleanup(dir.clone());
     const N: u64 = 200_000;
-    let (mut child, lines) = spawn_writer(&dir, N);
+    let (mut child, lines) = spawn_writer(&dir, N, 0);
     lines
         .recv_timeout(Duration::from_secs(20))
         .expect("child opened the journal");

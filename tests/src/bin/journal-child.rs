@@ -1,7 +1,9 @@
 //! A journal writer process for the crash and cross-process tests.
 //!
-//! `journal-child DIR SEGMENT_SIZE COUNT` opens the journal (recovering it),
-//! appends records until COUNT have been written in total (0: forever), and
+//! `journal-child DIR SEGMENT_SIZE COUNT [RETENTION_BYTES]` opens the journal
+//! (recovering it; with RETENTION_BYTES, keeping about that much and
+//! recycling removed segments), appends records until COUNT have been written
+//! in total (0: forever), and
 //! reports on stdout: `open NEXT_SEQ` once, then the sequence number of every
 //! record it committed, flushing every 16 records.
 

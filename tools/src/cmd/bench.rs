@@ -426,6 +426,23 @@ fn journal(args: &JournalArgs) -> anyhow::Result<()> {
         ns(peer, args.appends)
     );
     println!("  ratio            {:>8.2}", rate(ours) / rate(peer));
+    // With retention the writer recycles removed segments: measured alone,
+    // since its helper thread would otherwise compete with the runs above.
+    let rdir = jb::bench_dir("pt-bench-recycling");
+    let (mut recycling, _) = pt_journal::Writer::open(&rdir, jb::config_recycling())?;
+    jb::append(&mut recycling, 4_000_000); // reach the 256 MiB budget
+    jb::settle();
+    let mut recycled: Vec<Duration> = (0..args.samples)
+        .map(|_| jb::append(&mut recycling, args.appends))
+        .collect();
+    drop(recycling);
+    let _ = std::fs::remove_dir_all(&rdir);
+    let (recycled, _, _) = median_of(&mut recycled);
+    println!(
+        "  pt-journal, retention 256 MiB (segments recycled) {:>6.1} M appends/s  {:>6.1} ns/append",
+        rate(recycled),
+        ns(recycled, args.appends)
+    );
     let burst_n = 500_000;
     let mut bursts: Vec<Duration> = (0..args.samples)
         .map(|_| jb::append_burst(burst_n))
