@@ -221,7 +221,7 @@ pub fn prune(dir: &Path, policy: Retention, now_ns: i64) -> Result<Vec<u64>, Jou
 
 /// The segments `policy` allows removing, oldest first: never the newest,
 /// never one at or after a named tailer's position.
-pub(crate) fn removable(
+pub fn removable(
     dir: &Path,
     policy: Retention,
     now_ns: i64,

@@ -25,7 +25,7 @@ mod writer;
 
 pub use error::JournalError;
 pub use inspect::{
-    JournalInfo, Problem, Retention, SegmentInfo, VerifyReport, info, prune, verify,
+    JournalInfo, Problem, Retention, SegmentInfo, VerifyReport, info, prune, removable, verify,
 };
 pub use lock::LOCK_FILE;
 pub use scan::{BadRecord, RecordRef, SegmentCheck, check_segment};

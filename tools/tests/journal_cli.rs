@@ -196,3 +196,33 @@ fn tail_follows_new_records() {
         .collect();
     assert_eq!(seqs, ["7", "8", "9"], "{lines:?}");
 }
+
+#[test]
+fn prune_removes_old_segments_and_says_so() {
+    let dir = temp_dir("prune");
+    let _cleanup = Cleanup(dir.clone());
+    let (mut w, _) = Writer::open(&dir, config()).unwrap();
+    for seq in 0..3000 {
+        let e = trade(seq);
+        w.append(journal_kind(e.kind()), seq as i64, &e.to_bytes())
+            .unwrap();
+    }
+    drop(w);
+    let d = dir.to_str().unwrap();
+    let (code, _, err) = pt(&["journal", "prune", d]);
+    assert_ne!(code, 0);
+    assert!(err.contains("--max-bytes"), "{err}");
+    let (code, _, err) = pt(&["journal", "prune", d, "--max-bytes", "lots"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("\"lots\""), "{err}");
+    let (code, out, _) = pt(&["journal", "prune", d, "--max-bytes", "128K", "--dry-run"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("would remove"), "{out}");
+    let (code, out, _) = pt(&["journal", "prune", d, "--max-bytes", "128K"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("removed "), "{out}");
+    let (_, out, _) = pt(&["journal", "verify", d]);
+    assert!(out.starts_with("ok: 2 segments"), "{out}");
+    let (_, out, _) = pt(&["journal", "prune", d, "--max-age", "7d"]);
+    assert_eq!(out.trim(), "nothing to remove");
+}

@@ -20,6 +20,59 @@ pub(crate) enum Journal {
     Tail(ReadArgs),
     /// Check every record's checksum and sequence; exit 1 at the first bad one.
     Verify(InfoArgs),
+    /// Remove the oldest segments beyond an age or size budget. Never removes
+    /// the segment being written or one a named tailer has not finished.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PruneArgs {
+    /// The journal directory.
+    dir: PathBuf,
+    /// Keep at most this much: a number of bytes with an optional K, M, G or
+    /// T suffix (powers of 1024), such as 512M or 20G.
+    #[arg(long, value_parser = parse_size)]
+    max_bytes: Option<u64>,
+    /// Remove segments whose every record is older than this: a number with
+    /// s, m, h or d, such as 36h or 7d.
+    #[arg(long, value_parser = parse_age)]
+    max_age: Option<Duration>,
+    /// List what would be removed without removing it.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+fn parse_size(text: &str) -> Result<u64, String> {
+    let (digits, shift) = match text.as_bytes().last() {
+        Some(b'K' | b'k') => (&text[..text.len() - 1], 10),
+        Some(b'M' | b'm') => (&text[..text.len() - 1], 20),
+        Some(b'G' | b'g') => (&text[..text.len() - 1], 30),
+        Some(b'T' | b't') => (&text[..text.len() - 1], 40),
+        _ => (text, 0),
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("invalid size {text:?}; expected a number of bytes with an optional K, M, G or T suffix, such as 512M"))
+}
+
+fn parse_age(text: &str) -> Result<Duration, String> {
+    let unit = match text.as_bytes().last() {
+        Some(b's') => 1,
+        Some(b'm') => 60,
+        Some(b'h') => 3600,
+        Some(b'd') => 86_400,
+        _ => 0,
+    };
+    text.get(..text.len().saturating_sub(1))
+        .and_then(|n| n.parse::<u64>().ok())
+        .filter(|_| unit > 0)
+        .and_then(|n| n.checked_mul(unit))
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            format!("invalid age {text:?}; expected a number with s, m, h or d, such as 36h")
+        })
 }
 
 #[derive(Debug, clap::Args)]
@@ -92,7 +145,42 @@ pub(crate) fn run(command: Journal) -> anyhow::Result<()> {
         Journal::Verify(args) => verify(&args),
         Journal::Dump(args) => read(&args, false),
         Journal::Tail(args) => read(&args, true),
+        Journal::Prune(args) => prune(&args),
     }
+}
+
+fn prune(args: &PruneArgs) -> anyhow::Result<()> {
+    if args.max_bytes.is_none() && args.max_age.is_none() {
+        bail!("give --max-bytes, --max-age or both: nothing would be removed otherwise");
+    }
+    let policy = pt_journal::Retention {
+        max_bytes: args.max_bytes,
+        max_age: args.max_age,
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64);
+    let removed = if args.dry_run {
+        pt_journal::removable(&args.dir, policy, now)?
+            .iter()
+            .map(|h| h.number)
+            .collect()
+    } else {
+        pt_journal::prune(&args.dir, policy, now)
+            .with_context(|| format!("cannot prune journal {}", args.dir.display()))?
+    };
+    let verb = if args.dry_run {
+        "would remove"
+    } else {
+        "removed"
+    };
+    match (removed.first(), removed.last()) {
+        (Some(first), Some(last)) => {
+            println!("{verb} {} segments ({first}..={last})", removed.len())
+        }
+        _ => println!("nothing to remove"),
+    }
+    Ok(())
 }
 
 fn info(args: &InfoArgs) -> anyhow::Result<()> {
