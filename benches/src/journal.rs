@@ -101,6 +101,13 @@ pub fn append_bufwriter(
     start.elapsed()
 }
 
+/// A latency histogram: 1 ns to 60 s at 3 significant digits.
+fn histogram() -> Histogram<u64> {
+    // Constant bounds within HdrHistogram's limits: cannot fail.
+    Histogram::new_with_bounds(1, pt_engine::pipeline::MAX_TRACKABLE_NS, 3)
+        .expect("constant histogram bounds are valid")
+}
+
 /// Nanoseconds one `Instant::now()` pair costs (median of many), to read
 /// per-append latencies against.
 pub fn clock_overhead_ns() -> u64 {
@@ -118,7 +125,7 @@ pub fn clock_overhead_ns() -> u64 {
 /// Per-append latency of `n` appends, each timed with `Instant` (the
 /// histogram includes one clock read, see [`clock_overhead_ns`]).
 pub fn append_latency(writer: &mut Writer, n: u64) -> Histogram<u64> {
-    let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid bounds");
+    let mut h = histogram();
     let payload = [0x5Au8; PAYLOAD];
     for i in 0..n {
         let start = Instant::now();
@@ -129,9 +136,7 @@ pub fn append_latency(writer: &mut Writer, n: u64) -> Histogram<u64> {
 }
 
 fn wall_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64)
+    pt_engine::model::Nanos::now().0
 }
 
 /// Appends `n` records, one every `interval`, each stamped with the wall
@@ -151,7 +156,7 @@ pub fn paced_writer(writer: &mut Writer, n: u64, interval: Duration) {
 /// Busy-polls a tailer until `n` records arrive; the histogram holds each
 /// record's wall-clock age when the tailer saw it.
 pub fn timed_tailer(dir: &Path, n: u64, timeout: Duration) -> Histogram<u64> {
-    let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000_000, 3).expect("valid bounds");
+    let mut h = histogram();
     let deadline = Instant::now() + timeout;
     let mut tailer = loop {
         match Tailer::open(dir, StartAt::Beginning) {
@@ -193,9 +198,7 @@ pub fn tail_latency_threads(n: u64, interval: Duration) -> Histogram<u64> {
     }
     settle();
     paced_writer(&mut writer, n, interval);
-    let h = tailer
-        .join()
-        .unwrap_or_else(|_| Histogram::new(3).expect("valid"));
+    let h = tailer.join().unwrap_or_else(|_| histogram());
     drop(writer);
     let _ = std::fs::remove_dir_all(&dir);
     h

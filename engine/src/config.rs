@@ -65,14 +65,18 @@ pub fn from_toml<T: DeserializeOwned>(text: &str, source_name: &str) -> Result<T
 
 /// Reads and parses a TOML file.
 pub fn load_toml<T: DeserializeOwned>(path: &std::path::Path) -> Result<T, ConfigError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|err| ConfigError {
-        source_name: name.clone(),
+    let text = read_file(path)?;
+    from_toml(&text, &path.display().to_string())
+}
+
+/// Reads a configuration file's text, naming the file if it cannot.
+pub fn read_file(path: &std::path::Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|err| ConfigError {
+        source_name: path.display().to_string(),
         line: None,
         column: None,
         message: format!("cannot read: {err}"),
-    })?;
-    from_toml(&text, &name)
+    })
 }
 
 #[cfg(test)]

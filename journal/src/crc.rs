@@ -1,4 +1,5 @@
-//! CRC32C of a record: bytes 4..24 of its header followed by its payload.
+//! CRC32C of a record: bytes 4..24 of its header (`record::CRC_COVERS`)
+//! followed by its payload.
 //!
 //! Records are small, and the `crc32c` crate's general path (alignment
 //! lead-in, 3-way interleaving for long inputs) costs ~300 instructions on a
@@ -7,6 +8,8 @@
 //! at a time instead; longer payloads and other CPUs use the crate. Both give
 //! the same value (`tests::matches_the_crate`).
 
+use crate::format::record::{CRC_COVERS, KIND_AT, SEQ_AT, TIMESTAMP_AT};
+
 /// Payloads up to this many bytes take the direct path.
 const SMALL: usize = 1024;
 
@@ -14,13 +17,15 @@ const SMALL: usize = 1024;
 #[inline]
 pub(crate) fn record_crc(header: &[u8], payload: &[u8]) -> u32 {
     #[cfg(target_arch = "x86_64")]
-    if payload.len() <= SMALL && header.len() >= 24 && std::arch::is_x86_feature_detected!("sse4.2")
+    if payload.len() <= SMALL
+        && header.len() >= CRC_COVERS.end
+        && std::arch::is_x86_feature_detected!("sse4.2")
     {
         // SAFETY: the CPU supports SSE4.2, checked just above, which is the
         // only requirement of `small_sse42`.
         return unsafe { small_sse42(header, payload) };
     }
-    crc32c::crc32c_append(crc32c::crc32c(&header[4..24]), payload)
+    crc32c::crc32c_append(crc32c::crc32c(&header[CRC_COVERS]), payload)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -32,11 +37,12 @@ fn small_sse42(header: &[u8], payload: &[u8]) -> u32 {
         w.copy_from_slice(b);
         u64::from_le_bytes(w)
     };
+    // The covered header bytes: kind and flags (4), sequence (8), timestamp (8).
     let mut head = [0u8; 4];
-    head.copy_from_slice(&header[4..8]);
+    head.copy_from_slice(&header[KIND_AT..SEQ_AT]);
     let mut crc = u64::from(_mm_crc32_u32(!0, u32::from_le_bytes(head)));
-    crc = _mm_crc32_u64(crc, word(&header[8..16]));
-    crc = _mm_crc32_u64(crc, word(&header[16..24]));
+    crc = _mm_crc32_u64(crc, word(&header[SEQ_AT..TIMESTAMP_AT]));
+    crc = _mm_crc32_u64(crc, word(&header[TIMESTAMP_AT..CRC_COVERS.end]));
     let mut chunks = payload.chunks_exact(8);
     for chunk in &mut chunks {
         crc = _mm_crc32_u64(crc, word(chunk));

@@ -3,7 +3,7 @@
 use crate::error::{JournalError, io};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// File name of the lock in a journal directory.
 pub const LOCK_FILE: &str = "writer.lock";
@@ -13,7 +13,6 @@ pub const LOCK_FILE: &str = "writer.lock";
 #[derive(Debug)]
 pub(crate) struct WriterLock {
     file: File,
-    path: PathBuf,
 }
 
 impl WriterLock {
@@ -47,7 +46,7 @@ impl WriterLock {
         file.set_len(0).map_err(io("write the lock file", &path))?;
         file.rewind().map_err(io("write the lock file", &path))?;
         writeln!(file, "{}", std::process::id()).map_err(io("write the lock file", &path))?;
-        Ok((WriterLock { file, path }, stale))
+        Ok((WriterLock { file }, stale))
     }
 }
 
@@ -56,6 +55,5 @@ impl Drop for WriterLock {
         // A clean close leaves no pid behind, so the next writer sees no
         // stale lock. The OS lock goes with the file handle.
         let _ = self.file.set_len(0);
-        let _ = &self.path;
     }
 }

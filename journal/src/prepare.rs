@@ -45,12 +45,6 @@ struct Helper {
     spare: Option<(File, WriteMap)>,
 }
 
-fn now_ns() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
-}
-
 impl Helper {
     fn prepare(&mut self, number: u64) -> std::io::Result<Prepared> {
         if let Some((file, map)) = self.spare.take() {
@@ -67,7 +61,7 @@ impl Helper {
             return;
         };
         self.kept.push_back(finished);
-        let Ok(victims) = removable(&self.dir, policy, now_ns()) else {
+        let Ok(victims) = removable(&self.dir, policy, crate::writer::now_ns()) else {
             return;
         };
         for victim in victims {

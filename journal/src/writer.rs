@@ -207,7 +207,8 @@ impl Drop for Claim<'_> {
     }
 }
 
-fn now_ns() -> i64 {
+/// The wall clock, ns since the Unix epoch (segment creation times, retention).
+pub(crate) fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))

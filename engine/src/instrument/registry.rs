@@ -327,14 +327,7 @@ impl Registry {
 
     /// Reads and parses a registry file.
     pub fn load(path: &std::path::Path) -> Result<Registry, RegistryError> {
-        let text = std::fs::read_to_string(path).map_err(|err| {
-            RegistryError::Config(ConfigError {
-                source_name: path.display().to_string(),
-                line: None,
-                column: None,
-                message: format!("cannot read: {err}"),
-            })
-        })?;
+        let text = config::read_file(path).map_err(RegistryError::Config)?;
         Registry::from_toml(&text, &path.display().to_string())
     }
 

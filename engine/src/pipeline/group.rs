@@ -80,7 +80,7 @@ impl<E: PipelineEvent> StageGroup<E> {
         if let Some(before) = event.stamp_before(slot) {
             self.histograms[i].saturating_record(now.saturating_since(before).max(1));
         }
-        if i == 0 && self.is_last && self.stages.len() == 1 {
+        if self.is_last && i + 1 == self.stages.len() {
             self.record_end_to_end(&event, now);
         }
         self.counters[i].events_in += 1;
@@ -99,9 +99,6 @@ impl<E: PipelineEvent> StageGroup<E> {
             };
             out.stamp(slot, now);
             if next < self.stages.len() {
-                if next + 1 == self.stages.len() && self.is_last {
-                    self.record_end_to_end(&out, now);
-                }
                 self.run(next, out, now, emit);
             } else {
                 emit(out);

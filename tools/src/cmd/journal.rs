@@ -157,9 +157,7 @@ fn prune(args: &PruneArgs) -> anyhow::Result<()> {
         max_bytes: args.max_bytes,
         max_age: args.max_age,
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as i64);
+    let now = pt_engine::model::Nanos::now().0;
     let removed = if args.dry_run {
         pt_journal::removable(&args.dir, policy, now)?
             .iter()
