@@ -21,3 +21,31 @@ pub fn child_payload(seq: u64) -> Vec<u8> {
 pub fn child_timestamp(seq: u64) -> i64 {
     1_700_000_000_000_000_000 + seq as i64
 }
+
+/// A fresh directory for one test, removed when the test ends, passed or
+/// failed. Dereferences to its path.
+#[derive(Debug)]
+pub struct TestDir(std::path::PathBuf);
+
+impl TestDir {
+    /// `<temp>/pt-test-<tag>-<pid>`, emptied first; `tag` must be unique
+    /// within the test binary.
+    pub fn new(tag: &str) -> TestDir {
+        let dir = std::env::temp_dir().join(format!("pt-test-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        TestDir(dir)
+    }
+}
+
+impl std::ops::Deref for TestDir {
+    type Target = std::path::Path;
+    fn deref(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for TestDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -2,29 +2,14 @@
 //! moments, and a tailer in one process reading while another writes.
 
 use pt_journal::{StartAt, Tailer, Writer, WriterConfig, verify};
-use pt_tests::{CHILD_KIND, child_payload, child_timestamp};
+use pt_tests::{CHILD_KIND, TestDir, child_payload, child_timestamp};
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 const SEGMENT: u64 = 64 << 10;
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pt-journal-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-/// Removes a test's directory when the test ends, passed or failed.
-struct Cleanup(PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn spawn_writer(dir: &Path, count: u64, retention: u64) -> (Child, mpsc::Receiver<String>) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_journal-child"))
@@ -93,8 +78,7 @@ fn sigkilled_writer_recycling_segments_recovers_too() {
 }
 
 fn kill_and_recover(tag: &str, kills: usize, retention: u64) {
-    let dir = temp_dir(tag);
-    let _cleanup = Cleanup(dir.clone());
+    let dir = TestDir::new(tag);
     let mut moments = Moments(0x9E37_79B9_7F4A_7C15);
     let mut reported_total = 0u64;
     let mut cuts = 0;
@@ -162,8 +146,7 @@ fn kill_and_recover(tag: &str, kills: usize, retention: u64) {
 
 #[test]
 fn a_tailer_in_another_process_reads_while_the_writer_appends() {
-    let dir = temp_dir("xproc");
-    let _cleanup = Cleanup(dir.clone());
+    let dir = TestDir::new("xproc");
     const N: u64 = 200_000;
     let (mut child, lines) = spawn_writer(&dir, N, 0);
     lines

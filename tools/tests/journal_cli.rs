@@ -6,8 +6,9 @@ use pt_engine::model::{
     Record, Side,
 };
 use pt_journal::{Writer, WriterConfig};
+use pt_tests::TestDir;
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 fn pt(args: &[&str]) -> (i32, String, String) {
@@ -21,21 +22,6 @@ fn pt(args: &[&str]) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stdout).into(),
         String::from_utf8_lossy(&out.stderr).into(),
     )
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("pt-cli-journal-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
-}
-
-/// Removes a test's directory when the test ends, passed or failed.
-struct Cleanup(PathBuf);
-
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 fn config() -> WriterConfig {
@@ -86,8 +72,7 @@ fn write_sample(dir: &Path) {
 
 #[test]
 fn dump_decodes_engine_events_and_shows_others_as_hex() {
-    let dir = temp_dir("dump");
-    let _cleanup = Cleanup(dir.clone());
+    let dir = TestDir::new("dump");
     write_sample(&dir);
     let d = dir.to_str().unwrap();
     let (code, out, err) = pt(&["journal", "dump", d]);
@@ -135,8 +120,7 @@ fn dump_decodes_engine_events_and_shows_others_as_hex() {
 
 #[test]
 fn info_and_verify_report_the_journal() {
-    let dir = temp_dir("info");
-    let _cleanup = Cleanup(dir.clone());
+    let dir = TestDir::new("info");
     write_sample(&dir);
     let d = dir.to_str().unwrap();
     let (code, out, _) = pt(&["journal", "info", d]);
@@ -169,8 +153,7 @@ fn info_and_verify_report_the_journal() {
 
 #[test]
 fn tail_follows_new_records() {
-    let dir = temp_dir("tail");
-    let _cleanup = Cleanup(dir.clone());
+    let dir = TestDir::new("tail");
     write_sample(&dir);
     let mut child = Command::new(env!("CARGO_BIN_EXE_pt"))
         .args(["journal", "tail", dir.to_str().unwrap(), "--limit", "3"])
@@ -199,8 +182,7 @@ fn tail_follows_new_records() {
 
 #[test]
 fn prune_removes_old_segments_and_says_so() {
-    let dir = temp_dir("prune");
-    let _cleanup = Cleanup(dir.clone());
+    let dir = TestDir::new("prune");
     let (mut w, _) = Writer::open(&dir, config()).unwrap();
     for seq in 0..3000 {
         let e = trade(seq);
