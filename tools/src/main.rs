@@ -31,6 +31,9 @@ enum Command {
     /// Inspect a journal: info, dump, tail, verify.
     #[command(subcommand)]
     Journal(cmd::journal::Journal),
+    /// Run a Kalshi-compatible exchange on loopback (REST, WebSocket, TLS), or make API keys.
+    #[command(subcommand)]
+    Sim(cmd::sim::Sim),
 }
 
 fn main() -> std::process::ExitCode {
@@ -39,6 +42,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Instruments(args) => cmd::instruments::run(&args),
         Command::Journal(command) => cmd::journal::run(command),
+        Command::Sim(command) => cmd::sim::run(command),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -155,6 +155,19 @@ impl PriceGrid {
         Ok(PriceGrid { segments, len })
     }
 
+    /// The grid as disjoint tick ranges, lowest first (a range that shared
+    /// its first price with the previous one starts one step later).
+    pub fn ranges(&self) -> Vec<TickRange> {
+        self.segments
+            .iter()
+            .map(|s| TickRange {
+                start: s.first,
+                end: Price::from_raw(s.first.raw() + s.step * (i64::from(s.len) - 1)),
+                step: Price::from_raw(s.step),
+            })
+            .collect()
+    }
+
     /// A single uniform range.
     pub fn uniform(start: Price, end: Price, step: Price) -> Result<PriceGrid, GridError> {
         PriceGrid::new(&[TickRange { start, end, step }])

@@ -3,3 +3,4 @@
 pub(crate) mod bench;
 pub(crate) mod instruments;
 pub(crate) mod journal;
+pub(crate) mod sim;

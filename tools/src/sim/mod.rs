@@ -1,0 +1,25 @@
+//! `pt sim`: a Kalshi-compatible exchange on loopback.
+//!
+//! It speaks Kalshi's published Trade API v2 (REST and WebSocket, the
+//! fixed-point `*_dollars` / `*_fp` shapes and the V2 order endpoints) over
+//! TLS, so a client that works against it works against Kalshi. The pieces:
+//!
+//! - [`exchange`]: the pure matching engine, accounts, fees and settlement;
+//! - [`auth`]: API keys and RSA-PSS request signatures;
+//! - [`server`]: shared state, the TLS listener, start and stop;
+//! - [`rest`] and [`ws`]: the REST and WebSocket APIs, and `/sim/admin`;
+//! - [`render`] and [`wire`]: Kalshi's JSON shapes and number formats;
+//! - [`model`]: the seeded background makers and takers;
+//! - [`faults`]: injected faults and Kalshi's token-bucket rate limits;
+//! - [`tls`]: the certificate made at start.
+
+pub mod auth;
+pub mod exchange;
+pub mod faults;
+pub mod model;
+pub mod render;
+pub mod rest;
+pub mod server;
+pub mod tls;
+pub mod wire;
+pub mod ws;

@@ -1,0 +1,6 @@
+//! Helpers shared by pt-tools' integration tests; each test crate uses a
+//! subset, hence the allowances.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod client;
+pub mod schema;
