@@ -443,6 +443,27 @@ async fn private_requests_need_a_valid_recent_signature() {
     t.sim.shutdown().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_sessions_get_heartbeat_pings() {
+    let t = setup(SimConfig {
+        ping_ms: 200,
+        ..quiet()
+    })
+    .await;
+    let mut ws = t.alice.websocket().await.expect("connect");
+    let mut pings = 0;
+    while pings < 2 {
+        match ws.read(Duration::from_secs(2)).await {
+            Read::Ping(payload) => {
+                assert_eq!(payload, b"heartbeat");
+                pings += 1;
+            }
+            other => panic!("expected a ping, got {other:?}"),
+        }
+    }
+    t.sim.shutdown().await;
+}
+
 /// A local copy of a book built from a snapshot and deltas.
 #[derive(Debug, Default, PartialEq)]
 struct LocalBook {

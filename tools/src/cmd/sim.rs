@@ -116,7 +116,14 @@ fn run_sim(args: RunArgs) -> anyhow::Result<()> {
             legacy: args.legacy_fields,
         },
         probe: args.probe,
+        ping_ms: 10_000,
     };
+    if !args.listen.ip().is_loopback() {
+        eprintln!(
+            "warning: listening on {}: the admin endpoint /sim/admin has no authentication and is reachable from that network",
+            args.listen
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -47,6 +47,8 @@ pub struct SimConfig {
     pub wire: Wire,
     /// Record market-data send times and order arrival times.
     pub probe: bool,
+    /// Milliseconds between the heartbeat pings of each WebSocket (Kalshi: 10 s).
+    pub ping_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -64,6 +66,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             wire: Wire::default(),
             probe: false,
+            ping_ms: 10_000,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! WebSocket v2: the `subscribe`, `unsubscribe`, `update_subscription` and
 //! `list_subscriptions` commands; the `orderbook_delta` (snapshot then
 //! deltas), `trade`, `ticker`, `fill` and `user_orders` channels; a ping
-//! every 10 s; Kalshi's numbered error messages.
+//! every 10 s (`SimConfig::ping_ms`); Kalshi's numbered error messages.
 //!
 //! `seq` counts per subscription across all its markets, starting at 1 on
 //! the first snapshot; snapshots, deltas and trades carry it. Injected
@@ -22,9 +22,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
-
-/// Seconds between the server's heartbeat pings.
-pub const PING_SECS: u64 = 10;
 
 /// The upgrade: authenticated like a private REST request (signing
 /// `GET /trade-api/ws/v2`).
@@ -158,7 +155,8 @@ impl Session {
     async fn run(&mut self, mut socket: WebSocket) {
         let mut feed = self.shared.feed.subscribe();
         let mut dropper = self.shared.drop_generation.subscribe();
-        let mut ping = tokio::time::interval(Duration::from_secs(PING_SECS));
+        let mut ping =
+            tokio::time::interval(Duration::from_millis(self.shared.config.ping_ms.max(1)));
         ping.tick().await;
         loop {
             tokio::select! {

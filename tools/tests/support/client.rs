@@ -66,14 +66,15 @@ enum Stream {
 impl Client {
     /// A client for `sim` signing with `signer`.
     pub fn new(sim: &Running, signer: Option<Arc<Signer>>) -> Client {
-        let tls = sim.ca_pem.as_ref().map(|pem| {
+        Client::to(sim.addr, sim.ca_pem.as_deref(), signer)
+    }
+
+    /// A client for a simulator at `addr` whose CA is `ca_pem` (None: plain).
+    pub fn to(addr: SocketAddr, ca_pem: Option<&str>, signer: Option<Arc<Signer>>) -> Client {
+        let tls = ca_pem.map(|pem| {
             TlsConnector::from(pt_tools::sim::tls::client_config(pem).expect("client TLS config"))
         });
-        Client {
-            addr: sim.addr,
-            tls,
-            signer,
-        }
+        Client { addr, tls, signer }
     }
 
     async fn connect(&self) -> Stream {
