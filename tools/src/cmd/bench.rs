@@ -23,6 +23,10 @@ pub(crate) enum Bench {
     /// tailer latency between threads and between processes, and recovery
     /// time of a 1 GiB journal. Journals go to /dev/shm when it exists.
     Journal(JournalArgs),
+    /// The venue simulator: the market model's output at target rates,
+    /// market-data frame latency to a WebSocket client and order arrival
+    /// latency, over TLS on loopback (uses the latency probe).
+    Sim(super::bench_sim::SimArgs),
     /// (Used by `pt bench journal`.) Tail DIR until N records arrive and
     /// print their latency percentiles.
     #[command(hide = true)]
@@ -137,6 +141,7 @@ pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Ring(args) => ring(&args),
         Bench::Pipeline(args) => pipeline(&args),
         Bench::Journal(args) => journal(&args),
+        Bench::Sim(args) => super::bench_sim::run(&args),
         Bench::JournalTailer { dir, count, core } => {
             if let Some(id) = core {
                 core_affinity::set_for_current(core_affinity::CoreId { id });

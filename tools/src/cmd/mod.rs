@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod bench;
+pub(crate) mod bench_sim;
 pub(crate) mod instruments;
 pub(crate) mod journal;
 pub(crate) mod sim;

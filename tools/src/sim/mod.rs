@@ -11,9 +11,11 @@
 //! - [`render`] and [`wire`]: Kalshi's JSON shapes and number formats;
 //! - [`model`]: the seeded background makers and takers;
 //! - [`faults`]: injected faults and Kalshi's token-bucket rate limits;
-//! - [`tls`]: the certificate made at start.
+//! - [`tls`]: the certificate made at start;
+//! - [`client`]: a client for tests and benches.
 
 pub mod auth;
+pub mod client;
 pub mod exchange;
 pub mod faults;
 pub mod model;
