@@ -1,8 +1,10 @@
 //! `pt`: the PredictionTrader command line.
 //!
 //! Until the engine lands, `pt` runs the parts that exist: the pipeline
-//! runtime and ring benchmarks, the instrument registry checker and the
-//! journal inspector.
+//! runtime and ring benchmarks, the instrument registry checker, the
+//! journal inspector and the venue simulator.
+
+#![forbid(unsafe_code)]
 
 mod cmd;
 
