@@ -837,6 +837,28 @@ async fn faults_break_the_venue_on_command() {
     assert_eq!(dup.len(), 2);
     assert_eq!(dup[0], dup[1]);
 
+    // Reordering: the held message comes after the next one.
+    admin(json!({"reorder": 1.0})).await;
+    for p in ["0.13", "0.14"] {
+        t.bob
+            .request(
+                "POST",
+                "/portfolio/events/orders",
+                Some(&order("bid", p, "1", "good_till_canceled")),
+            )
+            .await;
+    }
+    let swapped = drain(&t, &mut ws, Duration::from_millis(200)).await;
+    let seqs: Vec<u64> = swapped.iter().filter_map(|m| m["seq"].as_u64()).collect();
+    assert_eq!(seqs.len(), 2, "{swapped:#?}");
+    assert_eq!(seqs[0], seqs[1] + 1, "delivered out of order: {seqs:?}");
+
+    // Delay: every REST answer waits.
+    admin(json!({"delay_ms": 300})).await;
+    let started = std::time::Instant::now();
+    assert_eq!(t.anon.request("GET", "/exchange/status", None).await.0, 200);
+    assert!(started.elapsed() >= Duration::from_millis(300));
+
     // 5xx bursts, rejections, rate limits, pause.
     admin(json!({"error_burst": 2})).await;
     for _ in 0..2 {

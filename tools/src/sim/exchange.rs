@@ -32,10 +32,19 @@
 //! state change is reported as [`Event`]s appended to the caller's vector, in
 //! the order it happened. Order, fill and trade ids are UUID-shaped strings
 //! from a seeded generator, so a run is reproducible from its seed.
+//!
+//! # Memory
+//!
+//! The exchange keeps every order and fill of ordinary users, so they can be
+//! read back. A user marked with [`Exchange::set_ephemeral`] (the background
+//! model's accounts) leaves no history: its orders are forgotten as soon as
+//! they stop resting and its fills are only reported as events, so a
+//! simulator that runs for days holds only what rests on its books.
 
 use core::fmt;
+use core::hash::{BuildHasherDefault, Hasher};
 use std::cmp::Reverse;
-use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque, btree_map};
 
 use pt_engine::instrument::PriceGrid;
 use pt_engine::model::{Price, Qty, UNIT};
@@ -361,6 +370,14 @@ impl Reject {
         }
     }
 
+    fn market_not_found(ticker: &str) -> Reject {
+        Reject::new(
+            404,
+            "market_not_found",
+            format!("ticker {ticker:?}: no such market"),
+        )
+    }
+
     fn order_not_found(order_id: &str) -> Reject {
         Reject::new(
             404,
@@ -544,6 +561,103 @@ fn check_price(spec: &MarketSpec, price: Price) -> Result<(), Reject> {
     Ok(())
 }
 
+/// A fast, non-cryptographic hasher for the internal maps (FxHash's
+/// multiply-rotate). Their keys are generated ids and account numbers, so
+/// SipHash's flooding resistance buys nothing here.
+#[derive(Debug, Default, Clone, Copy)]
+struct FxHasher(u64);
+
+impl FxHasher {
+    const K: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::K);
+    }
+}
+
+impl Hasher for FxHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(c);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u32(&mut self, i: u32) {
+        self.add(u64::from(i));
+    }
+
+    fn write_u64(&mut self, i: u64) {
+        self.add(i);
+    }
+
+    fn write_u128(&mut self, i: u128) {
+        self.add(i as u64);
+        self.add((i >> 64) as u64);
+    }
+
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap` with [`FxHasher`].
+type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
+
+/// Where the 32 hex digits of a UUID-shaped id are (the rest are hyphens).
+const UUID_DIGITS: [usize; 32] = [
+    0, 1, 2, 3, 4, 5, 6, 7, 9, 10, 11, 12, 14, 15, 16, 17, 19, 20, 21, 22, 24, 25, 26, 27, 28, 29,
+    30, 31, 32, 33, 34, 35,
+];
+
+/// Lowercase hex digits.
+const HEX_DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+/// Each byte's value as a lowercase hex digit, 0xFF if it is none.
+const HEX_VALUE: [u8; 256] = {
+    let mut table = [0xFF; 256];
+    let mut i = 0;
+    while i < 16 {
+        table[HEX_DIGITS[i] as usize] = i as u8;
+        i += 1;
+    }
+    table
+};
+
+/// The 128 bits of a UUID-shaped id (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`,
+/// lowercase hex) as written by [`IdGen::uuid`]; `None` for any other string,
+/// so two ids are equal exactly when their keys are. Branch-free: the digits
+/// of random ids defeat a branch predictor.
+fn uuid_key(id: &str) -> Option<u128> {
+    let bytes: &[u8; 36] = id.as_bytes().try_into().ok()?;
+    let mut bad = (bytes[8] ^ b'-') | (bytes[13] ^ b'-') | (bytes[18] ^ b'-') | (bytes[23] ^ b'-');
+    let mut half = |digits: &[usize]| {
+        digits.iter().fold(0u64, |acc, &at| {
+            let v = HEX_VALUE[usize::from(bytes[at])];
+            bad |= v & 0xF0;
+            (acc << 4) | u64::from(v & 0x0F)
+        })
+    };
+    let (hi, lo) = (half(&UUID_DIGITS[..16]), half(&UUID_DIGITS[16..]));
+    (bad == 0).then_some((u128::from(hi) << 64) | u128::from(lo))
+}
+
 /// Deterministic UUID-shaped ids from a splitmix64 stream.
 #[derive(Debug, Clone)]
 struct IdGen(u64);
@@ -559,21 +673,44 @@ impl IdGen {
 
     /// A version-4-shaped UUID: `xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx`.
     fn uuid(&mut self) -> String {
+        self.uuid_with_key().1
+    }
+
+    /// A UUID and its [`uuid_key`].
+    fn uuid_with_key(&mut self) -> (u128, String) {
         let a = (self.next_u64() & !0xF000) | 0x4000;
         let b = (self.next_u64() & 0x3FFF_FFFF_FFFF_FFFF) | 0x8000_0000_0000_0000;
-        format!(
-            "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0xFFFF,
-            b >> 48,
-            b & 0xFFFF_FFFF_FFFF
-        )
+        let mut text = [b'-'; 36];
+        for (half, digits) in [(a, &UUID_DIGITS[..16]), (b, &UUID_DIGITS[16..])] {
+            for (n, &at) in digits.iter().enumerate() {
+                text[at] = HEX_DIGITS[((half >> (60 - 4 * n)) & 0xF) as usize];
+            }
+        }
+        // ASCII by construction.
+        let id = std::str::from_utf8(&text).map_or_else(|_| String::new(), str::to_owned);
+        ((u128::from(a) << 64) | u128::from(b), id)
     }
 }
 
 /// One side of a book: price → queue of order indices, oldest first.
 type Ladder = BTreeMap<Price, VecDeque<usize>>;
+
+/// A side's levels, best first (without boxing the iterator).
+enum Levels<'a> {
+    Bids(core::iter::Rev<btree_map::Iter<'a, Price, VecDeque<usize>>>),
+    Asks(btree_map::Iter<'a, Price, VecDeque<usize>>),
+}
+
+impl<'a> Iterator for Levels<'a> {
+    type Item = (&'a Price, &'a VecDeque<usize>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Levels::Bids(it) => it.next(),
+            Levels::Asks(it) => it.next(),
+        }
+    }
+}
 
 /// A listed market and its book.
 #[derive(Debug)]
@@ -604,18 +741,20 @@ impl Market {
     }
 
     /// The side's levels, best first.
-    fn levels(&self, side: BookSide) -> Box<dyn Iterator<Item = (&Price, &VecDeque<usize>)> + '_> {
+    fn levels(&self, side: BookSide) -> Levels<'_> {
         match side {
-            BookSide::Bid => Box::new(self.bids.iter().rev()),
-            BookSide::Ask => Box::new(self.asks.iter()),
+            BookSide::Bid => Levels::Bids(self.bids.iter().rev()),
+            BookSide::Ask => Levels::Asks(self.asks.iter()),
         }
     }
 
     /// The best price of a side and the oldest order there.
     fn best_front(&self, side: BookSide) -> Option<(Price, usize)> {
-        self.levels(side)
-            .next()
-            .and_then(|(p, q)| q.front().map(|&i| (*p, i)))
+        let best = match side {
+            BookSide::Bid => self.bids.last_key_value(),
+            BookSide::Ask => self.asks.first_key_value(),
+        };
+        best.and_then(|(p, q)| q.front().map(|&i| (*p, i)))
     }
 
     /// Whether an order on `side` at `price` would trade with the book.
@@ -666,14 +805,14 @@ impl Market {
         self.outcome.is_some() || self.spec.close_time_ms <= now_ms
     }
 
-    fn level_total(queue: &VecDeque<usize>, orders: &[Order]) -> Qty {
+    fn level_total(queue: &VecDeque<usize>, orders: &OrderStore) -> Qty {
         queue
             .iter()
             .filter_map(|&i| orders.get(i))
             .fold(Qty::ZERO, |sum, o| qty_add(sum, o.remaining_count))
     }
 
-    fn stats(&self, orders: &[Order], paused: bool) -> MarketStats {
+    fn stats(&self, orders: &OrderStore, paused: bool) -> MarketStats {
         let best = |side| {
             self.levels(side).next().map(|(p, q)| Level {
                 price: *p,
@@ -692,20 +831,124 @@ impl Market {
     }
 }
 
-/// Every order ever placed, with its indices.
+/// One stored order.
+#[derive(Debug)]
+struct Entry {
+    order: Order,
+    /// [`uuid_key`] of its id.
+    key: u128,
+    /// Placement number, unique for the exchange's lifetime: tells an order
+    /// from a later one reusing its slot.
+    seq: u64,
+    /// Its user keeps no history: the entry goes once the order stops
+    /// resting.
+    ephemeral: bool,
+}
+
+/// Orders in a slab: every order of ordinary users, the resting orders of
+/// ephemeral ones. An index (held by a book queue or the expiry heap) stays
+/// valid while its order is stored; a freed slot is reused by a new order.
 #[derive(Debug, Default)]
 struct OrderStore {
-    all: Vec<Order>,
-    by_id: HashMap<String, usize>,
-    by_user: HashMap<UserId, Vec<usize>>,
+    slots: Vec<Option<Entry>>,
+    /// Free slots, reused last-freed first.
+    free: Vec<usize>,
+    next_seq: u64,
+    by_id: FxMap<u128, usize>,
+    /// Every order of each ordinary user, oldest first (ephemeral users'
+    /// orders are not listed here).
+    by_user: FxMap<UserId, Vec<usize>>,
     /// Client ids of resting orders, per user.
-    live_client_ids: HashMap<UserId, HashMap<String, usize>>,
-    /// (expiry ms, order) of resting orders with an expiration; entries for
-    /// orders no longer resting are skipped when popped.
-    expiries: BinaryHeap<Reverse<(i64, usize)>>,
+    live_client_ids: FxMap<UserId, FxMap<String, usize>>,
+    /// (expiry ms, placement number, slot) of resting orders with an
+    /// expiration; entries for orders no longer resting, or whose slot now
+    /// holds another order, are skipped when popped.
+    expiries: BinaryHeap<Reverse<(i64, u64, usize)>>,
+    /// Users that keep no history (a handful: a list beats a hash).
+    ephemeral: Vec<UserId>,
 }
 
 impl OrderStore {
+    fn entry(&self, idx: usize) -> Option<&Entry> {
+        self.slots.get(idx).and_then(Option::as_ref)
+    }
+
+    fn get(&self, idx: usize) -> Option<&Order> {
+        self.entry(idx).map(|e| &e.order)
+    }
+
+    fn get_mut(&mut self, idx: usize) -> Option<&mut Order> {
+        self.slots
+            .get_mut(idx)
+            .and_then(Option::as_mut)
+            .map(|e| &mut e.order)
+    }
+
+    /// Stored orders with their slots.
+    fn iter(&self) -> impl Iterator<Item = (usize, &Entry)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
+    }
+
+    fn is_ephemeral(&self, user: UserId) -> bool {
+        self.ephemeral.contains(&user)
+    }
+
+    /// Stores a new order; returns its slot.
+    fn insert(&mut self, order: Order, key: u128) -> usize {
+        let user = order.user;
+        let ephemeral = self.is_ephemeral(user);
+        let entry = Entry {
+            order,
+            key,
+            seq: self.next_seq,
+            ephemeral,
+        };
+        self.next_seq += 1;
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                self.slots[idx] = Some(entry);
+                idx
+            }
+            None => {
+                self.slots.push(Some(entry));
+                self.slots.len() - 1
+            }
+        };
+        self.by_id.insert(key, idx);
+        if !ephemeral {
+            self.by_user.entry(user).or_default().push(idx);
+        }
+        idx
+    }
+
+    /// The slot of the order with id `order_id`.
+    fn find(&self, order_id: &str) -> Option<usize> {
+        uuid_key(order_id).and_then(|key| self.by_id.get(&key).copied())
+    }
+
+    /// Removes order `idx` if its user is ephemeral and it no longer rests
+    /// (it is then off the book); returns it.
+    fn release_if_done(&mut self, idx: usize) -> Option<Order> {
+        let e = self.entry(idx)?;
+        if !e.ephemeral || e.order.status == OrderStatus::Resting {
+            return None;
+        }
+        self.forget_client_id(idx);
+        let e = self.slots.get_mut(idx)?.take()?;
+        self.by_id.remove(&e.key);
+        self.free.push(idx);
+        Some(e.order)
+    }
+
+    /// Order `idx`'s final state for a caller: taken out if it is released,
+    /// else a copy.
+    fn conclude(&mut self, idx: usize) -> Option<Order> {
+        self.release_if_done(idx).or_else(|| self.get(idx).cloned())
+    }
+
     fn client_id_taken(&self, user: UserId, cid: &str, except: Option<usize>) -> bool {
         self.live_client_ids
             .get(&user)
@@ -715,20 +958,26 @@ impl OrderStore {
 
     /// Keeps the live client id index in step with order `idx`'s status.
     fn sync_client_id(&mut self, idx: usize) {
-        let Some(o) = self.all.get(idx) else { return };
+        let Some(o) = self.get(idx) else { return };
         let Some(cid) = &o.client_order_id else {
             return;
         };
-        let ids = self.live_client_ids.entry(o.user).or_default();
         if o.status == OrderStatus::Resting {
-            ids.insert(cid.clone(), idx);
-        } else if ids.get(cid) == Some(&idx) {
-            ids.remove(cid);
+            let (user, cid) = (o.user, cid.clone());
+            self.live_client_ids
+                .entry(user)
+                .or_default()
+                .insert(cid, idx);
+        } else {
+            self.forget_client_id(idx);
         }
     }
 
     fn forget_client_id(&mut self, idx: usize) {
-        let Some(o) = self.all.get(idx) else { return };
+        // The slab by field, so the client id map can change meanwhile.
+        let Some(Some(Entry { order: o, .. })) = self.slots.get(idx) else {
+            return;
+        };
         let Some(cid) = &o.client_order_id else {
             return;
         };
@@ -740,12 +989,30 @@ impl OrderStore {
     }
 }
 
+impl core::ops::Index<usize> for OrderStore {
+    type Output = Order;
+
+    /// The order in slot `idx`, which must hold one.
+    fn index(&self, idx: usize) -> &Order {
+        self.get(idx)
+            .expect("an order's slot holds it while it is stored")
+    }
+}
+
+impl core::ops::IndexMut<usize> for OrderStore {
+    fn index_mut(&mut self, idx: usize) -> &mut Order {
+        self.get_mut(idx)
+            .expect("an order's slot holds it while it is stored")
+    }
+}
+
 /// Cash, fills and fees.
 #[derive(Debug, Default)]
 struct Ledger {
     accounts: BTreeMap<UserId, Money>,
-    fills: Vec<Fill>,
-    by_user: HashMap<UserId, Vec<usize>>,
+    /// Each ordinary user's fills, oldest first (ephemeral users' are not
+    /// kept).
+    fills: FxMap<UserId, Vec<Fill>>,
     fees_collected: Money,
 }
 
@@ -756,7 +1023,8 @@ impl Ledger {
     }
 }
 
-/// The exchange: markets, accounts and every order and fill.
+/// The exchange: markets, accounts, and every order and fill of users that
+/// keep history (see [`Exchange::set_ephemeral`]).
 #[derive(Debug)]
 pub struct Exchange {
     fees: FeeSchedule,
@@ -777,11 +1045,14 @@ struct Ctx<'a> {
     fees: FeeSchedule,
     now_ms: i64,
     events: &'a mut Vec<Event>,
+    /// The order the request is about: kept even once done, so the caller
+    /// can return its final state (then [`OrderStore::conclude`]).
+    subject: Option<usize>,
 }
 
 impl Ctx<'_> {
     fn book_delta(&mut self, side: BookSide, price: Price, delta: i64, cause: usize) {
-        let Some(o) = self.orders.all.get(cause) else {
+        let Some(o) = self.orders.get(cause) else {
             return;
         };
         self.events.push(Event::BookDelta {
@@ -795,8 +1066,14 @@ impl Ctx<'_> {
         });
     }
 
+    /// Reports order `idx`'s state. An ephemeral user's order that no
+    /// longer rests is released here, and moved into the event.
     fn order_event(&mut self, idx: usize) {
-        if let Some(o) = self.orders.all.get(idx) {
+        if self.subject != Some(idx)
+            && let Some(o) = self.orders.release_if_done(idx)
+        {
+            self.events.push(Event::Order(o));
+        } else if let Some(o) = self.orders.get(idx) {
             self.events.push(Event::Order(o.clone()));
         }
     }
@@ -804,7 +1081,7 @@ impl Ctx<'_> {
     /// Takes resting order `idx` off the book as canceled; returns the count
     /// removed.
     fn cancel_resting(&mut self, idx: usize) -> Qty {
-        let Some(o) = self.orders.all.get_mut(idx) else {
+        let Some(o) = self.orders.get_mut(idx) else {
             return Qty::ZERO;
         };
         if o.status != OrderStatus::Resting {
@@ -827,7 +1104,7 @@ impl Ctx<'_> {
     /// How much of `taker`'s remaining count could trade right now, after
     /// self-trade prevention (for fill-or-kill).
     fn fillable(&self, taker: usize) -> Qty {
-        let Some(t) = self.orders.all.get(taker) else {
+        let Some(t) = self.orders.get(taker) else {
             return Qty::ZERO;
         };
         let mut total = 0i64;
@@ -835,7 +1112,7 @@ impl Ctx<'_> {
             if !t.side.crosses(t.price, price) {
                 break;
             }
-            for o in queue.iter().filter_map(|&i| self.orders.all.get(i)) {
+            for o in queue.iter().filter_map(|&i| self.orders.get(i)) {
                 if o.user == t.user {
                     match t.self_trade_prevention {
                         SelfTradePrevention::TakerAtCross => return Qty::from_raw(total),
@@ -854,14 +1131,13 @@ impl Ctx<'_> {
     /// Matches `taker` against the opposite side; returns whether self-trade
     /// prevention stopped it (its remainder must then be canceled).
     fn match_taker(&mut self, taker: usize) -> bool {
-        let Some(t) = self.orders.all.get(taker) else {
+        let Some(t) = self.orders.get(taker) else {
             return false;
         };
         let (side, limit, user, stp) = (t.side, t.price, t.user, t.self_trade_prevention);
         loop {
             let remaining = self
                 .orders
-                .all
                 .get(taker)
                 .map_or(0, |t| t.remaining_count.raw());
             if remaining <= 0 {
@@ -873,7 +1149,7 @@ impl Ctx<'_> {
             if !side.crosses(limit, price) {
                 return false;
             }
-            let Some(m) = self.orders.all.get(maker) else {
+            let Some(m) = self.orders.get(maker) else {
                 // An index with no order: drop it rather than loop.
                 self.market.unlink(side.opposite(), price, maker);
                 continue;
@@ -899,7 +1175,7 @@ impl Ctx<'_> {
     /// One trade of `n` at the maker's `price`.
     fn execute(&mut self, taker: usize, maker: usize, n: Qty, price: Price) {
         let trade_id = self.ids.uuid();
-        let taker_side = self.orders.all.get(taker).map_or(BookSide::Bid, |o| o.side);
+        let taker_side = self.orders.get(taker).map_or(BookSide::Bid, |o| o.side);
         self.events.push(Event::Trade(Trade {
             trade_id: trade_id.clone(),
             ticker: self.market.spec.ticker.clone(),
@@ -921,7 +1197,7 @@ impl Ctx<'_> {
         self.market.last_price = Some(price);
         // The maker's level shrinks; the taker caused it.
         self.book_delta(taker_side.opposite(), price, -n.raw(), taker);
-        if let Some(m) = self.orders.all.get(maker)
+        if let Some(m) = self.orders.get(maker)
             && m.remaining_count.raw() <= 0
         {
             self.market.unlink(m.side, m.price, maker);
@@ -940,7 +1216,12 @@ impl Ctx<'_> {
         fee: Money,
         trade_id: &str,
     ) {
-        let Some(o) = self.orders.all.get_mut(idx) else {
+        let Some(Some(Entry {
+            order: o,
+            ephemeral,
+            ..
+        })) = self.orders.slots.get_mut(idx)
+        else {
             return;
         };
         let cost = leg_cost(o.side, n, price);
@@ -977,9 +1258,13 @@ impl Ctx<'_> {
         };
         self.ledger
             .credit(o.user, payout.saturating_sub(cost).saturating_sub(fee));
-        let at = self.ledger.fills.len();
-        self.ledger.by_user.entry(fill.user).or_default().push(at);
-        self.ledger.fills.push(fill.clone());
+        if !*ephemeral {
+            self.ledger
+                .fills
+                .entry(fill.user)
+                .or_default()
+                .push(fill.clone());
+        }
         self.events.push(Event::Fill(fill));
     }
 
@@ -987,9 +1272,10 @@ impl Ctx<'_> {
     /// `cancel_rest`; sets the final status and reports the order.
     fn finish(&mut self, idx: usize, cancel_rest: bool) {
         let now_ms = self.now_ms;
-        let Some(o) = self.orders.all.get_mut(idx) else {
+        let Some(Some(Entry { order: o, seq, .. })) = self.orders.slots.get_mut(idx) else {
             return;
         };
+        let seq = *seq;
         o.last_update_ms = now_ms;
         let remaining = o.remaining_count;
         let mut rested = None;
@@ -1008,7 +1294,7 @@ impl Ctx<'_> {
             if let Some(ts) = expiration {
                 self.orders
                     .expiries
-                    .push(Reverse((ts.saturating_mul(1000), idx)));
+                    .push(Reverse((ts.saturating_mul(1000), seq, idx)));
             }
             self.book_delta(side, price, remaining.raw(), idx);
         }
@@ -1099,19 +1385,38 @@ impl Exchange {
         self.ledger.accounts.insert(user, balance);
     }
 
+    /// The exchange keeps no history for `user`: its orders are forgotten
+    /// once they no longer rest and its fills are not stored, so
+    /// [`Exchange::order`] and [`Exchange::orders`] see only its resting
+    /// orders and [`Exchange::fills`] nothing. Its account, positions, fees
+    /// and the public events are unaffected. For the background liquidity
+    /// accounts, which place orders forever: memory stays bounded by what
+    /// rests. History the user already has is dropped.
+    pub fn set_ephemeral(&mut self, user: UserId) {
+        let orders = &mut self.orders;
+        if orders.is_ephemeral(user) {
+            return;
+        }
+        orders.ephemeral.push(user);
+        for idx in orders.by_user.remove(&user).unwrap_or_default() {
+            if let Some(Some(e)) = orders.slots.get_mut(idx) {
+                e.ephemeral = true;
+            }
+            orders.release_if_done(idx);
+        }
+        self.ledger.fills.remove(&user);
+    }
+
     fn ctx<'a>(
         &'a mut self,
         ticker: &str,
         now_ms: i64,
         events: &'a mut Vec<Event>,
     ) -> Result<Ctx<'a>, Reject> {
-        let market = self.markets.get_mut(ticker).ok_or_else(|| {
-            Reject::new(
-                404,
-                "market_not_found",
-                format!("ticker {ticker:?}: no such market"),
-            )
-        })?;
+        let market = self
+            .markets
+            .get_mut(ticker)
+            .ok_or_else(|| Reject::market_not_found(ticker))?;
         Ok(Ctx {
             market,
             orders: &mut self.orders,
@@ -1120,17 +1425,15 @@ impl Exchange {
             fees: self.fees,
             now_ms,
             events,
+            subject: None,
         })
     }
 
     fn open_market(&self, ticker: &str, now_ms: i64) -> Result<&Market, Reject> {
-        let market = self.markets.get(ticker).ok_or_else(|| {
-            Reject::new(
-                404,
-                "market_not_found",
-                format!("ticker {ticker:?}: no such market"),
-            )
-        })?;
+        let market = self
+            .markets
+            .get(ticker)
+            .ok_or_else(|| Reject::market_not_found(ticker))?;
         if self.paused {
             return Err(Reject::new(
                 409,
@@ -1199,14 +1502,12 @@ impl Exchange {
     }
 
     fn own_resting(&self, user: UserId, order_id: &str) -> Result<usize, Reject> {
-        let idx = *self
+        let idx = self
             .orders
-            .by_id
-            .get(order_id)
+            .find(order_id)
             .ok_or_else(|| Reject::order_not_found(order_id))?;
         let o = self
             .orders
-            .all
             .get(idx)
             .filter(|o| o.user == user)
             .ok_or_else(|| Reject::order_not_found(order_id))?;
@@ -1310,38 +1611,51 @@ impl Exchange {
         let fok = order.time_in_force == TimeInForce::FillOrKill;
         let cancel_rest =
             order.time_in_force != TimeInForce::GoodTillCanceled || expired_on_arrival;
-        let idx = self.orders.all.len();
-        let order_id = self.ids.uuid();
-        let user = order.user;
-        self.orders.all.push(Order {
-            order_id: order_id.clone(),
-            user,
-            client_order_id: order.client_order_id,
-            ticker: order.ticker.clone(),
-            side: order.side,
-            price: order.price,
-            initial_count: count,
-            fill_count: Qty::ZERO,
-            remaining_count: count,
-            canceled_count: Qty::ZERO,
-            status: OrderStatus::Resting,
-            time_in_force: order.time_in_force,
-            self_trade_prevention: order.self_trade_prevention,
-            post_only: order.post_only,
-            reduce_only: order.reduce_only,
-            expiration_ts: order.expiration_ts,
-            taker_fees: 0,
-            maker_fees: 0,
-            taker_fill_cost: 0,
-            maker_fill_cost: 0,
-            created_ms: now_ms,
-            last_update_ms: now_ms,
-            cancel_order_on_pause: order.cancel_order_on_pause,
-        });
-        self.orders.by_id.insert(order_id, idx);
-        self.orders.by_user.entry(user).or_default().push(idx);
+        let (key, order_id) = self.ids.uuid_with_key();
+        // The market by field, so the ticker can move into the order.
+        let market = self
+            .markets
+            .get_mut(&order.ticker)
+            .ok_or_else(|| Reject::market_not_found(&order.ticker))?;
+        let idx = self.orders.insert(
+            Order {
+                order_id,
+                user: order.user,
+                client_order_id: order.client_order_id,
+                ticker: order.ticker,
+                side: order.side,
+                price: order.price,
+                initial_count: count,
+                fill_count: Qty::ZERO,
+                remaining_count: count,
+                canceled_count: Qty::ZERO,
+                status: OrderStatus::Resting,
+                time_in_force: order.time_in_force,
+                self_trade_prevention: order.self_trade_prevention,
+                post_only: order.post_only,
+                reduce_only: order.reduce_only,
+                expiration_ts: order.expiration_ts,
+                taker_fees: 0,
+                maker_fees: 0,
+                taker_fill_cost: 0,
+                maker_fill_cost: 0,
+                created_ms: now_ms,
+                last_update_ms: now_ms,
+                cancel_order_on_pause: order.cancel_order_on_pause,
+            },
+            key,
+        );
 
-        let mut ctx = self.ctx(&order.ticker, now_ms, events)?;
+        let mut ctx = Ctx {
+            market,
+            orders: &mut self.orders,
+            ledger: &mut self.ledger,
+            ids: &mut self.ids,
+            fees: self.fees,
+            now_ms,
+            events,
+            subject: Some(idx),
+        };
         if fok && ctx.fillable(idx) < count {
             ctx.finish(idx, true);
         } else {
@@ -1349,9 +1663,7 @@ impl Exchange {
             ctx.finish(idx, cancel_rest || stopped);
         }
         self.orders
-            .all
-            .get(idx)
-            .cloned()
+            .conclude(idx)
             .ok_or_else(|| Reject::order_not_found(""))
     }
 
@@ -1365,9 +1677,15 @@ impl Exchange {
         events: &mut Vec<Event>,
     ) -> Result<(Order, Qty), Reject> {
         let idx = self.own_resting(user, order_id)?;
-        let ticker = self.orders.all[idx].ticker.clone();
-        let reduced = self.ctx(&ticker, now_ms, events)?.cancel_resting(idx);
-        Ok((self.orders.all[idx].clone(), reduced))
+        let ticker = self.orders[idx].ticker.clone();
+        let mut ctx = self.ctx(&ticker, now_ms, events)?;
+        ctx.subject = Some(idx);
+        let reduced = ctx.cancel_resting(idx);
+        let order = self
+            .orders
+            .conclude(idx)
+            .ok_or_else(|| Reject::order_not_found(order_id))?;
+        Ok((order, reduced))
     }
 
     /// Changes a resting order's price and/or total count (`count` is the
@@ -1390,7 +1708,7 @@ impl Exchange {
     ) -> Result<Order, Reject> {
         self.expire(now_ms, events);
         let idx = self.own_resting(user, order_id)?;
-        let current = self.orders.all[idx].clone();
+        let current = self.orders[idx].clone();
         if current.ticker != ticker || current.side != side {
             return Err(Reject::new(
                 400,
@@ -1432,7 +1750,7 @@ impl Exchange {
 
         // Accepted: apply.
         self.orders.forget_client_id(idx);
-        let o = &mut self.orders.all[idx];
+        let o = &mut self.orders[idx];
         if let Some(cid) = updated_client_order_id {
             o.client_order_id = Some(cid);
         }
@@ -1440,9 +1758,10 @@ impl Exchange {
         o.canceled_count = Qty::ZERO;
         o.last_update_ms = now_ms;
         let mut ctx = self.ctx(ticker, now_ms, events)?;
+        ctx.subject = Some(idx);
         if keeps_priority {
             let shrink = qty_sub(current.remaining_count, new_remaining);
-            ctx.orders.all[idx].remaining_count = new_remaining;
+            ctx.orders[idx].remaining_count = new_remaining;
             if shrink.raw() > 0 {
                 ctx.book_delta(side, price, -shrink.raw(), idx);
             }
@@ -1451,13 +1770,15 @@ impl Exchange {
         } else {
             ctx.market.unlink(side, current.price, idx);
             ctx.book_delta(side, current.price, -current.remaining_count.raw(), idx);
-            let o = &mut ctx.orders.all[idx];
+            let o = &mut ctx.orders[idx];
             o.price = price;
             o.remaining_count = new_remaining;
             let stopped = ctx.match_taker(idx);
             ctx.finish(idx, stopped);
         }
-        Ok(self.orders.all[idx].clone())
+        self.orders
+            .conclude(idx)
+            .ok_or_else(|| Reject::order_not_found(order_id))
     }
 
     /// Reduces a resting order's remaining count by `reduce_by` or to
@@ -1473,7 +1794,7 @@ impl Exchange {
         events: &mut Vec<Event>,
     ) -> Result<Order, Reject> {
         let idx = self.own_resting(user, order_id)?;
-        let remaining = self.orders.all[idx].remaining_count;
+        let remaining = self.orders[idx].remaining_count;
         let target = match (reduce_by, reduce_to) {
             (Some(by), None) => {
                 check_count("reduce_by", by)?;
@@ -1499,12 +1820,13 @@ impl Exchange {
                 ));
             }
         };
-        let ticker = self.orders.all[idx].ticker.clone();
+        let ticker = self.orders[idx].ticker.clone();
         let mut ctx = self.ctx(&ticker, now_ms, events)?;
+        ctx.subject = Some(idx);
         if target.raw() == 0 {
             ctx.cancel_resting(idx);
         } else if target < remaining {
-            let o = &mut ctx.orders.all[idx];
+            let o = &mut ctx.orders[idx];
             let shrink = qty_sub(remaining, target);
             o.remaining_count = target;
             o.canceled_count = qty_add(o.canceled_count, shrink);
@@ -1513,23 +1835,25 @@ impl Exchange {
             ctx.book_delta(side, price, -shrink.raw(), idx);
             ctx.order_event(idx);
         }
-        Ok(self.orders.all[idx].clone())
+        self.orders
+            .conclude(idx)
+            .ok_or_else(|| Reject::order_not_found(order_id))
     }
 
     /// Cancels resting orders whose `expiration_ts × 1000 <= now_ms`.
     pub fn expire(&mut self, now_ms: i64, events: &mut Vec<Event>) {
-        while let Some(&Reverse((at, idx))) = self.orders.expiries.peek() {
+        while let Some(&Reverse((at, seq, idx))) = self.orders.expiries.peek() {
             if at > now_ms {
                 break;
             }
             self.orders.expiries.pop();
-            let Some(o) = self.orders.all.get(idx) else {
+            let Some(e) = self.orders.entry(idx) else {
                 continue;
             };
-            if o.status != OrderStatus::Resting {
+            if e.seq != seq || e.order.status != OrderStatus::Resting {
                 continue;
             }
-            let ticker = o.ticker.clone();
+            let ticker = e.order.ticker.clone();
             if let Ok(mut ctx) = self.ctx(&ticker, now_ms, events) {
                 ctx.cancel_resting(idx);
             }
@@ -1594,12 +1918,7 @@ impl Exchange {
                 continue;
             };
             for idx in ctx.market.resting() {
-                if ctx
-                    .orders
-                    .all
-                    .get(idx)
-                    .is_some_and(|o| o.cancel_order_on_pause)
-                {
+                if ctx.orders.get(idx).is_some_and(|o| o.cancel_order_on_pause) {
                     ctx.cancel_resting(idx);
                 }
             }
@@ -1622,14 +1941,14 @@ impl Exchange {
     pub fn markets(&self) -> impl Iterator<Item = (&MarketSpec, MarketStats)> {
         self.markets
             .values()
-            .map(|m| (&m.spec, m.stats(&self.orders.all, self.paused)))
+            .map(|m| (&m.spec, m.stats(&self.orders, self.paused)))
     }
 
     /// One market with its statistics.
     pub fn market(&self, ticker: &str) -> Option<(&MarketSpec, MarketStats)> {
         self.markets
             .get(ticker)
-            .map(|m| (&m.spec, m.stats(&self.orders.all, self.paused)))
+            .map(|m| (&m.spec, m.stats(&self.orders, self.paused)))
     }
 
     /// The aggregated book, `depth` levels a side (0 = all).
@@ -1642,7 +1961,7 @@ impl Exchange {
                 .take(depth)
                 .map(|(p, q)| Level {
                     price: *p,
-                    count: Market::level_total(q, &self.orders.all),
+                    count: Market::level_total(q, &self.orders),
                 })
                 .collect()
         };
@@ -1652,30 +1971,41 @@ impl Exchange {
         })
     }
 
-    /// One of `user`'s orders.
+    /// One of `user`'s orders (for an ephemeral user, only a resting one).
     pub fn order(&self, user: UserId, order_id: &str) -> Option<&Order> {
-        let idx = *self.orders.by_id.get(order_id)?;
-        self.orders.all.get(idx).filter(|o| o.user == user)
+        let idx = self.orders.find(order_id)?;
+        self.orders.get(idx).filter(|o| o.user == user)
     }
 
-    /// All of `user`'s orders, newest first.
+    /// All of `user`'s orders, newest first (for an ephemeral user, its
+    /// resting ones).
     pub fn orders(&self, user: UserId) -> Vec<&Order> {
+        if self.orders.is_ephemeral(user) {
+            // Not indexed by user: a scan of what is stored, which is
+            // rare and bounded by the resting orders.
+            let mut mine: Vec<&Entry> = self
+                .orders
+                .iter()
+                .map(|(_, e)| e)
+                .filter(|e| e.order.user == user)
+                .collect();
+            mine.sort_unstable_by_key(|e| Reverse(e.seq));
+            return mine.into_iter().map(|e| &e.order).collect();
+        }
         self.orders.by_user.get(&user).map_or_else(Vec::new, |ids| {
             ids.iter()
                 .rev()
-                .filter_map(|&i| self.orders.all.get(i))
+                .filter_map(|&i| self.orders.get(i))
                 .collect()
         })
     }
 
-    /// All of `user`'s fills, newest first.
+    /// All of `user`'s fills, newest first (none for an ephemeral user).
     pub fn fills(&self, user: UserId) -> Vec<&Fill> {
-        self.ledger.by_user.get(&user).map_or_else(Vec::new, |ids| {
-            ids.iter()
-                .rev()
-                .filter_map(|&i| self.ledger.fills.get(i))
-                .collect()
-        })
+        self.ledger
+            .fills
+            .get(&user)
+            .map_or_else(Vec::new, |fills| fills.iter().rev().collect())
     }
 
     /// `user`'s positions, by ticker, in every market where they traded.
@@ -1694,6 +2024,12 @@ impl Exchange {
     /// Fees charged so far.
     pub fn fees_collected(&self) -> Money {
         self.ledger.fees_collected
+    }
+
+    /// Slots in the order store (stored orders plus free slots).
+    #[cfg(test)]
+    fn order_slots(&self) -> usize {
+        self.orders.slots.len()
     }
 
     /// Sum of every account's cash, [`HOUSE`]'s included (which may be

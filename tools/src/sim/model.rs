@@ -182,7 +182,11 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
     let tickers: Vec<String> = shared
         .read(|ex| ex.markets().map(|(s, _)| s.ticker.clone()).collect())
         .1;
-    shared.with_exchange(|ex, _, _| ex.open_account(TAKER, i64::MAX / 4));
+    shared.with_exchange(|ex, _, _| {
+        ex.open_account(TAKER, i64::MAX / 4);
+        ex.set_ephemeral(HOUSE);
+        ex.set_ephemeral(TAKER);
+    });
     let mut model = Model::new(shared.config.seed, tickers);
     let mut rng = Rng::new(shared.config.seed.wrapping_add(1));
     let start = Instant::now();
@@ -235,6 +239,8 @@ mod tests {
             ex.add_market(spec).expect("distinct tickers");
         }
         ex.open_account(TAKER, i64::MAX / 4);
+        ex.set_ephemeral(HOUSE);
+        ex.set_ephemeral(TAKER);
         let mut model = Model::new(seed, tickers);
         let mut events = Vec::new();
         let mut messages = 0;

@@ -1048,13 +1048,26 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// Applies one operation; rejections are fine (they must change nothing).
-fn apply(ex: &mut Exchange, op: &Op, now: &mut i64, events: &mut Vec<Event>) {
-    let tickers = [M1, M2];
-    let pick = |ex: &Exchange, i: usize| {
-        let all = &ex.orders.all;
-        (!all.is_empty()).then(|| all[i % all.len()].clone())
+/// The stored order an operation on an existing order picks, if any.
+fn pick(ex: &Exchange, op: &Op) -> Option<Order> {
+    let i = match *op {
+        Op::Cancel(i) | Op::Amend { pick: i, .. } | Op::Decrease { pick: i, .. } => i,
+        _ => return None,
     };
+    let stored: Vec<&Entry> = ex.orders.iter().map(|(_, e)| e).collect();
+    (!stored.is_empty()).then(|| stored[i % stored.len()].order.clone())
+}
+
+/// Applies one operation (`target` is the order a cancel, amend or decrease
+/// acts on, from [`pick`]); rejections are fine (they must change nothing).
+fn apply(
+    ex: &mut Exchange,
+    op: &Op,
+    target: Option<&Order>,
+    now: &mut i64,
+    events: &mut Vec<Event>,
+) {
+    let tickers = [M1, M2];
     match *op {
         Op::Place {
             user,
@@ -1097,17 +1110,13 @@ fn apply(ex: &mut Exchange, op: &Op, now: &mut i64, events: &mut Vec<Event>) {
             };
             let _ = ex.place(o, *now, events);
         }
-        Op::Cancel(i) => {
-            if let Some(o) = pick(ex, i) {
+        Op::Cancel(_) => {
+            if let Some(o) = target {
                 let _ = ex.cancel(o.user, &o.order_id, *now, events);
             }
         }
-        Op::Amend {
-            pick: i,
-            cents,
-            extra,
-        } => {
-            if let Some(o) = pick(ex, i) {
+        Op::Amend { cents, extra, .. } => {
+            if let Some(o) = target {
                 let count = qty_add(o.fill_count, q(extra));
                 let price = Price::from_raw(cents * 1_000_000);
                 let _ = ex.amend(
@@ -1123,8 +1132,8 @@ fn apply(ex: &mut Exchange, op: &Op, now: &mut i64, events: &mut Vec<Event>) {
                 );
             }
         }
-        Op::Decrease { pick: i, to, n } => {
-            if let Some(o) = pick(ex, i) {
+        Op::Decrease { to, n, .. } => {
+            if let Some(o) = target {
                 let (by, to) = if to {
                     (None, Some(q(n)))
                 } else {
@@ -1147,23 +1156,45 @@ fn apply(ex: &mut Exchange, op: &Op, now: &mut i64, events: &mut Vec<Event>) {
 /// Resting quantity per (ticker, side, price) rebuilt from BookDelta events.
 type Replay = HashMap<(String, BookSide, Price), i64>;
 
-fn replay(events: &[Event], book: &mut Replay) {
-    for e in events {
-        if let Event::BookDelta {
-            ticker,
-            side,
-            price,
-            delta,
-            ..
-        } = e
-        {
-            *book.entry((ticker.clone(), *side, *price)).or_default() += delta.raw();
-        }
-    }
-    book.retain(|_, v| *v != 0);
+/// What the events said so far.
+#[derive(Default)]
+struct Seen {
+    /// The books, from BookDelta events.
+    book: Replay,
+    /// Every Fill event per user, oldest first.
+    fills: HashMap<UserId, Vec<Fill>>,
+    /// Fees per order id, from the Fill events.
+    fees: HashMap<String, Money>,
 }
 
-fn check(ex: &Exchange, initial: Money, replayed: &Replay) -> Result<(), TestCaseError> {
+impl Seen {
+    fn record(&mut self, events: &[Event]) {
+        for e in events {
+            match e {
+                Event::BookDelta {
+                    ticker,
+                    side,
+                    price,
+                    delta,
+                    ..
+                } => {
+                    *self
+                        .book
+                        .entry((ticker.clone(), *side, *price))
+                        .or_default() += delta.raw();
+                }
+                Event::Fill(f) => {
+                    *self.fees.entry(f.order_id.clone()).or_default() += f.fee;
+                    self.fills.entry(f.user).or_default().push(f.clone());
+                }
+                _ => {}
+            }
+        }
+        self.book.retain(|_, v| *v != 0);
+    }
+}
+
+fn check(ex: &Exchange, initial: Money, seen: &Seen) -> Result<(), TestCaseError> {
     let mut open_interest = 0i64;
     let mut from_book: Replay = HashMap::new();
     for (ticker, m) in &ex.markets {
@@ -1180,13 +1211,15 @@ fn check(ex: &Exchange, initial: Money, replayed: &Replay) -> Result<(), TestCas
         let (_, stats) = ex.market(ticker).expect("market");
         prop_assert_eq!(stats.open_interest.raw(), long);
         open_interest += long;
-        // (d) every queued index is a resting order of this level, once.
+        // (d) every queued index is a stored resting order of this level, once.
         let mut seen = std::collections::HashSet::new();
         for side in [BookSide::Bid, BookSide::Ask] {
             for (price, queue) in m.ladder(side) {
                 prop_assert!(!queue.is_empty());
                 for &i in queue {
-                    let o = &ex.orders.all[i];
+                    let o = ex.orders.get(i);
+                    prop_assert!(o.is_some(), "slot {} is queued but free", i);
+                    let o = o.expect("checked");
                     prop_assert!(seen.insert(i));
                     prop_assert_eq!(o.status, OrderStatus::Resting);
                     prop_assert_eq!((&o.ticker, o.side, o.price), (ticker, side, *price));
@@ -1204,33 +1237,31 @@ fn check(ex: &Exchange, initial: Money, replayed: &Replay) -> Result<(), TestCas
         }
         let resting = ex
             .orders
-            .all
             .iter()
-            .filter(|o| &o.ticker == ticker && o.status == OrderStatus::Resting)
+            .filter(|(_, e)| &e.order.ticker == ticker && e.order.status == OrderStatus::Resting)
             .count();
         prop_assert_eq!(seen.len(), resting);
     }
     // The book equals the sum of resting orders and what BookDelta events say.
     let mut from_orders: Replay = HashMap::new();
-    for o in ex
-        .orders
-        .all
-        .iter()
-        .filter(|o| o.status == OrderStatus::Resting)
-    {
-        *from_orders
-            .entry((o.ticker.clone(), o.side, o.price))
-            .or_default() += o.remaining_count.raw();
+    for (_, e) in ex.orders.iter() {
+        let o = &e.order;
+        if o.status == OrderStatus::Resting {
+            *from_orders
+                .entry((o.ticker.clone(), o.side, o.price))
+                .or_default() += o.remaining_count.raw();
+        }
     }
     prop_assert_eq!(&from_book, &from_orders);
-    prop_assert_eq!(&from_book, replayed);
+    prop_assert_eq!(&from_book, &seen.book);
     // (c) cash conserved.
     prop_assert_eq!(
         ex.total_cash() + ex.fees_collected() + open_interest,
         initial
     );
     // (d) counts add up.
-    for o in &ex.orders.all {
+    for (_, e) in ex.orders.iter() {
+        let o = &e.order;
         prop_assert_eq!(
             o.fill_count.raw() + o.remaining_count.raw() + o.canceled_count.raw(),
             o.initial_count.raw()
@@ -1243,21 +1274,83 @@ fn check(ex: &Exchange, initial: Money, replayed: &Replay) -> Result<(), TestCas
             prop_assert!(o.fill_count.raw() > 0);
         }
     }
-    // (e) fees follow the formula and add up per order.
+    // (e) fees follow the formula and add up per order; the stored fills are
+    // exactly the Fill events of users that keep history.
     let fees = ex.fee_schedule();
-    let mut per_order: HashMap<&str, Money> = HashMap::new();
-    for f in &ex.ledger.fills {
+    for f in seen.fills.values().flatten() {
         let bps = if f.is_taker {
             fees.taker_bps
         } else {
             fees.maker_bps
         };
         prop_assert_eq!(f.fee, trade_fee(bps, f.count, f.yes_price));
-        *per_order.entry(f.order_id.as_str()).or_default() += f.fee;
     }
-    for o in &ex.orders.all {
-        let sum = per_order.get(o.order_id.as_str()).copied().unwrap_or(0);
+    for (_, e) in ex.orders.iter() {
+        let o = &e.order;
+        let sum = seen.fees.get(o.order_id.as_str()).copied().unwrap_or(0);
         prop_assert_eq!(o.taker_fees + o.maker_fees, sum);
+    }
+    for user in [HOUSE, 1, 2, 3] {
+        let stored = ex.fills(user);
+        if ex.orders.is_ephemeral(user) {
+            prop_assert!(stored.is_empty());
+        } else {
+            let events: Vec<&Fill> = seen
+                .fills
+                .get(&user)
+                .map_or_else(Vec::new, |f| f.iter().rev().collect());
+            prop_assert_eq!(stored, events);
+        }
+    }
+    check_store(ex)
+}
+
+/// (f) the slab and its indices agree; ephemeral users' orders are stored
+/// only while they rest.
+fn check_store(ex: &Exchange) -> Result<(), TestCaseError> {
+    let store = &ex.orders;
+    let stored = store.iter().count();
+    prop_assert_eq!(store.by_id.len(), stored);
+    prop_assert_eq!(store.free.len() + stored, store.slots.len());
+    for &i in &store.free {
+        prop_assert!(store.slots[i].is_none());
+    }
+    for (i, e) in store.iter() {
+        prop_assert_eq!(store.find(&e.order.order_id), Some(i));
+        prop_assert_eq!(uuid_key(&e.order.order_id), Some(e.key));
+        prop_assert_eq!(e.ephemeral, store.is_ephemeral(e.order.user));
+        if e.ephemeral {
+            prop_assert_eq!(e.order.status, OrderStatus::Resting);
+        }
+    }
+    for (user, ids) in &store.by_user {
+        prop_assert!(!store.is_ephemeral(*user));
+        for &i in ids {
+            prop_assert_eq!(store.get(i).map(|o| o.user), Some(*user));
+        }
+    }
+    for (user, ids) in &store.live_client_ids {
+        for (cid, &i) in ids {
+            let o = store.get(i);
+            prop_assert!(o.is_some_and(|o| o.user == *user
+                && o.status == OrderStatus::Resting
+                && o.client_order_id.as_deref() == Some(cid.as_str())));
+        }
+    }
+    // What an ephemeral user reads back: its resting orders, newest first.
+    for &user in &store.ephemeral {
+        let mut resting: Vec<(u64, &str)> = store
+            .iter()
+            .filter(|(_, e)| e.order.user == user)
+            .map(|(_, e)| (e.seq, e.order.order_id.as_str()))
+            .collect();
+        resting.sort_by_key(|&(seq, _)| Reverse(seq));
+        let read: Vec<&str> = ex
+            .orders(user)
+            .iter()
+            .map(|o| o.order_id.as_str())
+            .collect();
+        prop_assert_eq!(read, resting.iter().map(|&(_, id)| id).collect::<Vec<_>>());
     }
     Ok(())
 }
@@ -1270,31 +1363,357 @@ proptest! {
         ops in prop::collection::vec(op(), 1..100),
         maker_fee in any::<bool>(),
         outcomes in (any::<bool>(), any::<bool>()),
+        house_ephemeral in any::<bool>(),
     ) {
         let fees = FeeSchedule { taker_bps: 700, maker_bps: if maker_fee { 175 } else { 0 } };
         let mut ex = exchange(fees);
         ex.open_account(3, usd("30"));
+        if house_ephemeral {
+            ex.set_ephemeral(HOUSE);
+        }
         let initial = ex.total_cash();
         let mut now = T0;
-        let mut replayed = Replay::new();
+        let mut seen = Seen::default();
         for op in &ops {
             let mut events = Vec::new();
-            let before = ex.orders.all.len();
-            apply(&mut ex, op, &mut now, &mut events);
-            replay(&events, &mut replayed);
-            // Every order event is the order's current or an earlier state.
-            prop_assert!(ex.orders.all.len() <= before + 1);
-            check(&ex, initial, &replayed)?;
+            let before = ex.orders.slots.len();
+            let target = pick(&ex, op);
+            apply(&mut ex, op, target.as_ref(), &mut now, &mut events);
+            seen.record(&events);
+            // At most one new slot per operation.
+            prop_assert!(ex.orders.slots.len() <= before + 1);
+            check(&ex, initial, &seen)?;
         }
         for (ticker, yes) in [(M1, outcomes.0), (M2, outcomes.1)] {
             let mut events = Vec::new();
             let outcome = if yes { Outcome::Yes } else { Outcome::No };
             ex.settle(ticker, outcome, now, &mut events).expect("settle");
-            replay(&events, &mut replayed);
-            check(&ex, initial, &replayed)?;
+            seen.record(&events);
+            check(&ex, initial, &seen)?;
         }
         prop_assert_eq!(ex.total_cash() + ex.fees_collected(), initial);
-        prop_assert!(replayed.is_empty());
-        prop_assert!(ex.orders.all.iter().all(|o| o.status != OrderStatus::Resting));
+        prop_assert!(seen.book.is_empty());
+        prop_assert!(ex.orders.iter().all(|(_, e)| e.order.status != OrderStatus::Resting));
+        if house_ephemeral {
+            prop_assert!(ex.orders(HOUSE).is_empty());
+            prop_assert!(ex.orders.iter().all(|(_, e)| e.order.user != HOUSE));
+        }
     }
+
+    #[test]
+    fn ephemeral_users_leave_others_unchanged(
+        ops in prop::collection::vec(op(), 1..100),
+        outcome in any::<bool>(),
+    ) {
+        // The same operations on two exchanges, HOUSE ephemeral in one.
+        let mut full = ex();
+        let mut eph = ex();
+        eph.set_ephemeral(HOUSE);
+        let (mut now_full, mut now_eph) = (T0, T0);
+        let mut settle = Vec::new();
+        for op in &ops {
+            // Picked from the exchange that keeps everything; the other
+            // rejects an order it forgot just as this one rejects it as done.
+            let target = pick(&full, op);
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            apply(&mut full, op, target.as_ref(), &mut now_full, &mut a);
+            apply(&mut eph, op, target.as_ref(), &mut now_eph, &mut b);
+            prop_assert_eq!(a, b);
+        }
+        prop_assert_eq!(now_full, now_eph);
+        let outcome = if outcome { Outcome::Yes } else { Outcome::No };
+        for ex in [&mut full, &mut eph] {
+            let mut events = Vec::new();
+            ex.settle(M1, outcome, now_full, &mut events).expect("settle");
+            settle.push(events);
+        }
+        prop_assert_eq!(&settle[0], &settle[1]);
+        for user in 1..=3 {
+            prop_assert_eq!(full.orders(user), eph.orders(user));
+            prop_assert_eq!(full.fills(user), eph.fills(user));
+            prop_assert_eq!(full.positions(user), eph.positions(user));
+            prop_assert_eq!(full.balance(user), eph.balance(user));
+            for o in full.orders(user) {
+                prop_assert_eq!(full.order(user, &o.order_id), eph.order(user, &o.order_id));
+            }
+        }
+        // HOUSE's account is the same; of its history only what rests is kept.
+        prop_assert_eq!(full.balance(HOUSE), eph.balance(HOUSE));
+        prop_assert_eq!(full.positions(HOUSE), eph.positions(HOUSE));
+        let resting: Vec<&Order> = full
+            .orders(HOUSE)
+            .into_iter()
+            .filter(|o| o.status == OrderStatus::Resting)
+            .collect();
+        prop_assert_eq!(eph.orders(HOUSE), resting);
+        prop_assert!(eph.fills(HOUSE).is_empty());
+        prop_assert_eq!(full.total_cash(), eph.total_cash());
+        prop_assert_eq!(full.fees_collected(), eph.fees_collected());
+        prop_assert_eq!(full.book(M2, 0), eph.book(M2, 0));
+        check_store(&eph)?;
+    }
+}
+
+// ---- ephemeral users ----
+
+#[test]
+fn ephemeral_memory_stays_bounded() {
+    use crate::sim::model::Rng;
+    const MAKER: UserId = HOUSE;
+    const TAKER: UserId = 99;
+    let mut ex = ex();
+    ex.open_account(TAKER, i64::MAX / 4);
+    ex.set_ephemeral(MAKER);
+    ex.set_ephemeral(TAKER);
+    let mut rng = Rng::new(11);
+    let mut live: Vec<(UserId, String)> = Vec::new();
+    let mut now = T0;
+    let (mut trades, mut fills, mut most_slots) = (0usize, 0usize, 0usize);
+    let mut events = Vec::new();
+    for i in 0..200_000u64 {
+        events.clear();
+        if i % 1000 == 0 {
+            now += 1_000;
+        }
+        let user = if rng.unit() < 0.5 { MAKER } else { TAKER };
+        let ticker = if rng.unit() < 0.5 { M1 } else { M2 };
+        let side = if rng.unit() < 0.5 {
+            BookSide::Bid
+        } else {
+            BookSide::Ask
+        };
+        let cents = rng.range(40, 60) as i64;
+        let roll = rng.unit();
+        if roll < 0.25 && !live.is_empty() {
+            // Cancel a random remembered order (it may be gone already).
+            let (user, id) = live.swap_remove(rng.range(0, live.len() as u64 - 1) as usize);
+            let _ = ex.cancel(user, &id, now, &mut events);
+        } else {
+            let tif = if roll < 0.5 {
+                TimeInForce::ImmediateOrCancel
+            } else {
+                TimeInForce::GoodTillCanceled
+            };
+            let o = NewOrder {
+                user,
+                ticker: ticker.to_owned(),
+                client_order_id: (rng.unit() < 0.2).then(|| format!("c{}", rng.range(0, 50))),
+                side,
+                count: q(rng.range(1, 30) as i64),
+                price: Price::from_raw(cents * 1_000_000),
+                time_in_force: tif,
+                self_trade_prevention: SelfTradePrevention::Maker,
+                post_only: false,
+                reduce_only: false,
+                expiration_ts: (tif == TimeInForce::GoodTillCanceled && rng.unit() < 0.2)
+                    .then(|| now / 1000 + rng.range(0, 5) as i64),
+                cancel_order_on_pause: false,
+            };
+            if let Ok(placed) = ex.place(o, now, &mut events)
+                && placed.status == OrderStatus::Resting
+            {
+                live.push((user, placed.order_id));
+            }
+        }
+        // Forget the oldest remembered ids; their orders may rest on.
+        if live.len() > 400 {
+            live.drain(..200);
+        }
+        ex.expire(now, &mut events);
+        trades += events
+            .iter()
+            .filter(|e| matches!(e, Event::Trade(_)))
+            .count();
+        fills += events
+            .iter()
+            .filter(|e| matches!(e, Event::Fill(_)))
+            .count();
+        most_slots = most_slots.max(ex.orders.slots.len());
+    }
+    assert!(trades > 10_000, "only {trades} trades");
+    assert_eq!(fills, 2 * trades, "every trade still reports both fills");
+    // Bounded by what rests (at most a few hundred orders per price band),
+    // not by the 200,000 orders placed.
+    let stored = ex.orders.iter().count();
+    assert!(most_slots < 3_000, "{most_slots} slots");
+    assert!(ex.order_slots() < 3_000);
+    assert_eq!(ex.orders.by_id.len(), stored);
+    assert!(ex.orders.by_user.is_empty());
+    assert!(
+        ex.orders.expiries.len() < 3_000,
+        "{}",
+        ex.orders.expiries.len()
+    );
+    let cids: usize = ex.orders.live_client_ids.values().map(|m| m.len()).sum();
+    assert!(cids <= stored);
+    for user in [MAKER, TAKER] {
+        assert!(ex.fills(user).is_empty());
+        assert!(
+            ex.orders(user)
+                .iter()
+                .all(|o| o.status == OrderStatus::Resting)
+        );
+    }
+    assert_eq!(ex.orders(MAKER).len() + ex.orders(TAKER).len(), stored);
+    // Accounts still move: the taker paid fees, and cash is conserved.
+    assert!(ex.positions(TAKER).iter().any(|(_, p)| p.fees_paid > 0));
+    let oi: i64 = [M1, M2]
+        .iter()
+        .map(|t| ex.market(t).expect("market").1.open_interest.raw())
+        .sum();
+    assert_eq!(
+        ex.total_cash() + ex.fees_collected() + oi,
+        usd("3000") + i64::MAX / 4
+    );
+    // Everything is released on settlement.
+    for ticker in [M1, M2] {
+        ex.settle(ticker, Outcome::Yes, now, &mut events)
+            .expect("settle");
+    }
+    assert_eq!(ex.orders.iter().count(), 0);
+    assert!(ex.orders.by_id.is_empty());
+}
+
+#[test]
+fn ephemeral_reads_and_slot_reuse() {
+    let mut ex = ex();
+    ex.set_ephemeral(HOUSE);
+    let secs = T0 / 1000;
+    let mut events = Vec::new();
+    // A resting order is readable; once it fills, it is gone.
+    let h = place(
+        &mut ex,
+        NewOrder {
+            expiration_ts: Some(secs + 10),
+            client_order_id: Some("h".into()),
+            ..ask(HOUSE, 5, "0.50")
+        },
+    );
+    assert_eq!(
+        ex.order(HOUSE, &h.order_id).map(|o| o.status),
+        Some(OrderStatus::Resting)
+    );
+    assert_eq!(ex.orders(HOUSE).len(), 1);
+    let b = ex.place(bid(1, 5, "0.50"), T0, &mut events).expect("bid");
+    assert_eq!(b.status, OrderStatus::Executed);
+    // The maker's final state was still reported.
+    assert!(events.iter().any(
+        |e| matches!(e, Event::Order(o) if o.order_id == h.order_id && o.status == OrderStatus::Executed)
+    ));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Fill(f) if f.user == HOUSE))
+    );
+    assert!(ex.order(HOUSE, &h.order_id).is_none());
+    assert!(ex.orders(HOUSE).is_empty());
+    assert!(ex.fills(HOUSE).is_empty());
+    assert_eq!(position(&ex, HOUSE, M1), Qty::from_raw(-5 * UNIT));
+    // The counterparty keeps its history.
+    assert_eq!(ex.fills(1).len(), 1);
+    assert_eq!(ex.order(1, &b.order_id).map(|o| o.fill_count), Some(q(5)));
+    let r = ex
+        .cancel(HOUSE, &h.order_id, T0, &mut events)
+        .expect_err("gone");
+    assert_eq!((r.status, r.code), (404, "not_found"));
+    // Its client id is free again, and a new order reuses its slot; the old
+    // order's expiry must not touch the new one.
+    let slots = ex.order_slots();
+    let n = place(
+        &mut ex,
+        NewOrder {
+            client_order_id: Some("h".into()),
+            ..ask(HOUSE, 3, "0.60")
+        },
+    );
+    assert_eq!(ex.order_slots(), slots);
+    let mut events = Vec::new();
+    ex.expire(T0 + 10_000, &mut events);
+    assert!(events.is_empty());
+    assert_eq!(
+        ex.order(HOUSE, &n.order_id).map(|o| o.status),
+        Some(OrderStatus::Resting)
+    );
+    // Canceling returns the final state, then forgets the order.
+    let (c, reduced) = ex
+        .cancel(HOUSE, &n.order_id, T0, &mut events)
+        .expect("cancel");
+    assert_eq!((c.status, reduced), (OrderStatus::Canceled, q(3)));
+    assert!(ex.order(HOUSE, &n.order_id).is_none());
+    // An IOC remainder and a decrease to zero are forgotten too; their
+    // results still come back.
+    let ioc = place(
+        &mut ex,
+        NewOrder {
+            time_in_force: TimeInForce::ImmediateOrCancel,
+            ..bid(HOUSE, 5, "0.40")
+        },
+    );
+    assert_eq!(
+        (ioc.status, ioc.canceled_count),
+        (OrderStatus::Canceled, q(5))
+    );
+    assert!(ex.order(HOUSE, &ioc.order_id).is_none());
+    let d = place(&mut ex, bid(HOUSE, 5, "0.40"));
+    let d = ex
+        .decrease(HOUSE, &d.order_id, None, Some(Qty::ZERO), T0, &mut events)
+        .expect("decrease");
+    assert_eq!(d.status, OrderStatus::Canceled);
+    assert!(ex.orders(HOUSE).is_empty());
+    assert_eq!(ex.orders.iter().count(), 1, "only user 1's order stays");
+}
+
+#[test]
+fn set_ephemeral_drops_existing_history() {
+    let mut ex = ex();
+    place(&mut ex, ask(2, 5, "0.50"));
+    place(&mut ex, bid(2, 2, "0.40"));
+    place(&mut ex, bid(1, 5, "0.50"));
+    assert_eq!(ex.orders(2).len(), 2);
+    assert_eq!(ex.fills(2).len(), 1);
+    let balance = ex.balance(2);
+    ex.set_ephemeral(2);
+    ex.set_ephemeral(2);
+    let left = ex.orders(2);
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0].status, OrderStatus::Resting);
+    assert!(ex.fills(2).is_empty());
+    assert_eq!(ex.balance(2), balance);
+    assert_eq!(ex.fills(1).len(), 1);
+    assert_eq!(ex.orders(1).len(), 1);
+    // Its resting order is released when it ends.
+    let id = left[0].order_id.clone();
+    let mut events = Vec::new();
+    ex.cancel(2, &id, T0, &mut events).expect("cancel");
+    assert!(ex.orders(2).is_empty());
+    assert_eq!(ex.orders.iter().count(), 1);
+}
+
+#[test]
+fn order_id_keys_round_trip_and_reject_lookalikes() {
+    let mut ids = IdGen(5);
+    for _ in 0..1000 {
+        let (key, id) = ids.uuid_with_key();
+        assert_eq!(uuid_key(&id), Some(key), "{id}");
+    }
+    let (_, id) = ids.uuid_with_key();
+    assert!(uuid_key(&id).is_some());
+    let lookalikes = [
+        id.to_uppercase(),
+        id.replacen('-', "_", 1),
+        id.replace('-', ""),
+        format!("{id}0"),
+        id[1..].to_owned(),
+        format!("g{}", &id[1..]),
+        format!("é{}", &id[2..]),
+        String::new(),
+    ];
+    for other in lookalikes {
+        assert_eq!(uuid_key(&other), None, "{other:?}");
+    }
+    // A near miss is simply not found.
+    let mut ex = ex();
+    let o = place(&mut ex, bid(1, 1, "0.40"));
+    assert!(ex.order(1, &o.order_id.to_uppercase()).is_none());
+    assert!(ex.order(1, &o.order_id).is_some());
 }
