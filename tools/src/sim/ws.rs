@@ -134,6 +134,17 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// Runs client commands through a fresh session (no socket) and returns
+/// the frames it would send: the fuzz target's entry point.
+#[doc(hidden)]
+pub fn commands_for_fuzzing(shared: Arc<Shared>, user: UserId, commands: &[&str]) -> Vec<String> {
+    let mut session = Session::new(shared, user);
+    for c in commands {
+        session.command(c);
+    }
+    session.out.into_iter().map(|(_, frame)| frame).collect()
+}
+
 impl Session {
     fn new(shared: Arc<Shared>, user: UserId) -> Session {
         let conn = shared
