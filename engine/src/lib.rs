@@ -8,6 +8,7 @@
 //! - [`config`]: TOML loading with errors that name the key and line.
 #![forbid(unsafe_code)]
 
+pub mod book;
 pub mod config;
 pub mod instrument;
 pub mod model;

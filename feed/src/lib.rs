@@ -5,5 +5,7 @@
 //! importers of recorded data (`lobster`). Each decoder turns bytes into the
 //! fixed-size records of [`pt_engine::model`] and never panics on bad input.
 //!
-//! Nothing is implemented yet.
+//! Built so far: the LOBSTER importer ([`lobster`]).
 #![forbid(unsafe_code)]
+
+pub mod lobster;

@@ -1,0 +1,122 @@
+use super::*;
+use crate::model::{InstrumentId, Side};
+use proptest::prelude::*;
+use std::collections::BTreeMap;
+
+fn cent_grid() -> PriceGrid {
+    let cent = Price::from_raw(1_000_000);
+    PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent).expect("grid")
+}
+
+fn p(cents: i64) -> Price {
+    Price::from_raw(cents * 1_000_000)
+}
+
+fn q(n: i64) -> Qty {
+    Qty::from_raw(n * 100_000_000)
+}
+
+#[test]
+fn best_levels_follow_sets_and_removals() {
+    let h = plain_header(InstrumentId(1), 0);
+    let mut book = Ladder::new(InstrumentId(1), cent_grid());
+    assert_eq!(Top::of(&book.update(&h)), Top::default());
+    book.set(Side::Buy, p(40), q(10), &h).unwrap();
+    book.set(Side::Buy, p(42), q(5), &h).unwrap();
+    let u = book.set(Side::Sell, p(45), q(7), &h).unwrap();
+    assert_eq!(Top::of(&u).bid, Some((p(42), q(5))));
+    assert_eq!(Top::of(&u).ask, Some((p(45), q(7))));
+    assert_eq!(
+        (u.changed_side, u.changed_price, u.changed_qty),
+        (Side::Sell, p(45), q(7))
+    );
+    let u = book
+        .apply_delta(Side::Buy, p(42), Qty::from_raw(-q(5).raw()), &h)
+        .unwrap();
+    assert_eq!(
+        Top::of(&u).bid,
+        Some((p(40), q(10))),
+        "the next bid down takes over"
+    );
+    assert_eq!(u.version, 4);
+    // Errors leave the book unchanged.
+    assert_eq!(
+        book.apply_delta(Side::Buy, p(40), Qty::from_raw(-q(11).raw()), &h),
+        Err(BookError::NegativeQty {
+            price: p(40),
+            qty: Qty::from_raw(-q(1).raw())
+        })
+    );
+    assert_eq!(
+        book.set(Side::Buy, Price::from_raw(40_500_000), q(1), &h),
+        Err(BookError::OffGrid(Price::from_raw(40_500_000)))
+    );
+    assert_eq!(book.version(), 4);
+    // A crossing bid is flagged and counted.
+    let u = book.set(Side::Buy, p(46), q(1), &h).unwrap();
+    assert_ne!(u.book_flags & crate::model::book_flags::CROSSED, 0);
+    assert_eq!(book.crossed_count, 1);
+    book.set_stale(true);
+    assert_ne!(
+        book.update(&h).book_flags & crate::model::book_flags::STALE,
+        0
+    );
+}
+
+#[test]
+fn a_no_bid_is_a_yes_ask_at_one_minus_p() {
+    let h = plain_header(InstrumentId(2), 0);
+    let mut book = BinaryBook::new(InstrumentId(2), cent_grid());
+    book.set(true, p(40), q(3), &h).unwrap();
+    let u = book.set(false, p(55), q(8), &h).unwrap();
+    assert_eq!(Top::of(&u).ask, Some((p(45), q(8))));
+    let u = book
+        .apply_delta(false, p(55), Qty::from_raw(-q(8).raw()), &h)
+        .unwrap();
+    assert_eq!(Top::of(&u).ask, None);
+}
+
+#[test]
+fn reset_best_drops_stale_better_levels() {
+    let h = plain_header(InstrumentId(3), 0);
+    let mut book = Ladder::new(InstrumentId(3), cent_grid());
+    book.set(Side::Sell, p(50), q(1), &h).unwrap();
+    book.set(Side::Sell, p(52), q(1), &h).unwrap();
+    let u = book.reset_best(Side::Sell, p(51), q(4), &h).unwrap();
+    assert_eq!(Top::of(&u).ask, Some((p(51), q(4))));
+    assert_eq!(book.qty_at(Side::Sell, p(50)), Qty::ZERO);
+    assert_eq!(book.qty_at(Side::Sell, p(52)), q(1));
+    let mut top = Vec::new();
+    book.top_n(Side::Sell, 5, &mut top);
+    assert_eq!(top, vec![(p(51), q(4)), (p(52), q(1))]);
+}
+
+proptest! {
+    /// Against a BTreeMap model: every change gives the model's best levels.
+    #[test]
+    fn ladder_matches_a_sorted_map(ops in proptest::collection::vec((any::<bool>(), 1i64..100, 0i64..6, any::<bool>()), 1..400)) {
+        let h = plain_header(InstrumentId(4), 0);
+        let mut book = Ladder::new(InstrumentId(4), cent_grid());
+        let mut model: [BTreeMap<i64, i64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        for (buy, cents, n, delta) in ops {
+            let side = if buy { Side::Buy } else { Side::Sell };
+            let m = &mut model[usize::from(!buy)];
+            let old = m.get(&cents).copied().unwrap_or(0);
+            let new = if delta { old - n + 2 } else { n };
+            let r = if delta {
+                book.apply_delta(side, p(cents), q(new - old), &h)
+            } else {
+                book.set(side, p(cents), q(new), &h)
+            };
+            if new < 0 {
+                prop_assert!(r.is_err());
+                continue;
+            }
+            let u = r.unwrap();
+            if new == 0 { m.remove(&cents); } else { m.insert(cents, new); }
+            let bid = model[0].iter().next_back().map(|(c, n)| (p(*c), q(*n)));
+            let ask = model[1].iter().next().map(|(c, n)| (p(*c), q(*n)));
+            prop_assert_eq!(Top::of(&u), Top { bid, ask });
+        }
+    }
+}
