@@ -194,13 +194,21 @@ impl Ladder {
             return Err(BookError::NegativeQty { price, qty });
         }
         let i = self.index(price)?;
+        // Levels beyond the best are already empty: clear only the ones
+        // between the new best and the old.
         match side {
-            Side::Buy => self.bids[i as usize + 1..].iter_mut().for_each(|q| *q = 0),
-            Side::Sell => self.asks[..i as usize].iter_mut().for_each(|q| *q = 0),
-        }
-        match side {
-            Side::Buy if self.best_bid != NONE && self.best_bid > i => self.best_bid = NONE,
-            Side::Sell if self.best_ask != NONE && self.best_ask < i => self.best_ask = NONE,
+            Side::Buy if self.best_bid != NONE && self.best_bid > i => {
+                self.bids[i as usize + 1..=self.best_bid as usize]
+                    .iter_mut()
+                    .for_each(|q| *q = 0);
+                self.best_bid = NONE;
+            }
+            Side::Sell if self.best_ask != NONE && self.best_ask < i => {
+                self.asks[self.best_ask as usize..i as usize]
+                    .iter_mut()
+                    .for_each(|q| *q = 0);
+                self.best_ask = NONE;
+            }
             _ => {}
         }
         if self.best_bid == NONE {

@@ -1,0 +1,112 @@
+//! Book update cost per LOBSTER message (AMZN level 1, ../shared/data):
+//! the array-indexed `Ladder` against a `BTreeMap` ladder doing the same
+//! level changes and best-level reads. Parsing is done before timing.
+//!
+//! `cargo bench -p pt-benches --bench book`
+
+use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use pt_engine::book::plain_header;
+use pt_engine::model::{InstrumentId, Price, Side};
+use pt_feed::lobster::{
+    Message, MessageType, Replay, TopRow, equity_grid, parse_message, parse_top,
+};
+use std::collections::BTreeMap;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+fn load() -> Option<(Vec<Message>, Vec<TopRow>)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/lobster");
+    let m = dir.join("AMZN_2012-06-21_34200000_57600000_message_1.csv");
+    let o = dir.join("AMZN_2012-06-21_34200000_57600000_orderbook_1.csv");
+    let (Ok(m), Ok(o)) = (std::fs::read_to_string(&m), std::fs::read_to_string(&o)) else {
+        println!("skipping: {} not found", dir.display());
+        return None;
+    };
+    let msgs = m
+        .lines()
+        .enumerate()
+        .map(|(i, l)| parse_message(l, i + 1))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    let rows = o
+        .lines()
+        .enumerate()
+        .map(|(i, l)| parse_top(l, i + 1))
+        .collect::<Result<Vec<_>, _>>()
+        .ok()?;
+    Some((msgs, rows))
+}
+
+/// The peer: two sorted maps, best level read after every change.
+fn btree_replay(msgs: &[Message]) -> i64 {
+    let mut sides: [BTreeMap<i64, i64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+    let mut acc = 0;
+    for m in msgs {
+        let s = &mut sides[usize::from(m.side == Side::Sell)];
+        let delta = match m.kind {
+            MessageType::Submit => m.size.raw(),
+            MessageType::PartialCancel | MessageType::Delete | MessageType::Execute => {
+                -m.size.raw()
+            }
+            _ => 0,
+        };
+        let e = s.entry(m.price.raw()).or_insert(0);
+        *e = (*e + delta).max(0);
+        if *e == 0 {
+            s.remove(&m.price.raw());
+        }
+        acc += sides[0].last_key_value().map_or(0, |(p, _)| *p)
+            + sides[1].first_key_value().map_or(0, |(p, _)| *p);
+    }
+    acc
+}
+
+fn book(c: &mut Criterion) {
+    let Some((msgs, rows)) = load() else { return };
+    let n = msgs.len() as u64 - 1;
+    let mut group = c.benchmark_group("book_lobster_amzn");
+    group.throughput(Throughput::Elements(n)).sample_size(30);
+    let grid = equity_grid(Price::parse("1000").expect("price")).expect("grid");
+    group.bench_function("ladder_replay", |b| {
+        b.iter_batched(
+            || Replay::new(InstrumentId(1), grid.clone(), &rows[0]).expect("seed"),
+            |mut replay| {
+                for i in 1..msgs.len() {
+                    black_box(replay.apply(&msgs[i], &rows[i]).expect("apply"));
+                }
+                replay
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("ladder_delta_only", |b| {
+        let h = plain_header(InstrumentId(1), 0);
+        b.iter_batched(
+            || pt_engine::book::Ladder::new(InstrumentId(1), grid.clone()),
+            |mut book| {
+                for m in &msgs[1..] {
+                    let d = match m.kind {
+                        MessageType::Submit => m.size.raw(),
+                        MessageType::PartialCancel | MessageType::Delete | MessageType::Execute => {
+                            -m.size.raw().min(book.qty_at(m.side, m.price).raw())
+                        }
+                        _ => 0,
+                    };
+                    black_box(
+                        book.apply_delta(m.side, m.price, pt_engine::model::Qty::from_raw(d), &h)
+                            .ok(),
+                    );
+                }
+                book
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("btreemap_peer", |b| {
+        b.iter(|| black_box(btree_replay(&msgs[1..])))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, book);
+criterion_main!(benches);
