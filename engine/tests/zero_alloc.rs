@@ -102,6 +102,33 @@ impl pt_engine::pipeline::Stage<Event> for Leaky {
     }
 }
 
+/// Level changes, best-level scans, refills and top-N reads on a built book.
+fn book() {
+    use pt_engine::book::{BinaryBook, Ladder, plain_header};
+    use pt_engine::instrument::PriceGrid;
+    use pt_engine::model::{InstrumentId, Price, Qty, Side};
+    let cent = Price::from_raw(1_000_000);
+    let grid = PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent).unwrap();
+    let mut ladder = Ladder::new(InstrumentId(1), grid.clone());
+    let mut binary = BinaryBook::new(InstrumentId(2), grid);
+    let h = plain_header(InstrumentId(1), 0);
+    let mut top = Vec::with_capacity(10);
+    let before = allocations();
+    for i in 0..1_000_000i64 {
+        let p = Price::from_raw((1 + i % 98) * 1_000_000);
+        let side = if i % 3 == 0 { Side::Sell } else { Side::Buy };
+        let _ = ladder.set(side, p, Qty::from_raw((i % 7) * 100_000_000), &h);
+        let _ = binary.apply_delta(i % 2 == 0, p, Qty::from_raw(100_000_000), &h);
+        if i % 1000 == 0 {
+            let _ = ladder.reset_best(Side::Buy, p, Qty::from_raw(100_000_000), &h);
+            ladder.top_n(Side::Buy, 10, &mut top);
+        }
+    }
+    let during = allocations() - before;
+    println!("book: 1000000 changes, {during} allocations");
+    assert_eq!(during, 0, "the book allocated on its update path");
+}
+
 fn main() {
     // The counter must see allocations at all, or a zero proves nothing.
     let before = allocations();
@@ -122,6 +149,7 @@ fn main() {
     );
 
     fused();
+    book();
     threaded(PlacementMode::OnePerStage);
     threaded(PlacementMode::Fused);
     println!("zero_alloc: ok");
