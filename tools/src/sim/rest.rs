@@ -552,25 +552,26 @@ fn record_arrival(s: &Shared, client_order_id: Option<&str>) {
     }
 }
 
-fn injected_reject(s: &Shared) -> Option<Response> {
+fn injected_reject(s: &Shared) -> Option<Reject> {
     let p = s.faults().reject_orders;
-    (p > 0.0 && rand::thread_rng().gen_bool(p.min(1.0))).then(|| {
-        error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "service_unavailable",
-            "order rejected (injected fault)",
-        )
+    (p > 0.0 && rand::thread_rng().gen_bool(p.min(1.0))).then(|| Reject {
+        status: 503,
+        code: "service_unavailable",
+        message: "order rejected (injected fault)".to_owned(),
     })
 }
 
-/// Places one order; the V2 response body or the error response.
-fn place(s: &Shared, user: UserId, req: &CreateOrder) -> Result<Value, Response> {
-    let order = req.to_new_order(user).map_err(|e| bad_request(&e))?;
+/// Places one order; the V2 response body or why not.
+fn place(s: &Shared, user: UserId, req: &CreateOrder) -> Result<Value, Reject> {
+    let order = req.to_new_order(user).map_err(|e| Reject {
+        status: 400,
+        code: "invalid_parameters",
+        message: e.0,
+    })?;
     if let Some(r) = injected_reject(s) {
         return Err(r);
     }
     s.with_exchange(|ex, now, ev| ex.place(order, now, ev).map(|o| render::order_ack(&o, now)))
-        .map_err(|r| reject(&r))
 }
 
 async fn create_order(State(s): App, h: HeaderMap, m: Method, u: Uri, b: Bytes) -> Response {
@@ -588,7 +589,7 @@ async fn create_order(State(s): App, h: HeaderMap, m: Method, u: Uri, b: Bytes) 
     };
     match place(&s, user, &req) {
         Ok(v) => ok(StatusCode::CREATED, v),
-        Err(r) => r,
+        Err(r) => reject(&r),
     }
 }
 
@@ -597,57 +598,68 @@ struct Batch<T> {
     orders: Vec<T>,
 }
 
-/// Runs a batch: one result per item, errors inline as `ErrorResponse`.
-async fn error_value(r: Response) -> Value {
-    let bytes = axum::body::to_bytes(r.into_body(), 1 << 16)
-        .await
-        .unwrap_or_default();
-    serde_json::from_slice(&bytes).unwrap_or(Value::Null)
-}
-
-fn check_batch_len(n: usize) -> Result<(), Response> {
-    if n == 0 || n > MAX_BATCH {
+/// What every batch does first: parse the body, pass the gate with the
+/// batch's token cost (per item; a cancel costs less), check its length.
+async fn open_batch<T: serde::de::DeserializeOwned>(
+    s: &Shared,
+    h: &HeaderMap,
+    m: &Method,
+    u: &Uri,
+    b: &Bytes,
+    is_cancel: bool,
+) -> Result<(UserId, Vec<T>), Response> {
+    let req: Result<Batch<T>, _> = body(b);
+    let items = req.as_ref().map_or(1, |r| r.orders.len());
+    let user = gate(s, h, m, u, true, Some(faults::cost(is_cancel, items))).await?;
+    let orders = req?.orders;
+    if orders.is_empty() || orders.len() > MAX_BATCH {
         return Err(error(
             StatusCode::BAD_REQUEST,
             "invalid_parameters",
-            &format!("orders: {n} orders in the batch; expected 1 to {MAX_BATCH}"),
+            &format!(
+                "orders: {} orders in the batch; expected 1 to {MAX_BATCH}",
+                orders.len()
+            ),
         ));
     }
-    Ok(())
+    Ok((user, orders))
+}
+
+/// One batch item's result: the item's body with `"error": null`, or the
+/// error body inline.
+fn batch_item(result: Result<Value, Reject>, on_error: Value) -> Value {
+    match result {
+        Ok(mut v) => {
+            v["error"] = Value::Null;
+            v
+        }
+        Err(r) => {
+            let mut v = on_error;
+            v["error"] = render::error(r.code, &r.message);
+            v
+        }
+    }
 }
 
 async fn batch_create(State(s): App, h: HeaderMap, m: Method, u: Uri, b: Bytes) -> Response {
-    let req: Result<Batch<CreateOrder>, _> = body(&b);
-    let items = req.as_ref().map_or(1, |r| r.orders.len());
-    let user = match gate(&s, &h, &m, &u, true, Some(faults::cost(false, items))).await {
-        Ok(u) => u,
+    let (user, orders) = match open_batch::<CreateOrder>(&s, &h, &m, &u, &b, false).await {
+        Ok(batch) => batch,
         Err(r) => return r,
     };
-    let req = match req {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_batch_len(req.orders.len()) {
-        return r;
-    }
-    let mut out = Vec::with_capacity(req.orders.len());
-    for o in &req.orders {
-        record_arrival(&s, o.client_order_id.as_deref());
-        match place(&s, user, o) {
-            Ok(mut v) => {
-                v["error"] = Value::Null;
-                out.push(v);
-            }
-            Err(r) => out.push(json!({
-                "client_order_id": o.client_order_id,
-                "error": error_value(r).await,
-            })),
-        }
-    }
+    let out: Vec<Value> = orders
+        .iter()
+        .map(|o| {
+            record_arrival(&s, o.client_order_id.as_deref());
+            batch_item(
+                place(&s, user, o),
+                json!({"client_order_id": o.client_order_id}),
+            )
+        })
+        .collect();
     ok(StatusCode::CREATED, json!({"orders": out}))
 }
 
-fn cancel(s: &Shared, user: UserId, id: &str) -> Result<Value, Response> {
+fn cancel(s: &Shared, user: UserId, id: &str) -> Result<Value, Reject> {
     s.with_exchange(|ex, now, ev| {
         ex.cancel(user, id, now, ev).map(|(o, reduced)| {
             json!({
@@ -658,7 +670,6 @@ fn cancel(s: &Shared, user: UserId, id: &str) -> Result<Value, Response> {
             })
         })
     })
-    .map_err(|r| reject(&r))
 }
 
 async fn cancel_order(
@@ -674,7 +685,7 @@ async fn cancel_order(
     };
     match cancel(&s, user, &id) {
         Ok(v) => ok(StatusCode::OK, v),
-        Err(r) => r,
+        Err(r) => reject(&r),
     }
 }
 
@@ -684,33 +695,19 @@ struct CancelItem {
 }
 
 async fn batch_cancel(State(s): App, h: HeaderMap, m: Method, u: Uri, b: Bytes) -> Response {
-    let req: Result<Batch<CancelItem>, _> = body(&b);
-    let items = req.as_ref().map_or(1, |r| r.orders.len());
-    let user = match gate(&s, &h, &m, &u, true, Some(faults::cost(true, items))).await {
-        Ok(u) => u,
+    let (user, orders) = match open_batch::<CancelItem>(&s, &h, &m, &u, &b, true).await {
+        Ok(batch) => batch,
         Err(r) => return r,
     };
-    let req = match req {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
-    if let Err(r) = check_batch_len(req.orders.len()) {
-        return r;
-    }
-    let mut out = Vec::with_capacity(req.orders.len());
-    for item in &req.orders {
-        match cancel(&s, user, &item.order_id) {
-            Ok(mut v) => {
-                v["error"] = Value::Null;
-                out.push(v);
-            }
-            Err(r) => out.push(json!({
-                "order_id": item.order_id,
-                "reduced_by": "0.00",
-                "error": error_value(r).await,
-            })),
-        }
-    }
+    let out: Vec<Value> = orders
+        .iter()
+        .map(|item| {
+            batch_item(
+                cancel(&s, user, &item.order_id),
+                json!({"order_id": item.order_id, "reduced_by": "0.00"}),
+            )
+        })
+        .collect();
     ok(StatusCode::OK, json!({"orders": out}))
 }
 
