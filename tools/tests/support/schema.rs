@@ -500,7 +500,7 @@ impl Specs {
 
     /// The operation object and its pointer, in every document that has it,
     /// in search order.
-    fn operations_for(&self, method: &str, path_template: &str) -> Vec<(&Doc, &Value, String)> {
+    fn operations_for(&self, method: &str, path_template: &str) -> Vec<Operation<'_>> {
         let method = method.to_lowercase();
         let path = normalize_path(path_template);
         let pointer = format!("/paths/{}/{method}", escape_token(&path));
@@ -520,18 +520,7 @@ impl Specs {
         path_template: &str,
         status: u16,
     ) -> Result<(&Doc, String), String> {
-        let found = self.operations_for(method, path_template);
-        let op_name = format!(
-            "{} {}",
-            method.to_uppercase(),
-            normalize_path(path_template)
-        );
-        if found.is_empty() {
-            return Err(format!(
-                "{op_name} is in no spec (searched {})",
-                self.searched()
-            ));
-        }
+        let (op_name, found) = self.operations_named(method, path_template)?;
         let code = status.to_string();
         let range = format!("{}XX", status / 100);
         let mut documented = Vec::new();
@@ -551,20 +540,8 @@ impl Specs {
                 continue;
             };
             let start = format!("{op_pointer}/responses/{}", escape_token(key));
-            let (response, pointer) = follow_refs(&doc.value, &start)?;
-            if response
-                .pointer(&format!("/content/{}/schema", escape_token(JSON_MEDIA)))
-                .is_none()
-            {
-                return Err(format!(
-                    "{op_name} {status} ({}) documents no {JSON_MEDIA} schema",
-                    doc.label
-                ));
-            }
-            return Ok((
-                doc,
-                format!("{pointer}/content/{}/schema", escape_token(JSON_MEDIA)),
-            ));
+            let pointer = json_schema(doc, &start, &format!("{op_name} {status}"), "schema")?;
+            return Ok((doc, pointer));
         }
         Err(format!(
             "{op_name}: status {status} is not documented ({})",
@@ -573,6 +550,25 @@ impl Specs {
     }
 
     fn request_schema(&self, method: &str, path_template: &str) -> Result<(&Doc, String), String> {
+        let (op_name, found) = self.operations_named(method, path_template)?;
+        for (doc, op, op_pointer) in found {
+            if op.get("requestBody").is_none() {
+                continue;
+            }
+            let start = format!("{op_pointer}/requestBody");
+            let pointer = json_schema(doc, &start, &op_name, "request schema")?;
+            return Ok((doc, pointer));
+        }
+        Err(format!("{op_name} has no request body in any spec"))
+    }
+
+    /// The operations for `method` + `path_template` with the name errors
+    /// use; an error when no spec has it.
+    fn operations_named(
+        &self,
+        method: &str,
+        path_template: &str,
+    ) -> Result<(String, Vec<Operation<'_>>), String> {
         let found = self.operations_for(method, path_template);
         let op_name = format!(
             "{} {}",
@@ -585,26 +581,7 @@ impl Specs {
                 self.searched()
             ));
         }
-        for (doc, op, op_pointer) in found {
-            if op.get("requestBody").is_none() {
-                continue;
-            }
-            let (body, pointer) = follow_refs(&doc.value, &format!("{op_pointer}/requestBody"))?;
-            if body
-                .pointer(&format!("/content/{}/schema", escape_token(JSON_MEDIA)))
-                .is_none()
-            {
-                return Err(format!(
-                    "{op_name} ({}) documents no {JSON_MEDIA} request schema",
-                    doc.label
-                ));
-            }
-            return Ok((
-                doc,
-                format!("{pointer}/content/{}/schema", escape_token(JSON_MEDIA)),
-            ));
-        }
-        Err(format!("{op_name} has no request body in any spec"))
+        Ok((op_name, found))
     }
 
     fn searched(&self) -> String {
@@ -1165,3 +1142,20 @@ fn is_uuid(text: &str) -> bool {
             _ => b.is_ascii_hexdigit(),
         })
 }
+
+/// Follows the refs from `start` (a response or a request body) in `doc`
+/// to the pointer of its JSON schema; `what` and `kind` name it in the error.
+fn json_schema(doc: &Doc, start: &str, what: &str, kind: &str) -> Result<String, String> {
+    let (body, pointer) = follow_refs(&doc.value, start)?;
+    let media = format!("/content/{}/schema", escape_token(JSON_MEDIA));
+    if body.pointer(&media).is_none() {
+        return Err(format!(
+            "{what} ({}) documents no {JSON_MEDIA} {kind}",
+            doc.label
+        ));
+    }
+    Ok(format!("{pointer}{media}"))
+}
+
+/// An operation found in a spec: its document, its object and its pointer.
+type Operation<'a> = (&'a Doc, &'a Value, String);
