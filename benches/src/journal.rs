@@ -101,13 +101,6 @@ pub fn append_bufwriter(
     start.elapsed()
 }
 
-/// A latency histogram: 1 ns to 60 s at 3 significant digits.
-fn histogram() -> Histogram<u64> {
-    // Constant bounds within HdrHistogram's limits: cannot fail.
-    Histogram::new_with_bounds(1, pt_engine::pipeline::MAX_TRACKABLE_NS, 3)
-        .expect("constant histogram bounds are valid")
-}
-
 /// Nanoseconds one `Instant::now()` pair costs (median of many), to read
 /// per-append latencies against.
 pub fn clock_overhead_ns() -> u64 {
@@ -125,7 +118,7 @@ pub fn clock_overhead_ns() -> u64 {
 /// Per-append latency of `n` appends, each timed with `Instant` (the
 /// histogram includes one clock read, see [`clock_overhead_ns`]).
 pub fn append_latency(writer: &mut Writer, n: u64) -> Histogram<u64> {
-    let mut h = histogram();
+    let mut h = pt_engine::pipeline::new_histogram();
     let payload = [0x5Au8; PAYLOAD];
     for i in 0..n {
         let start = Instant::now();
@@ -156,7 +149,7 @@ pub fn paced_writer(writer: &mut Writer, n: u64, interval: Duration) {
 /// Busy-polls a tailer until `n` records arrive; the histogram holds each
 /// record's wall-clock age when the tailer saw it.
 pub fn timed_tailer(dir: &Path, n: u64, timeout: Duration) -> Histogram<u64> {
-    let mut h = histogram();
+    let mut h = pt_engine::pipeline::new_histogram();
     let deadline = Instant::now() + timeout;
     let mut tailer = loop {
         match Tailer::open(dir, StartAt::Beginning) {
@@ -198,7 +191,9 @@ pub fn tail_latency_threads(n: u64, interval: Duration) -> Histogram<u64> {
     }
     settle();
     paced_writer(&mut writer, n, interval);
-    let h = tailer.join().unwrap_or_else(|_| histogram());
+    let h = tailer
+        .join()
+        .unwrap_or_else(|_| pt_engine::pipeline::new_histogram());
     drop(writer);
     let _ = std::fs::remove_dir_all(&dir);
     h

@@ -16,7 +16,9 @@ pub const MAX_TRACKABLE_NS: u64 = 60_000_000_000;
 /// One histogram per stage of a thread, plus one for end to end.
 pub(crate) type HistogramSet = Vec<Histogram<u64>>;
 
-pub(crate) fn new_histogram() -> Histogram<u64> {
+/// An empty latency histogram: 1 ns to [`MAX_TRACKABLE_NS`], three
+/// significant figures (what every latency figure in `pt` is recorded in).
+pub fn new_histogram() -> Histogram<u64> {
     // Bounds are constants within HdrHistogram's limits (low >= 1,
     // high >= 2 * low, 3 significant figures), so this cannot fail.
     Histogram::new_with_bounds(1, MAX_TRACKABLE_NS, 3).expect("constant histogram bounds are valid")

@@ -24,7 +24,7 @@ mod wait;
 
 pub use counters::StageStats;
 pub use fused::FusedRunner;
-pub use latency::{LatencyReport, LatencySummary, MAX_TRACKABLE_NS};
+pub use latency::{LatencyReport, LatencySummary, MAX_TRACKABLE_NS, new_histogram};
 pub use placement::{
     GroupSpec, PipelineConfig, PlacementError, PlacementMode, Plan, ThreadPlan, available_cores,
     resolve,

@@ -13,6 +13,7 @@
 use anyhow::Context as _;
 use hdrhistogram::Histogram;
 use pt_engine::model::Nanos;
+use pt_engine::pipeline::new_histogram;
 use pt_tools::sim::auth::{KeyStore, Signer};
 use pt_tools::sim::client::{Client, Read};
 use pt_tools::sim::exchange::Event;
@@ -38,10 +39,6 @@ pub(crate) struct SimArgs {
     /// Orders sent for the order-arrival measurement.
     #[arg(long, default_value_t = 1000)]
     orders: u64,
-}
-
-fn histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000_000, 3).expect("constant histogram bounds are valid")
 }
 
 fn print_latency(name: &str, h: &Histogram<u64>) {
@@ -169,7 +166,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
             .collect(),
         None => HashMap::new(),
     };
-    let mut frames = histogram();
+    let mut frames = new_histogram();
     for (key, at) in &received {
         if let Some(sent) = sent.get(key) {
             frames.saturating_record((at - sent).max(1) as u64);
@@ -178,7 +175,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
 
     let mut conn = client.keep_alive().await;
     let mut sent_at = HashMap::new();
-    let mut round_trips = histogram();
+    let mut round_trips = new_histogram();
     for i in 0..n_orders {
         let id = format!("bench-{i}");
         let body = json!({
@@ -196,7 +193,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
         anyhow::ensure!(status == 201, "order {i}: {status} {reply}");
         round_trips.saturating_record((Nanos::now().0 - t0).max(1) as u64);
     }
-    let mut orders = histogram();
+    let mut orders = new_histogram();
     if let Some(p) = &sim.shared.probe {
         for (id, arrived) in pt_tools::sim::server::lock(&p.orders).iter() {
             if let Some(sent) = sent_at.get(id) {
