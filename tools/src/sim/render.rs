@@ -153,9 +153,9 @@ pub fn orderbook(book: &BookView) -> Value {
     json!({"orderbook_fp": {"yes_dollars": yes, "no_dollars": no}})
 }
 
-/// The two bid ladders as `[["price","count"], ...]`, ascending by the
-/// printed price. NO levels are at NO prices unless `use_yes_price`.
-pub fn book_sides(book: &BookView, use_yes_price: bool) -> (Vec<Value>, Vec<Value>) {
+/// The two bid ladders, ascending by price: YES bids, and NO bids (at NO
+/// prices unless `use_yes_price`).
+fn bid_ladders(book: &BookView, use_yes_price: bool) -> [Vec<(Price, Qty)>; 2] {
     let mut yes: Vec<(Price, Qty)> = book.bids.iter().map(|l| (l.price, l.count)).collect();
     let mut no: Vec<(Price, Qty)> = book
         .asks
@@ -171,11 +171,22 @@ pub fn book_sides(book: &BookView, use_yes_price: bool) -> (Vec<Value>, Vec<Valu
         .collect();
     yes.sort_by_key(|l| l.0);
     no.sort_by_key(|l| l.0);
-    let level = |(p, q): &(Price, Qty)| json!([price(*p), count(*q)]);
-    (
-        yes.iter().map(level).collect(),
-        no.iter().map(level).collect(),
-    )
+    [yes, no]
+}
+
+/// Levels as `[["price","count"], ...]`.
+fn fixed_levels(levels: &[(Price, Qty)]) -> Vec<Value> {
+    levels
+        .iter()
+        .map(|(p, q)| json!([price(*p), count(*q)]))
+        .collect()
+}
+
+/// The two bid ladders as `[["price","count"], ...]`, ascending by the
+/// printed price. NO levels are at NO prices unless `use_yes_price`.
+pub fn book_sides(book: &BookView, use_yes_price: bool) -> (Vec<Value>, Vec<Value>) {
+    let [yes, no] = bid_ladders(book, use_yes_price);
+    (fixed_levels(&yes), fixed_levels(&no))
 }
 
 /// `Order` as `GET /portfolio/orders` returns it.
@@ -307,33 +318,25 @@ pub fn ws(kind: &str, sid: u64, seq: Option<u64>, msg: Value) -> Value {
 
 /// `orderbook_snapshot` body. A side with no levels is left out, as Kalshi does.
 pub fn snapshot_msg(ticker: &str, book: &BookView, use_yes_price: bool, wire: Wire) -> Value {
-    let (yes, no) = book_sides(book, use_yes_price);
+    let ladders = bid_ladders(book, use_yes_price);
     let mut m = Map::new();
     m.insert("market_ticker".into(), json!(ticker));
     m.insert("market_id".into(), json!(market_uuid(ticker)));
-    if wire.legacy {
-        let cents = |levels: &[Value]| -> Vec<Value> {
-            levels
+    for (levels, legacy_key, key) in [
+        (&ladders[0], "yes", "yes_dollars_fp"),
+        (&ladders[1], "no", "no_dollars_fp"),
+    ] {
+        if levels.is_empty() {
+            continue;
+        }
+        if wire.legacy {
+            let cents: Vec<Value> = levels
                 .iter()
-                .filter_map(|l| {
-                    let p = Price::parse(l[0].as_str()?).ok()?;
-                    let q = Qty::parse(l[1].as_str()?).ok()?;
-                    Some(json!([legacy_cents(p), legacy_count(q)]))
-                })
-                .collect()
-        };
-        if !yes.is_empty() {
-            m.insert("yes".into(), json!(cents(&yes)));
+                .map(|(p, q)| json!([legacy_cents(*p), legacy_count(*q)]))
+                .collect();
+            m.insert(legacy_key.into(), json!(cents));
         }
-        if !no.is_empty() {
-            m.insert("no".into(), json!(cents(&no)));
-        }
-    }
-    if !yes.is_empty() {
-        m.insert("yes_dollars_fp".into(), json!(yes));
-    }
-    if !no.is_empty() {
-        m.insert("no_dollars_fp".into(), json!(no));
+        m.insert(key.into(), json!(fixed_levels(levels)));
     }
     Value::Object(m)
 }

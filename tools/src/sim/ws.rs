@@ -9,6 +9,7 @@
 //! connections) are applied here, on the way out.
 
 use super::exchange::{Event, UserId};
+use super::faults::Faults;
 use super::render::{self, Wire};
 use super::rest::authenticate;
 use super::server::{Published, Shared, lock};
@@ -103,6 +104,9 @@ struct Session {
     wire: Wire,
     /// Frames held back by the reorder fault.
     held: Option<String>,
+    /// The fault settings, read once per command or published batch
+    /// rather than per message.
+    faults: Faults,
     out: Vec<(Option<(u64, u64)>, String)>,
 }
 
@@ -160,6 +164,7 @@ impl Session {
             wire,
             held: None,
             out: Vec::new(),
+            faults: Faults::default(),
         }
     }
 
@@ -205,7 +210,7 @@ impl Session {
         if self.out.is_empty() {
             return Ok(());
         }
-        let delay = self.shared.faults().delay_ms;
+        let delay = self.faults.delay_ms;
         if delay > 0 {
             tokio::time::sleep(Duration::from_millis(delay)).await;
         }
@@ -233,7 +238,7 @@ impl Session {
     /// Queues a market-data message for subscription `i`, giving it the
     /// next `seq` when `sequenced`, with the duplicate/reorder/skip faults.
     fn push_md(&mut self, i: usize, kind: &str, msg: Value, sequenced: bool) {
-        let faults = self.shared.faults();
+        let faults = &self.faults;
         let mut rng = rand::thread_rng();
         let sub = &mut self.subs[i];
         let seq = if sequenced {
@@ -261,6 +266,7 @@ impl Session {
     }
 
     fn command(&mut self, text: &str) {
+        self.faults = self.shared.faults();
         let Ok(cmd) = serde_json::from_str::<Value>(text) else {
             return self.error(None, &UNABLE);
         };
@@ -492,6 +498,7 @@ impl Session {
 
     /// Turns one published batch into this session's messages.
     fn publish(&mut self, batch: &Published) {
+        self.faults = self.shared.faults();
         for i in 0..self.subs.len() {
             let channel = self.subs[i].channel;
             match channel {
