@@ -8,4 +8,5 @@
 //! Built so far: the LOBSTER importer ([`lobster`]).
 #![forbid(unsafe_code)]
 
+pub mod json;
 pub mod lobster;
