@@ -10,3 +10,4 @@
 
 pub mod json;
 pub mod lobster;
+pub mod net;

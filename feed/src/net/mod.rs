@@ -1,0 +1,38 @@
+//! The engine's own non-blocking network stack: TCP via mio, TLS via rustls,
+//! the HTTP/1.1 upgrade and RFC 6455 WebSocket client framing.
+//!
+//! One [`WsClient`] is one connection, driven from one (pinned) thread by
+//! [`WsClient::poll`]: no locks, no async runtime, no threads of its own.
+//! Each poll waits for readiness, drains the socket until `WouldBlock` (mio is
+//! edge-triggered), decodes every complete frame and hands text and binary
+//! messages to the caller as slices borrowed from a reusable read buffer.
+//! Pings are answered and the close handshake is completed inside `poll`.
+//!
+//! Layers, one file per concern:
+//! - [`tls`]: rustls client configurations (a PEM CA file, or the web roots).
+//! - [`http`]: the upgrade request and response check, with the SHA-1 and
+//!   base64 that `Sec-WebSocket-Accept` needs.
+//! - [`ws`]: the frame codec and message reassembly (pure, fuzzed).
+//! - `transport`: the only place that does socket and TLS I/O.
+//! - [`conn`]: the connection state machine tying them together.
+//! - [`backoff`]: jittered exponential reconnect delays.
+//!
+//! Allocation: after warm-up (buffers grown to the largest message seen) the
+//! client allocates nothing per message on a plain connection. Over TLS,
+//! rustls 0.23 allocates one `Vec` per TLS record received (decrypted
+//! plaintext is queued as an owned chunk) and one per record sent, with both
+//! its buffered and unbuffered APIs; see `tests/net_alloc.rs`.
+
+pub mod backoff;
+pub mod conn;
+mod error;
+pub mod http;
+mod rng;
+pub mod tls;
+mod transport;
+pub mod ws;
+
+pub use backoff::{Backoff, Jitter};
+pub use conn::{PollOutcome, WsClient, WsConfig};
+pub use error::NetError;
+pub use ws::{ProtocolError, WsMessage};
