@@ -173,7 +173,7 @@ pub fn decode(frame: &[u8]) -> Result<Msg<'_>, DecodeError> {
     let top = object(&mut scan, frame, Some(&mut data))?;
     let start = value_start(&mut scan);
     scan.end()
-        .map_err(|e| json_error("frame", "end of input", start, e, frame.len()))?;
+        .map_err(|e| json_error("frame", "end of input", start, e, frame))?;
     classify(data.unwrap_or(top))
 }
 
@@ -210,10 +210,9 @@ fn object<'a>(
     frame: &'a [u8],
     mut data: Option<&mut Option<Fields<'a>>>,
 ) -> Result<Fields<'a>, DecodeError> {
-    let len = frame.len();
     let mut f = Fields::default();
     let obj_start = value_start(scan);
-    let json = |field, expected, start| move |e| json_error(field, expected, start, e, len);
+    let json = |field, expected, start| move |e| json_error(field, expected, start, e, frame);
     scan.begin_object()
         .map_err(json("frame", "a JSON object", obj_start))?;
     loop {
@@ -319,7 +318,7 @@ fn fixed<'a, T: FixedParse>(
 ) -> Result<(T, Span), DecodeError> {
     let text = scan
         .string()
-        .map_err(|e| json_error(field, expected, at, e, frame.len()))?;
+        .map_err(|e| json_error(field, expected, at, e, frame))?;
     let span = Span {
         start: at,
         end: scan.pos(),
@@ -356,7 +355,7 @@ fn side<'a>(
             .map(|(p, s)| Side::Decimal(p, s)),
         _ => {
             scan.skip_value()
-                .map_err(|e| json_error(field, "a JSON value", at, e, frame.len()))?;
+                .map_err(|e| json_error(field, "a JSON value", at, e, frame))?;
             Ok(Side::Other(Span {
                 start: at,
                 end: scan.pos(),

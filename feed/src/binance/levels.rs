@@ -69,12 +69,12 @@ impl<'a> Levels<'a> {
     ) -> Result<Levels<'a>, DecodeError> {
         const EXPECTED: &str = "an array of [\"price\", \"qty\"] pairs";
         let start = value_start(scan);
-        let arr_err = |e| json_error(field, EXPECTED, start, e, frame.len());
+        let arr_err = |e| json_error(field, EXPECTED, start, e, frame);
         scan.begin_array().map_err(arr_err)?;
         let mut len: u32 = 0;
         while scan.next_element().map_err(arr_err)? {
             read_level(scan).map_err(|fault| {
-                let mut e = fault.into_error(field, frame.len());
+                let mut e = fault.into_error(field, frame);
                 e.level = Some(len);
                 e
             })?;
@@ -166,9 +166,9 @@ struct LevelFault {
 }
 
 impl LevelFault {
-    fn into_error(self, field: &'static str, frame_len: usize) -> DecodeError {
+    fn into_error(self, field: &'static str, frame: &[u8]) -> DecodeError {
         if let (Cause::Json(e), None) = (self.cause, self.end) {
-            return json_error(field, self.expected, self.start, e, frame_len);
+            return json_error(field, self.expected, self.start, e, frame);
         }
         DecodeError::new(
             field,
@@ -280,27 +280,32 @@ pub(crate) fn value_start(scan: &mut Scanner<'_>) -> usize {
     scan.pos()
 }
 
-/// A JSON error on `field`'s value that starts at `start`: the span runs to
-/// the byte the scanner stopped at (or the end of the frame).
+/// A JSON error on `field`'s value that starts at `start`. The span covers
+/// the whole value when it is well-formed JSON of another type (so the
+/// error can show it), else runs to the byte the scanner stopped at.
 pub(crate) fn json_error(
     field: &'static str,
     expected: &'static str,
     start: usize,
     e: JsonError,
-    frame_len: usize,
+    frame: &[u8],
 ) -> DecodeError {
     let stop = match e {
-        JsonError::Eof { .. } => frame_len,
+        JsonError::Eof { .. } => frame.len(),
         JsonError::Unexpected { at, .. }
         | JsonError::BadNumber { at }
         | JsonError::BadString { at }
-        | JsonError::TooDeep { at } => at.saturating_add(1).min(frame_len),
+        | JsonError::TooDeep { at } => at.saturating_add(1).min(frame.len()),
     };
+    let whole = frame.get(start..).and_then(|rest| {
+        let mut s = Scanner::new(rest);
+        s.skip_value().ok().map(|()| start + s.pos())
+    });
     DecodeError::new(
         field,
         Span {
             start,
-            end: stop.max(start),
+            end: whole.unwrap_or(stop).max(start),
         },
         expected,
         Cause::Json(e),

@@ -57,3 +57,6 @@ pub fn spot_grid(center: Price, tick: Price, half_width_bps: u32) -> Result<Pric
     };
     PriceGrid::uniform(to_price(lo)?, to_price(hi.max(lo))?, tick)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,4 @@
+//! Unit tests of the decoder and the sync rules.
+
+mod decode;
+mod sync;
