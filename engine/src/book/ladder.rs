@@ -38,13 +38,167 @@ impl std::error::Error for BookError {}
 /// Sentinel for "no level".
 const NONE: u32 = u32::MAX;
 
+/// One side's quantities, with a two-level bitmap of the non-empty levels so
+/// that finding the next best level, emptying the side and walking the top
+/// levels cost a few word operations instead of a scan over empty prices.
+#[derive(Clone, Debug)]
+struct Levels {
+    qty: Vec<i64>,
+    /// Bit `i` set: level `i` holds a quantity.
+    words: Vec<u64>,
+    /// Bit `w` set: `words[w]` is not zero.
+    summary: Vec<u64>,
+}
+
+impl Levels {
+    fn new(n: usize) -> Levels {
+        let words = n.div_ceil(64);
+        Levels {
+            qty: vec![0; n],
+            words: vec![0; words],
+            summary: vec![0; words.div_ceil(64)],
+        }
+    }
+
+    #[inline]
+    fn get(&self, i: u32) -> i64 {
+        self.qty.get(i as usize).copied().unwrap_or(0)
+    }
+
+    #[inline]
+    fn put(&mut self, i: u32, q: i64) {
+        let i = i as usize;
+        self.qty[i] = q;
+        let (w, bit) = (i / 64, 1u64 << (i % 64));
+        if q > 0 {
+            self.words[w] |= bit;
+            self.summary[w / 64] |= 1 << (w % 64);
+        } else {
+            self.words[w] &= !bit;
+            if self.words[w] == 0 {
+                self.summary[w / 64] &= !(1 << (w % 64));
+            }
+        }
+    }
+
+    /// Empties every level, touching only the non-empty ones.
+    fn clear(&mut self) {
+        for s in 0..self.summary.len() {
+            let mut sw = core::mem::take(&mut self.summary[s]);
+            while sw != 0 {
+                let w = s * 64 + sw.trailing_zeros() as usize;
+                sw &= sw - 1;
+                let mut bits = core::mem::take(&mut self.words[w]);
+                while bits != 0 {
+                    self.qty[w * 64 + bits.trailing_zeros() as usize] = 0;
+                    bits &= bits - 1;
+                }
+            }
+        }
+    }
+
+    /// The highest non-empty level at or below `from`.
+    #[inline]
+    fn highest_at_or_below(&self, from: u32) -> u32 {
+        let from = from as usize;
+        if from >= self.qty.len() {
+            return match self.qty.len() {
+                0 => NONE,
+                n => self.highest_at_or_below(n as u32 - 1),
+            };
+        }
+        let w = from / 64;
+        let bits = self.words[w] & (u64::MAX >> (63 - from % 64));
+        if bits != 0 {
+            return (w * 64 + 63 - bits.leading_zeros() as usize) as u32;
+        }
+        // Words below `w` that hold levels.
+        let mut s = w / 64;
+        let mut sw = self.summary[s] & ((1u64 << (w % 64)) - 1);
+        loop {
+            if sw != 0 {
+                let w = s * 64 + 63 - sw.leading_zeros() as usize;
+                let bits = self.words[w];
+                return (w * 64 + 63 - bits.leading_zeros() as usize) as u32;
+            }
+            if s == 0 {
+                return NONE;
+            }
+            s -= 1;
+            sw = self.summary[s];
+        }
+    }
+
+    /// The lowest non-empty level at or above `from`.
+    #[inline]
+    fn lowest_at_or_above(&self, from: u32) -> u32 {
+        let from = from as usize;
+        if from >= self.qty.len() {
+            return NONE;
+        }
+        let w = from / 64;
+        let bits = self.words[w] & (u64::MAX << (from % 64));
+        if bits != 0 {
+            return (w * 64 + bits.trailing_zeros() as usize) as u32;
+        }
+        let mut s = w / 64;
+        let next = w % 64 + 1;
+        let mut sw = if next == 64 {
+            0
+        } else {
+            self.summary[s] & (u64::MAX << next)
+        };
+        loop {
+            if sw != 0 {
+                let w = s * 64 + sw.trailing_zeros() as usize;
+                return (w * 64 + self.words[w].trailing_zeros() as usize) as u32;
+            }
+            s += 1;
+            match self.summary.get(s) {
+                Some(&next) => sw = next,
+                None => return NONE,
+            }
+        }
+    }
+
+    /// Non-empty levels from the highest down.
+    fn iter_down(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
+        let mut at = self.highest_at_or_below(u32::MAX);
+        core::iter::from_fn(move || {
+            if at == NONE {
+                return None;
+            }
+            let here = at;
+            at = if here == 0 {
+                NONE
+            } else {
+                self.highest_at_or_below(here - 1)
+            };
+            Some((here, self.get(here)))
+        })
+    }
+
+    /// Non-empty levels from the lowest up.
+    fn iter_up(&self) -> impl Iterator<Item = (u32, i64)> + '_ {
+        let mut at = self.lowest_at_or_above(0);
+        core::iter::from_fn(move || {
+            if at == NONE {
+                return None;
+            }
+            let here = at;
+            at = self.lowest_at_or_above(here + 1);
+            Some((here, self.get(here)))
+        })
+    }
+}
+
 /// An L2 book: one quantity per grid price and side, best levels tracked.
 #[derive(Clone, Debug)]
 pub struct Ladder {
     grid: PriceGrid,
     instrument: InstrumentId,
-    bids: Vec<i64>,
-    asks: Vec<i64>,
+    bids: Levels,
+    asks: Levels,
     best_bid: u32,
     best_ask: u32,
     stale: bool,
@@ -60,8 +214,8 @@ impl Ladder {
         Ladder {
             grid,
             instrument,
-            bids: vec![0; n],
-            asks: vec![0; n],
+            bids: Levels::new(n),
+            asks: Levels::new(n),
             best_bid: NONE,
             best_ask: NONE,
             stale: false,
@@ -72,8 +226,8 @@ impl Ladder {
 
     /// Empties both sides (a snapshot follows).
     pub fn clear(&mut self) {
-        self.bids.iter_mut().for_each(|q| *q = 0);
-        self.asks.iter_mut().for_each(|q| *q = 0);
+        self.bids.clear();
+        self.asks.clear();
         self.best_bid = NONE;
         self.best_ask = NONE;
     }
@@ -82,11 +236,11 @@ impl Ladder {
     pub fn clear_side(&mut self, side: Side, header: &Header) -> BookUpdate {
         match side {
             Side::Buy => {
-                self.bids.iter_mut().for_each(|q| *q = 0);
+                self.bids.clear();
                 self.best_bid = NONE;
             }
             Side::Sell => {
-                self.asks.iter_mut().for_each(|q| *q = 0);
+                self.asks.clear();
                 self.best_ask = NONE;
             }
         }
@@ -109,27 +263,31 @@ impl Ladder {
         self.version
     }
 
+    #[inline]
     fn index(&self, price: Price) -> Result<u32, BookError> {
         self.grid.index_of(price).ok_or(BookError::OffGrid(price))
     }
 
+    #[inline]
     fn level(&self, side: Side, i: u32) -> Option<(Price, Qty)> {
         if i == NONE {
             return None;
         }
         let q = match side {
-            Side::Buy => self.bids[i as usize],
-            Side::Sell => self.asks[i as usize],
+            Side::Buy => self.bids.get(i),
+            Side::Sell => self.asks.get(i),
         };
         Some((self.grid.price_at(i)?, Qty::from_raw(q)))
     }
 
     /// Best bid price and size.
+    #[inline]
     pub fn best_bid(&self) -> Option<(Price, Qty)> {
         self.level(Side::Buy, self.best_bid)
     }
 
     /// Best ask price and size.
+    #[inline]
     pub fn best_ask(&self) -> Option<(Price, Qty)> {
         self.level(Side::Sell, self.best_ask)
     }
@@ -137,13 +295,14 @@ impl Ladder {
     /// Quantity at `price` on `side` (zero off the grid).
     pub fn qty_at(&self, side: Side, price: Price) -> Qty {
         match (self.grid.index_of(price), side) {
-            (Some(i), Side::Buy) => Qty::from_raw(self.bids[i as usize]),
-            (Some(i), Side::Sell) => Qty::from_raw(self.asks[i as usize]),
+            (Some(i), Side::Buy) => Qty::from_raw(self.bids.get(i)),
+            (Some(i), Side::Sell) => Qty::from_raw(self.asks.get(i)),
             (None, _) => Qty::ZERO,
         }
     }
 
     /// Sets a level to an absolute quantity (zero removes it).
+    #[inline]
     pub fn set(
         &mut self,
         side: Side,
@@ -159,6 +318,7 @@ impl Ladder {
     }
 
     /// Changes a level by a signed amount.
+    #[inline]
     pub fn apply_delta(
         &mut self,
         side: Side,
@@ -168,8 +328,8 @@ impl Ladder {
     ) -> Result<BookUpdate, BookError> {
         let i = self.index(price)?;
         let now = match side {
-            Side::Buy => self.bids[i as usize],
-            Side::Sell => self.asks[i as usize],
+            Side::Buy => self.bids.get(i),
+            Side::Sell => self.asks.get(i),
         }
         .saturating_add(delta.raw());
         if now < 0 {
@@ -198,15 +358,19 @@ impl Ladder {
         // between the new best and the old.
         match side {
             Side::Buy if self.best_bid != NONE && self.best_bid > i => {
-                self.bids[i as usize + 1..=self.best_bid as usize]
-                    .iter_mut()
-                    .for_each(|q| *q = 0);
+                let mut at = self.best_bid;
+                while at != NONE && at > i {
+                    self.bids.put(at, 0);
+                    at = self.bids.highest_at_or_below(at - 1);
+                }
                 self.best_bid = NONE;
             }
             Side::Sell if self.best_ask != NONE && self.best_ask < i => {
-                self.asks[self.best_ask as usize..i as usize]
-                    .iter_mut()
-                    .for_each(|q| *q = 0);
+                let mut at = self.best_ask;
+                while at < i {
+                    self.asks.put(at, 0);
+                    at = self.asks.lowest_at_or_above(at + 1);
+                }
                 self.best_ask = NONE;
             }
             _ => {}
@@ -222,26 +386,19 @@ impl Ladder {
 
     /// The highest non-empty bid at or below `from`.
     fn scan_bid(&self, from: u32) -> u32 {
-        let from = (from as usize).min(self.bids.len().saturating_sub(1));
-        self.bids[..=from]
-            .iter()
-            .rposition(|&q| q > 0)
-            .map_or(NONE, |i| i as u32)
+        self.bids.highest_at_or_below(from)
     }
 
     /// The lowest non-empty ask at or above `from`.
     fn scan_ask(&self, from: u32) -> u32 {
-        let from = from as usize;
-        self.asks
-            .get(from..)
-            .and_then(|rest| rest.iter().position(|&q| q > 0))
-            .map_or(NONE, |i| (from + i) as u32)
+        self.asks.lowest_at_or_above(from)
     }
 
+    #[inline]
     fn store(&mut self, side: Side, i: u32, qty: i64, header: &Header) -> BookUpdate {
         match side {
             Side::Buy => {
-                self.bids[i as usize] = qty;
+                self.bids.put(i, qty);
                 if qty > 0 && (self.best_bid == NONE || i > self.best_bid) {
                     self.best_bid = i;
                 } else if qty == 0 && i == self.best_bid {
@@ -249,7 +406,7 @@ impl Ladder {
                 }
             }
             Side::Sell => {
-                self.asks[i as usize] = qty;
+                self.asks.put(i, qty);
                 if qty > 0 && (self.best_ask == NONE || i < self.best_ask) {
                     self.best_ask = i;
                 } else if qty == 0 && i == self.best_ask {
@@ -269,6 +426,7 @@ impl Ladder {
     }
 
     /// The current top of book as a record carrying `header`'s source fields.
+    #[inline]
     pub fn update(&self, header: &Header) -> BookUpdate {
         let mut flags = 0;
         let bid = self.best_bid();
@@ -307,22 +465,14 @@ impl Ladder {
     /// The best `n` levels of a side, best first, into `out` (cleared first).
     pub fn top_n(&self, side: Side, n: usize, out: &mut Vec<(Price, Qty)>) {
         out.clear();
-        let mut push = |i: usize, q: i64| {
-            if q > 0
-                && out.len() < n
-                && let Some(p) = self.grid.price_at(i as u32)
-            {
+        let mut push = |(i, q): (u32, i64)| {
+            if let Some(p) = self.grid.price_at(i) {
                 out.push((p, Qty::from_raw(q)));
             }
         };
         match side {
-            Side::Buy => self
-                .bids
-                .iter()
-                .enumerate()
-                .rev()
-                .for_each(|(i, &q)| push(i, q)),
-            Side::Sell => self.asks.iter().enumerate().for_each(|(i, &q)| push(i, q)),
+            Side::Buy => self.bids.iter_down().take(n).for_each(&mut push),
+            Side::Sell => self.asks.iter_up().take(n).for_each(&mut push),
         }
     }
 }

@@ -120,3 +120,59 @@ proptest! {
         }
     }
 }
+
+/// A grid of 300,001 prices: many bitmap words and several summary words.
+fn wide_grid() -> PriceGrid {
+    PriceGrid::uniform(Price::ZERO, Price::from_raw(300_000), Price::from_raw(1)).expect("grid")
+}
+
+proptest! {
+    /// On a wide grid, sparse levels far apart: best levels, reset_best,
+    /// top_n, clear_side and clear agree with a BTreeMap model.
+    #[test]
+    fn wide_sparse_ladder_matches_a_sorted_map(
+        ops in proptest::collection::vec((any::<bool>(), 0i64..=300_000, 0i64..4, 0u8..20), 1..300)
+    ) {
+        let h = plain_header(InstrumentId(5), 0);
+        let mut book = Ladder::new(InstrumentId(5), wide_grid());
+        let mut model: [BTreeMap<i64, i64>; 2] = [BTreeMap::new(), BTreeMap::new()];
+        let mut top = Vec::new();
+        for (buy, at, n, op) in ops {
+            let side = if buy { Side::Buy } else { Side::Sell };
+            let s = usize::from(!buy);
+            match op {
+                0 => {
+                    book.clear_side(side, &h);
+                    model[s].clear();
+                }
+                1 => {
+                    book.clear();
+                    model = [BTreeMap::new(), BTreeMap::new()];
+                }
+                2 if n > 0 => {
+                    book.reset_best(side, Price::from_raw(at), q(n), &h).unwrap();
+                    if buy {
+                        model[s].retain(|&k, _| k <= at);
+                    } else {
+                        model[s].retain(|&k, _| k >= at);
+                    }
+                    model[s].insert(at, n);
+                }
+                _ => {
+                    book.set(side, Price::from_raw(at), q(n), &h).unwrap();
+                    if n == 0 { model[s].remove(&at); } else { model[s].insert(at, n); }
+                }
+            }
+            let bid = model[0].iter().next_back().map(|(c, n)| (Price::from_raw(*c), q(*n)));
+            let ask = model[1].iter().next().map(|(c, n)| (Price::from_raw(*c), q(*n)));
+            prop_assert_eq!(Top::of(&book.update(&h)), Top { bid, ask });
+            book.top_n(side, 5, &mut top);
+            let want: Vec<_> = if buy {
+                model[s].iter().rev().take(5).map(|(c, n)| (Price::from_raw(*c), q(*n))).collect()
+            } else {
+                model[s].iter().take(5).map(|(c, n)| (Price::from_raw(*c), q(*n))).collect()
+            };
+            prop_assert_eq!(&top, &want);
+        }
+    }
+}

@@ -82,6 +82,54 @@ struct Segment {
     len: u32,
     /// Dense index of `first`.
     base: u32,
+    /// `step * (len - 1)`: the offset of the segment's last price.
+    span: i64,
+    /// The inverse of `step`'s odd part modulo 2^64.
+    odd_inverse: u64,
+    /// The power of two in `step`.
+    shift: u32,
+    /// `u64::MAX / step`: the largest quotient of an exact division.
+    max_quotient: u64,
+}
+
+impl Segment {
+    fn new(first: Price, step: i64, len: u32, base: u32) -> Segment {
+        // `step` is positive (checked by the caller).
+        let step_u = step.unsigned_abs();
+        let shift = step_u.trailing_zeros();
+        let odd = step_u >> shift;
+        // Newton's iteration doubles the correct low bits each round:
+        // 3 → 6 → 12 → 24 → 48 → 96.
+        let mut inverse = odd;
+        for _ in 0..5 {
+            inverse = inverse.wrapping_mul(2u64.wrapping_sub(odd.wrapping_mul(inverse)));
+        }
+        Segment {
+            first,
+            step,
+            len,
+            base,
+            span: i64::try_from(i128::from(step) * (i128::from(len) - 1)).unwrap_or(i64::MAX),
+            odd_inverse: inverse,
+            shift,
+            max_quotient: u64::MAX / step_u,
+        }
+    }
+
+    /// `offset / step` when `offset` (not negative) is a whole number of
+    /// steps.
+    #[inline]
+    fn steps(&self, offset: i64) -> Option<i64> {
+        // A hardware 64-bit division costs tens of cycles on every book
+        // change. Multiplying by the inverse of the step's odd part and
+        // rotating out its power of two gives the exact quotient when the
+        // division is exact, and a value above `u64::MAX / step` when it is
+        // not (the zero-remainder test of Hacker's Delight, section 10-17).
+        let q = (offset as u64)
+            .wrapping_mul(self.odd_inverse)
+            .rotate_right(self.shift);
+        (q <= self.max_quotient).then_some(q as i64)
+    }
 }
 
 /// The valid prices of an instrument, numbered densely from the lowest: the
@@ -142,12 +190,7 @@ impl PriceGrid {
             }
             let len = u32::try_from(len).map_err(|_| GridError::TooLarge)?;
             let base = u32::try_from(next_index).map_err(|_| GridError::TooLarge)?;
-            segments.push(Segment {
-                first,
-                step: r.step.raw(),
-                len,
-                base,
-            });
+            segments.push(Segment::new(first, r.step.raw(), len, base));
             next_index += u64::from(len);
             previous = Some(i);
         }
@@ -184,23 +227,23 @@ impl PriceGrid {
     }
 
     /// The dense index of `price`, or `None` when it is not on the grid.
+    #[inline]
     pub fn index_of(&self, price: Price) -> Option<u32> {
         for s in &self.segments {
             let offset = price.raw().checked_sub(s.first.raw())?;
             if offset < 0 {
                 return None;
             }
-            let k = offset / s.step;
-            let on_tick = offset % s.step == 0;
-            if k < i64::from(s.len) - 1 || (k == i64::from(s.len) - 1 && on_tick) {
+            if offset <= s.span {
                 // Within this segment's span: on the grid or not at all.
-                return on_tick.then(|| s.base + k as u32);
+                return s.steps(offset).map(|k| s.base + k as u32);
             }
         }
         None
     }
 
     /// The price at dense index `index`.
+    #[inline]
     pub fn price_at(&self, index: u32) -> Option<Price> {
         let s = self
             .segments
@@ -301,6 +344,20 @@ mod tests {
                 last = Some(price);
             }
             prop_assert_eq!(grid.price_at(grid.len()), None);
+        }
+
+        /// Division by multiplication agrees with integer division for
+        /// prices on and off the grid, small and very large.
+        #[test]
+        fn index_of_agrees_with_division(first in -1_000_000_000_000i64..1_000_000_000_000, step in 1i64..10_000_000_000, len in 1u32..5_000_000, probe in any::<i64>()) {
+            let end = first + step * i64::from(len - 1);
+            let grid = PriceGrid::uniform(Price::from_raw(first), Price::from_raw(end), Price::from_raw(step)).unwrap();
+            for price in [probe, first + probe.rem_euclid(end - first + 1), end, first, end - 1, first + 1] {
+                let offset = i128::from(price) - i128::from(first);
+                let want = (offset >= 0 && offset % i128::from(step) == 0 && price <= end)
+                    .then(|| (offset / i128::from(step)) as u32);
+                prop_assert_eq!(grid.index_of(Price::from_raw(price)), want, "price {}", price);
+            }
         }
     }
 }
