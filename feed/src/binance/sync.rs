@@ -104,7 +104,7 @@ pub struct SyncStats {
 }
 
 /// An owned copy of a diff, waiting for a snapshot.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 struct Buffered {
     first: u64,
     last: u64,
@@ -122,7 +122,7 @@ enum Step {
 
 /// An L2 book kept in sync with a Binance diff stream. See the module
 /// documentation for the rules.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct DepthSync {
     ladder: Ladder,
     instrument: InstrumentId,
