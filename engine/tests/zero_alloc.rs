@@ -129,6 +129,66 @@ fn book() {
     assert_eq!(during, 0, "the book allocated on its update path");
 }
 
+/// The book stage in a fused pipeline: snapshots, deltas, gaps, refused
+/// changes and trades.
+fn book_stage() {
+    use pt_engine::book::{BookStage, market_event};
+    use pt_engine::instrument::PriceGrid;
+    use pt_engine::model::{Event, EventKind, InstrumentId, MarketStatus, Price, Qty, Side};
+    let cent = Price::from_raw(1_000_000);
+    let grid = PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent).unwrap();
+    let ids = [InstrumentId(1), InstrumentId(2), InstrumentId(3)];
+    let stage = BookStage::new(ids.iter().map(|&i| (i, grid.clone()))).unwrap();
+    let mut runner = FusedRunner::new(vec![Box::new(stage)]).unwrap();
+    let mut emitted = 0u64;
+    let mut feed = |i: i64, runner: &mut FusedRunner<Event>, emitted: &mut u64| {
+        let id = ids[((i / 500) % 3) as usize];
+        let p = Price::from_raw((1 + i % 98) * 1_000_000);
+        let side = if i % 2 == 0 { Side::Sell } else { Side::Buy };
+        let kind = match i % 500 {
+            0 => EventKind::SnapshotBegin,
+            1..=20 => EventKind::SnapshotLevel,
+            21 => EventKind::SnapshotEnd,
+            22 => EventKind::Status,
+            23 => EventKind::Trade,
+            n if n % 2 == 0 => EventKind::LevelDelta,
+            _ => EventKind::LevelSet,
+        };
+        let units = match kind {
+            // Now and then a delta the book must refuse (below zero).
+            EventKind::LevelDelta if i % 250 == 2 => -1000,
+            EventKind::LevelDelta => 1 + i % 3,
+            _ => i % 5,
+        };
+        let mut m = market_event(
+            kind,
+            id,
+            i as u64,
+            side,
+            p,
+            Qty::from_raw(units * 100_000_000),
+        );
+        if kind == EventKind::Status && i % 1000 == 22 {
+            m.status = MarketStatus::Gap;
+        }
+        runner.process(Event::Market(m), Nanos(1), &mut |_| *emitted += 1);
+    };
+    for i in 0..10_000 {
+        feed(i, &mut runner, &mut emitted);
+    }
+    let before = allocations();
+    for i in 10_000..1_000_000 {
+        feed(i, &mut runner, &mut emitted);
+    }
+    let during = allocations() - before;
+    println!("book stage: 990000 events, {emitted} emitted, {during} allocations");
+    assert!(
+        emitted > 100_000,
+        "the book stage emitted too little to prove anything"
+    );
+    assert_eq!(during, 0, "the book stage allocated on its update path");
+}
+
 fn main() {
     // The counter must see allocations at all, or a zero proves nothing.
     let before = allocations();
@@ -150,6 +210,7 @@ fn main() {
 
     fused();
     book();
+    book_stage();
     threaded(PlacementMode::OnePerStage);
     threaded(PlacementMode::Fused);
     println!("zero_alloc: ok");

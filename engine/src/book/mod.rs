@@ -8,8 +8,10 @@
 //! emits.
 
 mod ladder;
+mod stage;
 
 pub use ladder::{BinaryBook, BookError, Ladder, plain_header};
+pub use stage::{BookStage, BookStageCounters, BookStageError, MAX_INSTRUMENT_ID, market_event};
 
 #[cfg(test)]
 mod tests;

@@ -176,3 +176,150 @@ proptest! {
         }
     }
 }
+
+mod stage {
+    use super::*;
+    use crate::model::{Event, EventKind, MarketEvent, MarketStatus, Nanos, book_flags};
+    use crate::pipeline::{Outbox, Stage};
+
+    const A: InstrumentId = InstrumentId(7);
+
+    fn ev(kind: EventKind, side: Side, cents: i64, n: i64) -> Event {
+        Event::Market(market_event(kind, A, 0, side, p(cents), q(n)))
+    }
+
+    fn run(stage: &mut BookStage, events: &[Event]) -> Vec<Event> {
+        let mut all = Vec::new();
+        let mut out = Outbox::with_capacity(stage.max_outputs());
+        for e in events {
+            stage.on_event(e, Nanos(0), &mut out);
+            all.extend_from_slice(out.as_slice());
+            out.clear();
+        }
+        all
+    }
+
+    fn last_top(events: &[Event]) -> (Top, u8) {
+        match events.last() {
+            Some(Event::Book(u)) => (Top::of(u), u.book_flags),
+            other => panic!("expected a book update, got {other:?}"),
+        }
+    }
+
+    fn snapshot(levels: &[(Side, i64, i64)]) -> Vec<Event> {
+        let mut v = vec![ev(EventKind::SnapshotBegin, Side::Buy, 0, 0)];
+        v.extend(
+            levels
+                .iter()
+                .map(|&(s, c, n)| ev(EventKind::SnapshotLevel, s, c, n)),
+        );
+        v.push(ev(EventKind::SnapshotEnd, Side::Buy, 0, 0));
+        v
+    }
+
+    #[test]
+    fn a_book_waits_for_its_snapshot_and_a_snapshot_replaces() {
+        let mut stage = BookStage::new([(A, cent_grid())]).unwrap();
+        // Before any snapshot the book is stale: changes are ignored.
+        assert!(run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, 5)]).is_empty());
+        assert_eq!(stage.counters().ignored_while_stale, 1);
+
+        let out = run(
+            &mut stage,
+            &snapshot(&[(Side::Buy, 40, 10), (Side::Buy, 42, 3), (Side::Sell, 45, 7)]),
+        );
+        assert_eq!(out.len(), 1, "one update per snapshot");
+        let (top, flags) = last_top(&out);
+        assert_eq!(top.bid, Some((p(42), q(3))));
+        assert_eq!(top.ask, Some((p(45), q(7))));
+        assert_eq!(flags & book_flags::STALE, 0);
+
+        let out = run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 42, -3)]);
+        assert_eq!(last_top(&out).0.bid, Some((p(40), q(10))));
+
+        // The second snapshot replaces: the 40 level is gone.
+        let out = run(&mut stage, &snapshot(&[(Side::Buy, 30, 1)]));
+        assert_eq!(
+            last_top(&out).0,
+            Top {
+                bid: Some((p(30), q(1))),
+                ask: None
+            }
+        );
+        let mut top = Vec::new();
+        stage.top_n(A, Side::Buy, 5, &mut top);
+        assert_eq!(top, vec![(p(30), q(1))]);
+        assert_eq!(stage.counters().snapshots, 2);
+        assert_eq!(stage.counters().applied, 1);
+    }
+
+    #[test]
+    fn a_gap_marks_the_book_stale_until_the_next_snapshot() {
+        let mut stage = BookStage::new([(A, cent_grid())]).unwrap();
+        run(&mut stage, &snapshot(&[(Side::Buy, 40, 10)]));
+        let gap = Event::Market(MarketEvent {
+            status: MarketStatus::Gap,
+            ..market_event(EventKind::Status, A, 0, Side::Buy, Price::ZERO, Qty::ZERO)
+        });
+        let out = run(&mut stage, &[gap]);
+        assert_ne!(last_top(&out).1 & book_flags::STALE, 0);
+        assert!(run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 41, 1)]).is_empty());
+        let out = run(&mut stage, &snapshot(&[(Side::Buy, 41, 2)]));
+        assert_eq!(last_top(&out).1 & book_flags::STALE, 0);
+        assert_eq!(stage.counters().gaps, 1);
+        assert_eq!(stage.counters().ignored_while_stale, 1);
+    }
+
+    #[test]
+    fn refused_changes_are_counted_and_make_the_book_stale() {
+        let mut stage = BookStage::new([(A, cent_grid())]).unwrap();
+        run(&mut stage, &snapshot(&[(Side::Sell, 60, 1)]));
+        let out = run(&mut stage, &[ev(EventKind::LevelDelta, Side::Sell, 60, -2)]);
+        assert_ne!(last_top(&out).1 & book_flags::STALE, 0);
+        assert_eq!(stage.counters().negative, 1);
+        run(&mut stage, &snapshot(&[(Side::Sell, 60, 1)]));
+        let off = Event::Market(market_event(
+            EventKind::LevelSet,
+            A,
+            0,
+            Side::Sell,
+            Price::from_raw(60_500_000),
+            q(1),
+        ));
+        run(&mut stage, &[off]);
+        assert_eq!(stage.counters().off_grid, 1);
+        // Unknown instruments and orphan snapshot parts are counted only.
+        let other = Event::Market(market_event(
+            EventKind::LevelSet,
+            InstrumentId(99),
+            0,
+            Side::Sell,
+            p(50),
+            q(1),
+        ));
+        assert!(
+            run(
+                &mut stage,
+                &[other, ev(EventKind::SnapshotEnd, Side::Buy, 0, 0)]
+            )
+            .is_empty()
+        );
+        assert_eq!(stage.counters().unknown_instrument, 1);
+        assert_eq!(stage.counters().orphan_snapshot_parts, 1);
+    }
+
+    #[test]
+    fn trades_pass_through_and_crossed_books_are_counted() {
+        let mut stage = BookStage::new([(A, cent_grid())]).unwrap();
+        run(&mut stage, &snapshot(&[(Side::Sell, 50, 1)]));
+        let trade = ev(EventKind::Trade, Side::Buy, 50, 1);
+        assert_eq!(run(&mut stage, &[trade]), vec![trade]);
+        let out = run(&mut stage, &[ev(EventKind::LevelSet, Side::Buy, 50, 1)]);
+        assert_ne!(last_top(&out).1 & book_flags::CROSSED, 0);
+        assert_eq!(stage.counters().crossed, 1);
+        assert_eq!(
+            BookStage::new([(A, cent_grid()), (A, cent_grid())]).err(),
+            Some(BookStageError::Duplicate(A))
+        );
+    }
+}
