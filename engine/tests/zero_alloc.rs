@@ -141,7 +141,7 @@ fn book_stage() {
     let stage = BookStage::new(ids.iter().map(|&i| (i, grid.clone()))).unwrap();
     let mut runner = FusedRunner::new(vec![Box::new(stage)]).unwrap();
     let mut emitted = 0u64;
-    let mut feed = |i: i64, runner: &mut FusedRunner<Event>, emitted: &mut u64| {
+    let feed = |i: i64, runner: &mut FusedRunner<Event>, emitted: &mut u64| {
         let id = ids[((i / 500) % 3) as usize];
         let p = Price::from_raw((1 + i % 98) * 1_000_000);
         let side = if i % 2 == 0 { Side::Sell } else { Side::Buy };
