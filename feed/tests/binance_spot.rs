@@ -12,14 +12,51 @@
 //! recorded diff, including the dropped one) taken ten diffs after the gap
 //! and delivered ten diffs later still, so the buffer must drop the diffs
 //! the snapshot covers and bridge the rest.
+//!
+//! The third counts heap allocations on the test's own thread (a counting
+//! global allocator, the only `unsafe` here) while every frame after the
+//! snapshot is decoded and applied: there must be none.
 
 use pt_engine::model::{BookUpdate, InstrumentId, Nanos, Price, Qty, book_flags, header_flags};
 use pt_feed::binance::{
     DecodeStats, DepthSync, DepthUpdate, DiffOutcome, Msg, SnapshotOutcome, decode, spot_grid,
 };
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
+
+/// Counts allocations per thread, so tests running in parallel do not
+/// see each other's.
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: every call is forwarded unchanged to the system allocator; the
+// counter is a const-initialised thread-local `Cell` without a destructor,
+// so touching it never allocates or re-enters the allocator.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+        // SAFETY: the caller's contract for `alloc` is passed on as is.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: `ptr` came from `System.alloc` above with this `layout`.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static COUNTING: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
 
 const FILE: &str = "spot_btcusdt_20240808.gz";
 
@@ -333,4 +370,44 @@ fn a_dropped_diff_is_a_gap_and_a_fresh_snapshot_resyncs() {
         check.mismatches.first()
     );
     assert!(check.checked > checked_before_resync);
+}
+
+#[test]
+fn steady_state_decode_and_apply_allocate_nothing() {
+    let Some(lines) = load() else { return };
+    let probe = allocations();
+    drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
+    assert_eq!(allocations(), probe + 1, "the counting allocator counts");
+    let mut sync = DepthSync::new(InstrumentId(1), grid_for(&lines), 1024);
+    let mut synced = false;
+    let (mut frames, mut updates, mut during) = (0u64, 0u64, 0u64);
+    let mut last = BookUpdate::default();
+    for (ts, line) in &lines {
+        let before = allocations();
+        let msg = decode(line.as_bytes()).expect("decodes");
+        match msg {
+            Msg::DepthUpdate(d) => {
+                sync.on_diff(&d, Nanos(*ts), |u| {
+                    last = u;
+                    updates += 1;
+                });
+            }
+            Msg::Snapshot(s) => {
+                sync.on_snapshot(&s, Nanos(*ts), |u| last = u);
+                synced = true;
+                continue;
+            }
+            _ => {}
+        }
+        if synced {
+            during += allocations() - before;
+            frames += 1;
+        }
+    }
+    println!(
+        "{frames} frames after the snapshot, {updates} BookUpdates, {during} allocations; last {:?}",
+        last.version
+    );
+    assert!(updates > 0);
+    assert_eq!(during, 0);
 }
