@@ -205,7 +205,11 @@ impl WsClient {
                         tls,
                         next_addr: i + 1,
                         addrs,
-                        wbuf: request.clone(),
+                        wbuf: {
+                            let mut wbuf = Vec::with_capacity(request.len().max(4096));
+                            wbuf.extend_from_slice(&request);
+                            wbuf
+                        },
                         request,
                         expected_accept: http::accept_key(&key),
                         rbuf: vec![0; INITIAL_READ],

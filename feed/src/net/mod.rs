@@ -17,11 +17,15 @@
 //! - [`conn`]: the connection state machine tying them together.
 //! - [`backoff`]: jittered exponential reconnect delays.
 //!
-//! Allocation: after warm-up (buffers grown to the largest message seen) the
-//! client allocates nothing per message on a plain connection. Over TLS,
-//! rustls 0.23 allocates one `Vec` per TLS record received (decrypted
-//! plaintext is queued as an owned chunk) and one per record sent, with both
-//! its buffered and unbuffered APIs; see `tests/net_alloc.rs`.
+//! Allocation, measured by `tests/net_alloc.rs` (10,000 messages after
+//! warm-up, 12,000 frames with fragments, 200 pings answered): over plain
+//! TCP the client allocates nothing (0). Over TLS, rustls 0.23 allocates one
+//! `Vec` per TLS record: received plaintext is queued as an owned chunk
+//! (`CommonState::take_received_plaintext`) and each sent record is encrypted
+//! into a fresh buffer; ~12,250 allocations for ~12,400 records, all inside
+//! rustls. Its `UnbufferedClientConnection` takes the same paths in 0.23
+//! (`ReadTraffic::next_record` pops the same owned chunks), so it would not
+//! help; our own buffers still allocate nothing per message.
 
 pub mod backoff;
 pub mod conn;
