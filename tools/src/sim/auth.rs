@@ -20,16 +20,15 @@ use std::fmt;
 use std::fs;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context as _, anyhow, bail};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use rsa::pkcs1::{DecodeRsaPrivateKey as _, DecodeRsaPublicKey as _};
-use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePrivateKey as _};
+use rsa::pkcs1::DecodeRsaPublicKey as _;
+use rsa::pkcs8::{DecodePublicKey as _, EncodePrivateKey as _};
 use rsa::pkcs8::{EncodePublicKey as _, LineEnding};
-use rsa::pss::{BlindedSigningKey, Signature, VerifyingKey};
-use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _, Verifier as _};
+use rsa::pss::{Signature, VerifyingKey};
+use rsa::signature::Verifier as _;
 use rsa::traits::PublicKeyParts as _;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 use sha2::Sha256;
@@ -38,73 +37,16 @@ use sha2::Sha256;
 /// liquidity; API keys are users 1 and up.
 pub type UserId = u32;
 
-/// The header naming the API key.
-pub const KEY_HEADER: &str = "KALSHI-ACCESS-KEY";
-/// The header holding the request's unix time in milliseconds.
-pub const TIMESTAMP_HEADER: &str = "KALSHI-ACCESS-TIMESTAMP";
-/// The header holding the base64 RSA-PSS signature.
-pub const SIGNATURE_HEADER: &str = "KALSHI-ACCESS-SIGNATURE";
-
-/// The path the WebSocket upgrade signs (method `GET`).
-pub const WS_PATH: &str = "/trade-api/ws/v2";
-
-/// The longest key id accepted.
-pub const MAX_KEY_ID_LEN: usize = 64;
-
-/// The smallest RSA key accepted for signing, in bits.
-const MIN_SIGNER_BITS: usize = 1024;
+pub use pt_feed::auth::{
+    KEY_HEADER, MAX_KEY_ID_LEN, SIGNATURE_HEADER, Signer, SignerError, TIMESTAMP_HEADER, WS_PATH,
+    check_key_id, now_ms, signed_message,
+};
 
 /// The size of the keys [`keygen`] makes, in bits.
 const KEYGEN_BITS: usize = 2048;
 
 /// The suffix of a public key file in a key directory.
 const PUB_SUFFIX: &str = ".pub.pem";
-
-/// The message a request signs: `timestamp_ms` + `method` (upper-cased) +
-/// `path_and_query` up to, not including, its first `?`.
-///
-/// `signed_message("1703123456789", "GET", "/trade-api/v2/portfolio/balance?x=1")`
-/// is `"1703123456789GET/trade-api/v2/portfolio/balance"`.
-pub fn signed_message(timestamp_ms: &str, method: &str, path_and_query: &str) -> String {
-    let path = path_and_query
-        .split_once('?')
-        .map_or(path_and_query, |(path, _)| path);
-    let mut msg = String::with_capacity(timestamp_ms.len() + method.len() + path.len());
-    msg.push_str(timestamp_ms);
-    msg.push_str(&method.to_ascii_uppercase());
-    msg.push_str(path);
-    msg
-}
-
-/// The wall clock as unix milliseconds (0 if the clock is before 1970).
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-}
-
-/// Checks a key id: 1 to [`MAX_KEY_ID_LEN`] characters of `[A-Za-z0-9._-]`.
-/// The error says what is wrong.
-pub fn check_key_id(key_id: &str) -> Result<(), String> {
-    if key_id.is_empty() {
-        return Err("the key id is empty".to_owned());
-    }
-    if key_id.len() > MAX_KEY_ID_LEN {
-        return Err(format!(
-            "the key id is {} characters long; at most {MAX_KEY_ID_LEN} are allowed",
-            key_id.chars().count()
-        ));
-    }
-    if let Some(c) = key_id
-        .chars()
-        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
-    {
-        return Err(format!(
-            "the key id {key_id:?} contains {c:?}; only A-Z, a-z, 0-9, '.', '_' and '-' are allowed"
-        ));
-    }
-    Ok(())
-}
 
 /// Why a request's authentication headers were refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -441,119 +383,6 @@ fn read_public_key(path: &Path) -> anyhow::Result<RsaPublicKey> {
     Ok(key)
 }
 
-/// Signs requests the way a Kalshi client does.
-///
-/// Its `Debug` output shows the key id and key size, never the key.
-pub struct Signer {
-    key_id: String,
-    bits: usize,
-    key: BlindedSigningKey<Sha256>,
-}
-
-impl fmt::Debug for Signer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Signer")
-            .field("key_id", &self.key_id)
-            .field("bits", &self.bits)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Signer {
-    /// Loads an unencrypted RSA private key PEM, PKCS#8 (`BEGIN PRIVATE
-    /// KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`). Errors name the file.
-    pub fn from_pem_file(key_id: &str, path: &Path) -> anyhow::Result<Signer> {
-        check_key_id(key_id).map_err(|e| anyhow!("{e}"))?;
-        let text = fs::read_to_string(path)
-            .with_context(|| format!("reading the private key {}", path.display()))?;
-        let text = text.trim();
-        let key = if text.contains("-----BEGIN PRIVATE KEY-----") {
-            RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| {
-                anyhow!(
-                    "{}: malformed PKCS#8 private key PEM (BEGIN PRIVATE KEY): {e}",
-                    path.display()
-                )
-            })?
-        } else if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
-            RsaPrivateKey::from_pkcs1_pem(text).map_err(|e| {
-                anyhow!(
-                    "{}: malformed PKCS#1 private key PEM (BEGIN RSA PRIVATE KEY): {e}",
-                    path.display()
-                )
-            })?
-        } else if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
-            bail!(
-                "{}: the private key is encrypted; decrypt it first \
-                 (openssl pkcs8 -in KEY -out PLAIN)",
-                path.display()
-            );
-        } else {
-            bail!(
-                "{}: not an RSA private key PEM (expected -----BEGIN PRIVATE KEY----- \
-                 or -----BEGIN RSA PRIVATE KEY-----)",
-                path.display()
-            );
-        };
-        if key.size() * 8 < MIN_SIGNER_BITS {
-            bail!(
-                "{}: the RSA key has {} bits; at least {MIN_SIGNER_BITS} are required",
-                path.display(),
-                key.size() * 8
-            );
-        }
-        Ok(Signer::from_private_key(key_id, key))
-    }
-
-    /// A signer for `key_id` with `key`.
-    ///
-    /// # Panics
-    /// If the key is smaller than 1024 bits.
-    pub fn from_private_key(key_id: &str, key: RsaPrivateKey) -> Signer {
-        let bits = key.size() * 8;
-        assert!(
-            bits >= MIN_SIGNER_BITS,
-            "Signer: the RSA key has {bits} bits; at least {MIN_SIGNER_BITS} are required"
-        );
-        Signer {
-            key_id: key_id.to_owned(),
-            bits,
-            key: BlindedSigningKey::<Sha256>::new(key),
-        }
-    }
-
-    /// The API key id this signer sends.
-    pub fn key_id(&self) -> &str {
-        &self.key_id
-    }
-
-    /// The three authentication headers, name and value, for a request at
-    /// `timestamp_ms`.
-    pub fn headers(
-        &self,
-        timestamp_ms: i64,
-        method: &str,
-        path_and_query: &str,
-    ) -> [(&'static str, String); 3] {
-        let ts = timestamp_ms.to_string();
-        let signature = self.sign(&ts, method, path_and_query);
-        [
-            (KEY_HEADER, self.key_id.clone()),
-            (TIMESTAMP_HEADER, ts),
-            (SIGNATURE_HEADER, signature),
-        ]
-    }
-
-    /// The base64 signature of [`signed_message`]`(timestamp_ms, method,
-    /// path_and_query)`. Randomized: two calls give different signatures.
-    pub fn sign(&self, timestamp_ms: &str, method: &str, path_and_query: &str) -> String {
-        let message = signed_message(timestamp_ms, method, path_and_query);
-        let signature = self
-            .key
-            .sign_with_rng(&mut rand::thread_rng(), message.as_bytes());
-        BASE64.encode(signature.to_bytes())
-    }
-}
-
 /// `pt sim keygen`: makes an RSA-2048 key pair for `key_id`. Writes the
 /// public key (SPKI PEM) to `<keys_dir>/<key_id>.pub.pem`, creating
 /// `keys_dir` if needed, and the private key (unencrypted PKCS#8 PEM) to
@@ -649,20 +478,6 @@ mod tests {
 
     const NOW: i64 = 1_703_123_456_789;
     const WINDOW: i64 = 5_000;
-
-    #[test]
-    fn signed_message_drops_the_query_and_uppercases_the_method() {
-        assert_eq!(
-            signed_message("1703123456789", "GET", "/trade-api/v2/portfolio/balance"),
-            "1703123456789GET/trade-api/v2/portfolio/balance"
-        );
-        assert_eq!(
-            signed_message("1", "get", "/trade-api/v2/portfolio/orders?limit=5&x=?"),
-            "1GET/trade-api/v2/portfolio/orders"
-        );
-        assert_eq!(signed_message("2", "GET", WS_PATH), "2GET/trade-api/ws/v2");
-        assert_eq!(signed_message("3", "DELETE", "/a?"), "3DELETE/a");
-    }
 
     #[test]
     fn key_ids() {
