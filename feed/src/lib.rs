@@ -10,5 +10,7 @@
 
 pub mod binance;
 pub mod json;
+pub mod kalshi;
 pub mod lobster;
 pub mod net;
+pub mod polymarket;

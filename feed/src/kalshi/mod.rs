@@ -1,0 +1,61 @@
+//! Kalshi WebSocket v2: every server message decoded in place, and book
+//! and trade messages turned into engine events.
+//!
+//! # Method
+//!
+//! [`decode`] walks the frame once with the schema-directed
+//! [`crate::json::Scanner`]: envelope keys (`type`, `sid`, `seq`, `id`) are
+//! read as they come and the `msg` object is decoded in place when `type`
+//! came first, or remembered as a byte range and decoded after the envelope
+//! when it did not. Strings (tickers, ids) borrow from the frame; prices
+//! and counts are parsed exactly to `Price`/`Qty` (1e-8); times to
+//! `Nanos`. Nothing is allocated. Fixed-point fields (`*_dollars`, `*_fp`)
+//! are primary; the legacy integer fields (cents, whole contracts) are read
+//! only when the fixed-point field is absent, so old recordings decode.
+//! Unknown keys (such as the `Clock` of real ticker frames) are skipped;
+//! trailing garbage after the object is refused.
+//!
+//! Snapshot ladders are [`Levels`]: the array is validated once during
+//! decoding and kept as a byte range; iterating re-scans it and yields
+//! `(Price, Qty)` without allocating or failing.
+//!
+//! Venue time: `ts_ms` when present, else `ts` (integer seconds, or the
+//! RFC 3339 string of `orderbook_delta`, parsed without allocation only
+//! when `ts_ms` is absent; a malformed `ts` is then an error).
+//!
+//! Errors are [`DecodeError`]s naming the message type, the field, the
+//! value's byte range and what was expected; `err.display(frame)` shows
+//! the value. [`Decoder`] counts messages by type and errors by kind.
+//!
+//! # Cost
+//!
+//! Measured by `benches/benches/kalshi_decode.rs`
+//! (`cargo bench -p pt-benches --bench kalshi_decode`), against serde_json
+//! with borrowing `#[derive(Deserialize)]` structs extracting the same
+//! fields and parsing the same decimals: see the numbers in that file's
+//! header.
+
+mod bodies;
+mod cursor;
+mod decode;
+mod error;
+mod events;
+mod levels;
+mod msg;
+mod time;
+
+pub use decode::{DecodeCounters, Decoder, MsgType, decode};
+pub use error::{DecodeError, ErrorCounters, ErrorDisplay, ErrorKind, Span};
+pub use events::{EventSource, to_events, trade_id_hash, yes_ladder};
+pub use levels::{LevelIter, Levels, Strings, Subscriptions};
+pub use msg::{
+    Action, BookSide, Envelope, ErrorCode, ErrorMsg, EventLifecycle, Fill, MarketLifecycle,
+    MarketPosition, Msg, MultivariateLookup, OrderGroupUpdate, OrderbookDelta, OrderbookSnapshot,
+    Quote, QuoteExecuted, Rfq, Subscribed, Ticker, Trade, UpdateOk, UserOrder, YesNo,
+};
+
+pub(crate) use cursor::Cursor;
+pub(crate) use decode::{closed, req};
+
+#[cfg(test)]
+mod tests;
