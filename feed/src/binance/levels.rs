@@ -78,15 +78,17 @@ impl<'a> Levels<'a> {
                 e.level = Some(len);
                 e
             })?;
-            len = len.checked_add(1).ok_or(DecodeError::new(
-                field,
-                Span {
-                    start,
-                    end: scan.pos(),
-                },
-                "fewer than 2^32 levels",
-                Cause::OutOfRange,
-            ))?;
+            len = len.checked_add(1).ok_or_else(|| {
+                DecodeError::new(
+                    field,
+                    Span {
+                        start,
+                        end: scan.pos(),
+                    },
+                    "fewer than 2^32 levels",
+                    Cause::OutOfRange,
+                )
+            })?;
         }
         let span = Span {
             start,
