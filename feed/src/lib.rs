@@ -8,6 +8,7 @@
 //! Built so far: the LOBSTER importer ([`lobster`]).
 #![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod binance;
 pub mod json;
 pub mod kalshi;

@@ -40,8 +40,10 @@ mod cursor;
 mod decode;
 mod error;
 mod events;
+pub mod feed;
 mod levels;
 mod msg;
+pub mod session;
 mod time;
 
 pub use decode::{DecodeCounters, Decoder, MsgType, decode};

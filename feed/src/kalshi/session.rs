@@ -1,0 +1,535 @@
+//! A Kalshi WebSocket v2 market-data session, without I/O.
+//!
+//! The session subscribes to `orderbook_delta` (with `use_yes_price: true`),
+//! `trade` and `ticker` for the configured markets, decodes every frame, and
+//! turns book and trade messages into engine events. It is a state machine
+//! fed frames and connection changes; the connection ([`super::feed`]) or a
+//! test drives it, and sends the commands it queues.
+//!
+//! # Sequence numbers and recovery
+//!
+//! `seq` counts per subscription across all its markets. The session keeps
+//! the last one seen on each subscription:
+//!
+//! - `seq` at or below the last is a duplicate or a late message: dropped
+//!   and counted.
+//! - `seq` above the last + 1 is a gap: every market of the subscription
+//!   goes stale (a `Status`/`Gap` event for each, which the book stage turns
+//!   into a stale book), the session asks for fresh snapshots
+//!   (`update_subscription`, action `get_snapshot`) and drops that market's
+//!   deltas until its snapshot arrives. A book resumes only from a
+//!   snapshot.
+//! - If `get_snapshot` is refused, or the venue ends the subscription with
+//!   a terminal error (10, channel error; 25, buffer overflow), the session
+//!   subscribes again; the new subscription starts with snapshots.
+//! - A lost connection makes every market stale; on the next connection
+//!   the session subscribes again from scratch.
+//!
+//! Heartbeat pings are answered by the WebSocket layer.
+//!
+//! Steady state (deltas and trades on a healthy subscription) allocates
+//! nothing: commands are written into a reused buffer, markets are found
+//! by ticker in a map built at start.
+
+use super::{Decoder, EventSource, Msg, decode::MsgType, to_events};
+use pt_engine::model::{
+    EventKind, Header, InstrumentId, MarketEvent, MarketStatus, Nanos, VenueId,
+};
+use std::collections::HashMap;
+use std::io::Write as _;
+
+/// One market to follow.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Market {
+    /// Kalshi's market ticker.
+    pub ticker: String,
+    /// The engine's instrument for it.
+    pub instrument: InstrumentId,
+}
+
+/// What to subscribe to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// The markets.
+    pub markets: Vec<Market>,
+    /// The venue id written into event headers.
+    pub venue: VenueId,
+    /// Also subscribe to `trade`.
+    pub trades: bool,
+    /// Also subscribe to `ticker`.
+    pub ticker: bool,
+}
+
+/// A ticker the session cannot put in a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfigError(pub String);
+
+impl core::fmt::Display for SessionConfigError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for SessionConfigError {}
+
+/// What the session has seen.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SessionCounters {
+    /// Frames received.
+    pub frames: u64,
+    /// Frames that did not decode.
+    pub decode_errors: u64,
+    /// Book snapshots applied.
+    pub snapshots: u64,
+    /// Book deltas passed on.
+    pub deltas: u64,
+    /// Trades passed on.
+    pub trades: u64,
+    /// Ticker messages seen.
+    pub tickers: u64,
+    /// Sequence gaps detected.
+    pub gaps: u64,
+    /// Messages dropped as duplicates or late (seq not above the last).
+    pub duplicates: u64,
+    /// Deltas dropped because their market waits for a snapshot.
+    pub dropped_while_stale: u64,
+    /// Snapshot requests sent after gaps.
+    pub snapshot_requests: u64,
+    /// Subscriptions made again (refused snapshot, terminal error).
+    pub resubscribes: u64,
+    /// Error messages from the venue.
+    pub venue_errors: u64,
+    /// Book messages for markets not configured, or from a subscription
+    /// that is no longer current.
+    pub ignored: u64,
+    /// Connections lost.
+    pub disconnects: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Channel {
+    Book,
+    Trade,
+    Ticker,
+}
+
+impl Channel {
+    fn name(self) -> &'static str {
+        match self {
+            Channel::Book => "orderbook_delta",
+            Channel::Trade => "trade",
+            Channel::Ticker => "ticker",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum SubState {
+    /// Not subscribed (before the connection opens).
+    Idle,
+    /// `subscribe` sent with this command id.
+    Pending(u64),
+    /// Subscribed as this sid.
+    Active(u64),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Sub {
+    channel: Channel,
+    state: SubState,
+    last_seq: Option<u64>,
+    /// The command id of an outstanding `get_snapshot`.
+    snapshot_cmd: Option<u64>,
+}
+
+impl Sub {
+    fn new(channel: Channel) -> Sub {
+        Sub {
+            channel,
+            state: SubState::Idle,
+            last_seq: None,
+            snapshot_cmd: None,
+        }
+    }
+
+    fn sid(&self) -> Option<u64> {
+        match self.state {
+            SubState::Active(sid) => Some(sid),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+struct MarketState {
+    instrument: InstrumentId,
+    /// A snapshot was applied since the last gap or connection.
+    whole: bool,
+}
+
+/// The session; see the module docs.
+#[derive(Debug)]
+pub struct Session {
+    config: SessionConfig,
+    markets: Vec<MarketState>,
+    by_ticker: HashMap<String, usize>,
+    subs: Vec<Sub>,
+    next_id: u64,
+    decoder: Decoder,
+    /// Queued commands, back to back; `cmd_ends` marks where each ends.
+    commands: Vec<u8>,
+    cmd_ends: Vec<usize>,
+    counters: SessionCounters,
+}
+
+impl Session {
+    /// A session for `config`. Tickers must be 1–128 characters of
+    /// `A-Z a-z 0-9 . _ -`, and not repeated.
+    pub fn new(config: SessionConfig) -> Result<Session, SessionConfigError> {
+        if config.markets.is_empty() {
+            return Err(SessionConfigError(
+                "no markets configured; expected at least one market ticker".into(),
+            ));
+        }
+        let mut by_ticker = HashMap::new();
+        for (i, m) in config.markets.iter().enumerate() {
+            let ok = (1..=128).contains(&m.ticker.len())
+                && m.ticker
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+            if !ok {
+                return Err(SessionConfigError(format!(
+                    "market ticker {:?} is not valid; expected 1-128 characters of A-Z, a-z, 0-9, '.', '_' and '-'",
+                    m.ticker
+                )));
+            }
+            if by_ticker.insert(m.ticker.clone(), i).is_some() {
+                return Err(SessionConfigError(format!(
+                    "market ticker {:?} is configured twice",
+                    m.ticker
+                )));
+            }
+        }
+        let mut subs = vec![Sub::new(Channel::Book)];
+        if config.trades {
+            subs.push(Sub::new(Channel::Trade));
+        }
+        if config.ticker {
+            subs.push(Sub::new(Channel::Ticker));
+        }
+        Ok(Session {
+            markets: config
+                .markets
+                .iter()
+                .map(|m| MarketState {
+                    instrument: m.instrument,
+                    whole: false,
+                })
+                .collect(),
+            by_ticker,
+            subs,
+            next_id: 1,
+            decoder: Decoder::new(),
+            commands: Vec::with_capacity(4096),
+            cmd_ends: Vec::with_capacity(16),
+            counters: SessionCounters::default(),
+            config,
+        })
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> SessionCounters {
+        self.counters
+    }
+
+    /// The decoder, with its per-type and per-error counters.
+    pub fn decoder(&self) -> &Decoder {
+        &self.decoder
+    }
+
+    /// Whether every market's book has been whole since its last snapshot.
+    pub fn all_whole(&self) -> bool {
+        self.markets.iter().all(|m| m.whole)
+    }
+
+    /// The connection opened: subscribe to every channel.
+    pub fn on_open(&mut self) {
+        for i in 0..self.subs.len() {
+            self.subscribe(i);
+        }
+    }
+
+    /// The connection was lost: every book is stale until the next
+    /// connection's snapshots.
+    pub fn on_disconnect(&mut self, now: Nanos, emit: &mut dyn FnMut(MarketEvent)) {
+        self.counters.disconnects += 1;
+        for s in &mut self.subs {
+            *s = Sub::new(s.channel);
+        }
+        self.commands.clear();
+        self.cmd_ends.clear();
+        for m in 0..self.markets.len() {
+            self.go_stale(m, 0, 0, now, emit);
+        }
+    }
+
+    /// Hands each queued command to `send`, oldest first, and forgets them.
+    pub fn drain_commands(&mut self, send: &mut dyn FnMut(&[u8])) {
+        let mut start = 0;
+        for &end in &self.cmd_ends {
+            send(&self.commands[start..end]);
+            start = end;
+        }
+        self.commands.clear();
+        self.cmd_ends.clear();
+    }
+
+    /// Handles one text frame received at `recv_ts`.
+    pub fn on_frame(&mut self, frame: &[u8], recv_ts: Nanos, emit: &mut dyn FnMut(MarketEvent)) {
+        self.counters.frames += 1;
+        let env = match self.decoder.decode(frame) {
+            Ok(env) => env,
+            Err(_) => {
+                self.counters.decode_errors += 1;
+                return;
+            }
+        };
+        match env.msg {
+            Msg::Subscribed(s) => {
+                if let Some(sub) = self
+                    .subs
+                    .iter_mut()
+                    .find(|sub| env.id.is_some_and(|id| sub.state == SubState::Pending(id)))
+                {
+                    sub.state = SubState::Active(s.sid);
+                    sub.last_seq = None;
+                }
+            }
+            Msg::Error(e) => {
+                self.counters.venue_errors += 1;
+                let refused_snapshot = self
+                    .subs
+                    .iter()
+                    .position(|s| env.id.is_some() && s.snapshot_cmd == env.id);
+                let ended = self.subs.iter().position(|s| {
+                    e.code.is_terminal() && (env.sid.is_none() || s.sid() == env.sid)
+                });
+                let refused_subscribe = self
+                    .subs
+                    .iter()
+                    .position(|s| env.id.is_some_and(|id| s.state == SubState::Pending(id)));
+                if let Some(i) = refused_snapshot.or(ended).or(refused_subscribe) {
+                    self.counters.resubscribes += 1;
+                    self.resubscribe(i, recv_ts, emit);
+                }
+            }
+            Msg::OrderbookSnapshot(ref s) => {
+                let Some(m) = self.book_message(&env, s.market_ticker, recv_ts, emit) else {
+                    return;
+                };
+                self.markets[m].whole = true;
+                self.counters.snapshots += 1;
+                if self.all_whole() {
+                    // Every market answered: no snapshot request is open.
+                    self.subs.iter_mut().for_each(|s| s.snapshot_cmd = None);
+                }
+                let src = self.source(m);
+                to_events(&env, &src, recv_ts, &mut *emit);
+            }
+            Msg::OrderbookDelta(ref d) => {
+                let Some(m) = self.book_message(&env, d.market_ticker, recv_ts, emit) else {
+                    return;
+                };
+                if !self.markets[m].whole {
+                    self.counters.dropped_while_stale += 1;
+                    return;
+                }
+                self.counters.deltas += 1;
+                let src = self.source(m);
+                to_events(&env, &src, recv_ts, &mut *emit);
+            }
+            Msg::Trade(ref t) => {
+                let Some(&m) = self.by_ticker.get(t.market_ticker) else {
+                    self.counters.ignored += 1;
+                    return;
+                };
+                if let (Some(i), Some(seq)) = (self.sub_of(Channel::Trade, env.sid), env.seq) {
+                    // A trade that was missed cannot be asked for again; a
+                    // gap is only counted.
+                    match self.subs[i].last_seq {
+                        Some(last) if seq <= last => {
+                            self.counters.duplicates += 1;
+                            return;
+                        }
+                        Some(last) if seq > last + 1 => self.counters.gaps += 1,
+                        _ => {}
+                    }
+                    self.subs[i].last_seq = Some(seq);
+                }
+                self.counters.trades += 1;
+                let src = self.source(m);
+                to_events(&env, &src, recv_ts, &mut *emit);
+            }
+            Msg::Ticker(_) => self.counters.tickers += 1,
+            _ => {}
+        }
+    }
+
+    fn source(&self, m: usize) -> EventSource {
+        EventSource {
+            venue: self.config.venue,
+            instrument: self.markets[m].instrument,
+            use_yes_price: true,
+        }
+    }
+
+    fn sub_of(&self, channel: Channel, sid: Option<u64>) -> Option<usize> {
+        let sid = sid?;
+        self.subs
+            .iter()
+            .position(|s| s.channel == channel && s.sid() == Some(sid))
+    }
+
+    /// Checks a book message's subscription and sequence number; returns
+    /// its market when the message is to be used.
+    fn book_message(
+        &mut self,
+        env: &super::Envelope<'_>,
+        ticker: &str,
+        recv_ts: Nanos,
+        emit: &mut dyn FnMut(MarketEvent),
+    ) -> Option<usize> {
+        let Some(i) = self.sub_of(Channel::Book, env.sid) else {
+            self.counters.ignored += 1;
+            return None;
+        };
+        let Some(&m) = self.by_ticker.get(ticker) else {
+            self.counters.ignored += 1;
+            return None;
+        };
+        let seq = env.seq?;
+        match self.subs[i].last_seq {
+            Some(last) if seq <= last => {
+                self.counters.duplicates += 1;
+                return None;
+            }
+            Some(last) if seq > last + 1 => {
+                self.counters.gaps += 1;
+                for k in 0..self.markets.len() {
+                    self.go_stale(k, last + 1, seq, recv_ts, emit);
+                }
+                self.request_snapshots(i);
+            }
+            _ => {}
+        }
+        self.subs[i].last_seq = Some(seq);
+        Some(m)
+    }
+
+    /// Marks market `m` stale and tells the book stage.
+    fn go_stale(
+        &mut self,
+        m: usize,
+        expected: u64,
+        received: u64,
+        now: Nanos,
+        emit: &mut dyn FnMut(MarketEvent),
+    ) {
+        self.markets[m].whole = false;
+        let mut header = Header::new(EventKind::Status, self.markets[m].instrument, 0, now);
+        header.venue = self.config.venue;
+        emit(MarketEvent {
+            header,
+            status: MarketStatus::Gap,
+            gap_expected: expected,
+            gap_received: received,
+            ..MarketEvent::default()
+        });
+    }
+
+    fn take_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    fn push_command(&mut self) {
+        self.cmd_ends.push(self.commands.len());
+    }
+
+    fn write_tickers(&mut self) {
+        self.commands.extend_from_slice(b"[");
+        for (k, m) in self.config.markets.iter().enumerate() {
+            if k > 0 {
+                self.commands.push(b',');
+            }
+            // Tickers were checked to need no escaping.
+            self.commands.push(b'"');
+            self.commands.extend_from_slice(m.ticker.as_bytes());
+            self.commands.push(b'"');
+        }
+        self.commands.extend_from_slice(b"]");
+    }
+
+    fn subscribe(&mut self, i: usize) {
+        let id = self.take_id();
+        let channel = self.subs[i].channel;
+        let _ = write!(
+            self.commands,
+            r#"{{"id":{id},"cmd":"subscribe","params":{{"channels":["{}"],"market_tickers":"#,
+            channel.name()
+        );
+        self.write_tickers();
+        if channel == Channel::Book {
+            self.commands.extend_from_slice(br#","use_yes_price":true"#);
+        }
+        self.commands.extend_from_slice(b"}}");
+        self.push_command();
+        self.subs[i] = Sub {
+            state: SubState::Pending(id),
+            ..Sub::new(channel)
+        };
+    }
+
+    fn request_snapshots(&mut self, i: usize) {
+        let Some(sid) = self.subs[i].sid() else {
+            return;
+        };
+        let id = self.take_id();
+        let _ = write!(
+            self.commands,
+            r#"{{"id":{id},"cmd":"update_subscription","params":{{"sids":[{sid}],"action":"get_snapshot","market_tickers":"#
+        );
+        self.write_tickers();
+        self.commands.extend_from_slice(b"}}");
+        self.push_command();
+        self.subs[i].snapshot_cmd = Some(id);
+        self.counters.snapshot_requests += 1;
+    }
+
+    fn resubscribe(&mut self, i: usize, now: Nanos, emit: &mut dyn FnMut(MarketEvent)) {
+        if let Some(sid) = self.subs[i].sid() {
+            let id = self.take_id();
+            let _ = write!(
+                self.commands,
+                r#"{{"id":{id},"cmd":"unsubscribe","params":{{"sids":[{sid}]}}}}"#
+            );
+            self.push_command();
+        }
+        if self.subs[i].channel == Channel::Book {
+            for m in 0..self.markets.len() {
+                if self.markets[m].whole {
+                    self.go_stale(m, 0, 0, now, emit);
+                }
+            }
+        }
+        self.subscribe(i);
+    }
+}
+
+impl Session {
+    /// The number of messages of `t` decoded so far.
+    pub fn decoded(&self, t: MsgType) -> u64 {
+        self.decoder.counters.decoded(t)
+    }
+}
