@@ -533,3 +533,182 @@ impl Session {
         self.decoder.counters.decoded(t)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> Session {
+        Session::new(SessionConfig {
+            markets: vec![
+                Market {
+                    ticker: "A-1".into(),
+                    instrument: InstrumentId(1),
+                },
+                Market {
+                    ticker: "B-2".into(),
+                    instrument: InstrumentId(2),
+                },
+            ],
+            venue: VenueId(1),
+            trades: false,
+            ticker: false,
+        })
+        .unwrap()
+    }
+
+    fn commands(s: &mut Session) -> Vec<String> {
+        let mut out = Vec::new();
+        s.drain_commands(&mut |c| out.push(String::from_utf8(c.to_vec()).unwrap()));
+        out
+    }
+
+    fn feed(s: &mut Session, frame: &str) -> Vec<MarketEvent> {
+        let mut out = Vec::new();
+        s.on_frame(frame.as_bytes(), Nanos(1), &mut |e| out.push(e));
+        out
+    }
+
+    fn snapshot(seq: u64, ticker: &str) -> String {
+        format!(
+            r#"{{"type":"orderbook_snapshot","sid":5,"seq":{seq},"msg":{{"market_ticker":"{ticker}","yes_dollars_fp":[["0.4000","10.00"]],"no_dollars_fp":[["0.5500","3.00"]]}}}}"#
+        )
+    }
+
+    fn delta(seq: u64, ticker: &str) -> String {
+        format!(
+            r#"{{"type":"orderbook_delta","sid":5,"seq":{seq},"msg":{{"market_ticker":"{ticker}","price_dollars":"0.4000","delta_fp":"1.00","side":"yes","ts_ms":1}}}}"#
+        )
+    }
+
+    /// Subscribed as sid 5, both books whole from seq 1 and 2.
+    fn subscribed() -> Session {
+        let mut s = session();
+        s.on_open();
+        let sent = commands(&mut s);
+        assert_eq!(
+            sent,
+            [
+                r#"{"id":1,"cmd":"subscribe","params":{"channels":["orderbook_delta"],"market_tickers":["A-1","B-2"],"use_yes_price":true}}"#
+            ]
+        );
+        feed(
+            &mut s,
+            r#"{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":5}}"#,
+        );
+        assert_eq!(feed(&mut s, &snapshot(1, "A-1")).len(), 4);
+        assert!(!s.all_whole());
+        feed(&mut s, &snapshot(2, "B-2"));
+        assert!(s.all_whole());
+        s
+    }
+
+    #[test]
+    fn deltas_flow_and_duplicates_are_dropped() {
+        let mut s = subscribed();
+        assert_eq!(feed(&mut s, &delta(3, "A-1")).len(), 1);
+        assert!(feed(&mut s, &delta(3, "A-1")).is_empty());
+        assert!(feed(&mut s, &delta(2, "B-2")).is_empty());
+        assert_eq!(s.counters().duplicates, 2);
+        assert!(commands(&mut s).is_empty());
+    }
+
+    #[test]
+    fn a_gap_makes_every_book_stale_and_asks_for_snapshots() {
+        let mut s = subscribed();
+        let out = feed(&mut s, &delta(5, "A-1"));
+        // Two gap statuses, and the delta itself is not applied.
+        assert_eq!(out.len(), 2);
+        assert!(
+            out.iter().all(|e| e.status == MarketStatus::Gap
+                && e.gap_expected == 3
+                && e.gap_received == 5)
+        );
+        assert_eq!(
+            commands(&mut s),
+            [
+                r#"{"id":2,"cmd":"update_subscription","params":{"sids":[5],"action":"get_snapshot","market_tickers":["A-1","B-2"]}}"#
+            ]
+        );
+        // Deltas wait for their market's snapshot.
+        assert!(feed(&mut s, &delta(6, "B-2")).is_empty());
+        feed(&mut s, &snapshot(7, "B-2"));
+        assert_eq!(feed(&mut s, &delta(8, "B-2")).len(), 1);
+        assert!(feed(&mut s, &delta(9, "A-1")).is_empty());
+        feed(&mut s, &snapshot(10, "A-1"));
+        assert!(s.all_whole());
+        assert_eq!(s.counters().dropped_while_stale, 3);
+        assert_eq!(s.counters().gaps, 1);
+    }
+
+    #[test]
+    fn a_refused_snapshot_or_a_terminal_error_resubscribes() {
+        let mut s = subscribed();
+        feed(&mut s, &delta(9, "A-1"));
+        commands(&mut s);
+        // The get_snapshot (id 2) is refused.
+        feed(
+            &mut s,
+            r#"{"id":2,"type":"error","msg":{"code":7,"msg":"Unknown subscription ID"}}"#,
+        );
+        assert_eq!(
+            commands(&mut s),
+            [
+                r#"{"id":3,"cmd":"unsubscribe","params":{"sids":[5]}}"#,
+                r#"{"id":4,"cmd":"subscribe","params":{"channels":["orderbook_delta"],"market_tickers":["A-1","B-2"],"use_yes_price":true}}"#
+            ]
+        );
+        // Messages of the old sid are ignored from now on.
+        assert!(feed(&mut s, &snapshot(10, "A-1")).is_empty());
+        feed(
+            &mut s,
+            r#"{"id":4,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":6}}"#,
+        );
+        let fresh = snapshot(1, "A-1").replace(r#""sid":5"#, r#""sid":6"#);
+        assert_eq!(feed(&mut s, &fresh).len(), 4);
+
+        // A buffer overflow (25) ends the subscription: subscribe again.
+        feed(
+            &mut s,
+            r#"{"sid":6,"type":"error","msg":{"code":25,"msg":"Subscription buffer overflow"}}"#,
+        );
+        let sent = commands(&mut s);
+        assert_eq!(sent.len(), 2, "{sent:?}");
+        assert!(sent[1].contains(r#""cmd":"subscribe""#));
+        assert_eq!(s.counters().resubscribes, 2);
+        assert!(!s.all_whole());
+    }
+
+    #[test]
+    fn a_lost_connection_makes_every_book_stale_and_bad_frames_are_counted() {
+        let mut s = subscribed();
+        let mut out = Vec::new();
+        s.on_disconnect(Nanos(2), &mut |e| out.push(e));
+        assert_eq!(out.len(), 2);
+        assert!(!s.all_whole());
+        assert!(feed(&mut s, "{not json").is_empty());
+        assert!(feed(&mut s, &delta(3, "A-1")).is_empty(), "old sid");
+        assert_eq!(s.counters().decode_errors, 1);
+        s.on_open();
+        assert_eq!(commands(&mut s).len(), 1);
+    }
+
+    #[test]
+    fn bad_tickers_are_refused_by_name() {
+        let bad = |t: &str| {
+            Session::new(SessionConfig {
+                markets: vec![Market {
+                    ticker: t.into(),
+                    instrument: InstrumentId(1),
+                }],
+                venue: VenueId(1),
+                trades: false,
+                ticker: false,
+            })
+            .unwrap_err()
+            .to_string()
+        };
+        assert!(bad("A\"B").contains(r#""A\"B""#));
+        assert!(bad("").contains("not valid"));
+    }
+}
