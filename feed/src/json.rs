@@ -205,6 +205,7 @@ impl<'a> Scanner<'a> {
         self.expect(b'"', "a '\"' opening a string")?;
         let start = self.pos;
         loop {
+            self.pos += special_byte(self.buf.get(self.pos..).unwrap_or_default());
             match self.buf.get(self.pos) {
                 None => return Err(JsonError::Eof { expected: "'\"'" }),
                 Some(b'"') => {
@@ -228,8 +229,7 @@ impl<'a> Scanner<'a> {
                         _ => return Err(JsonError::BadString { at }),
                     }
                 }
-                Some(&b) if b < 0x20 => return Err(JsonError::BadString { at: self.pos }),
-                Some(_) => self.pos += 1,
+                Some(_) => return Err(JsonError::BadString { at: self.pos }),
             }
         }
     }
@@ -373,6 +373,39 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The offset of the first byte of `s` that ends a plain run inside a
+/// string: a quote, a backslash or a control byte; `s.len()` when none.
+///
+/// Eight bytes at a time: a byte equal to `c` is a zero byte of `w ^ c`,
+/// and `(x - 0x01…01) & !x & 0x80…80` flags zero bytes (and bytes below
+/// 0x20 when 0x20…20 is subtracted instead). Borrows can flag a byte after
+/// a real match, never before one, so the lowest flag is exact.
+#[inline]
+fn special_byte(s: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = s.get(i..i + 8) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(word);
+        let quote = w ^ (ONES * u64::from(b'"'));
+        let slash = w ^ (ONES * u64::from(b'\\'));
+        let flags = (quote.wrapping_sub(ONES) & !quote)
+            | (slash.wrapping_sub(ONES) & !slash)
+            | (w.wrapping_sub(ONES * 0x20) & !w);
+        let flags = flags & HIGH;
+        if flags != 0 {
+            return i + (flags.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    i + s[i..]
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)
+        .unwrap_or(s.len() - i)
+}
+
 /// Parses ASCII digits with an optional leading `-` into an `i64`.
 pub fn parse_i64(text: &[u8]) -> Option<i64> {
     match text.split_first() {
@@ -466,6 +499,14 @@ mod tests {
                 "{:?}",
                 String::from_utf8_lossy(bad)
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn special_byte_finds_the_first_quote_backslash_or_control(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..40)) {
+            let want = bytes.iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20).unwrap_or(bytes.len());
+            proptest::prop_assert_eq!(special_byte(&bytes), want);
         }
     }
 

@@ -36,7 +36,32 @@ use pt_engine::model::{
     EventKind, Header, InstrumentId, MarketEvent, MarketStatus, Nanos, VenueId,
 };
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write as _;
+
+/// FNV-1a: tickers are short and chosen by the operator, not an attacker,
+/// so the map needs speed, not SipHash's flood resistance.
+#[derive(Clone, Copy, Debug)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Fnv {
+        Fnv(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+}
+
+type TickerMap = HashMap<String, usize, BuildHasherDefault<Fnv>>;
 
 /// One market to follow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -172,7 +197,7 @@ struct MarketState {
 pub struct Session {
     config: SessionConfig,
     markets: Vec<MarketState>,
-    by_ticker: HashMap<String, usize>,
+    by_ticker: TickerMap,
     subs: Vec<Sub>,
     next_id: u64,
     decoder: Decoder,
@@ -191,7 +216,7 @@ impl Session {
                 "no markets configured; expected at least one market ticker".into(),
             ));
         }
-        let mut by_ticker = HashMap::new();
+        let mut by_ticker = TickerMap::default();
         for (i, m) in config.markets.iter().enumerate() {
             let ok = (1..=128).contains(&m.ticker.len())
                 && m.ticker
