@@ -126,9 +126,8 @@ impl Signer {
     /// KEY`) or PKCS#1 (`BEGIN RSA PRIVATE KEY`). Errors name the file.
     pub fn from_pem_file(key_id: &str, path: &Path) -> Result<Signer, SignerError> {
         check_key_id(key_id).map_err(SignerError)?;
-        let text = fs::read_to_string(path).map_err(|e| {
-            SignerError(format!("reading the private key {}: {e}", path.display()))
-        })?;
+        let text = fs::read_to_string(path)
+            .map_err(|e| SignerError(format!("reading the private key {}: {e}", path.display())))?;
         let text = text.trim();
         let key = if text.contains("-----BEGIN PRIVATE KEY-----") {
             RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| {
@@ -216,7 +215,6 @@ impl Signer {
         BASE64.encode(signature.to_bytes())
     }
 }
-
 
 #[cfg(test)]
 mod tests {
