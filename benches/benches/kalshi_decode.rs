@@ -1,0 +1,251 @@
+//! Kalshi WebSocket v2 decoding, per message: `pt_feed::kalshi::decode`
+//! (plus iterating every snapshot level) against serde_json into
+//! `#[derive(Deserialize)]` structs borrowing the strings, extracting the
+//! same fields and parsing the same decimal strings to `Price`/`Qty`.
+//! serde_json is told the message type up front (one struct per type);
+//! ours finds it in the frame.
+//!
+//! Inputs: `orderbook_delta` and `orderbook_snapshot` (10 levels a side)
+//! in the documented current shape with `type` first, as Kalshi sends;
+//! `orderbook_delta` also with `msg` first and keys sorted (as `pt sim`
+//! sends, which makes ours scan the body twice); `ticker` and `trade` are
+//! the recorded production lines (../shared/data/kalshi) when present, else
+//! generated lines of the same shape.
+//!
+//! `cargo bench -p pt-benches --bench kalshi_decode`
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use pt_engine::model::{Price, Qty};
+use pt_feed::kalshi::{Msg, decode};
+use serde::Deserialize;
+use std::hint::black_box;
+use std::path::PathBuf;
+
+const DELTA: &str = r#"{"type":"orderbook_delta","sid":2,"seq":3,"msg":{"market_ticker":"FED-23DEC-T3.00","market_id":"9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1","price_dollars":"0.9600","delta_fp":"-54.00","side":"yes","ts":"2022-11-22T20:44:01Z","ts_ms":1669149841000}}"#;
+const DELTA_SORTED: &str = r#"{"msg":{"delta_fp":"-54.00","market_id":"9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1","market_ticker":"FED-23DEC-T3.00","price_dollars":"0.9600","side":"yes","ts":"2022-11-22T20:44:01.000Z","ts_ms":1669149841000},"seq":3,"sid":2,"type":"orderbook_delta"}"#;
+
+fn snapshot() -> String {
+    let side = |from: u32| {
+        (0..10)
+            .map(|i| format!(r#"["0.{:02}00","{}.00"]"#, from + i * 2, 100 + i * 37))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    format!(
+        r#"{{"type":"orderbook_snapshot","sid":2,"seq":2,"msg":{{"market_ticker":"FED-23DEC-T3.00","market_id":"9b0f6b43-5b68-4f9f-9f02-9a2d1b8ac1a1","yes_dollars_fp":[{}],"no_dollars_fp":[{}]}}}}"#,
+        side(20),
+        side(41)
+    )
+}
+
+fn recorded(name: &str, fallback: &str) -> Vec<String> {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/kalshi")
+        .join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(t) => t
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        Err(_) => {
+            println!("{} not found: using generated lines", path.display());
+            vec![fallback.to_owned(); 10]
+        }
+    }
+}
+
+const TICKER: &str = r#"{"type":"ticker","sid":1,"msg":{"market_id":"6a958fdf-4723-4333-9531-57111fbc51d3","market_ticker":"KXXRP-26FEB1317-B1.3899500","price":14,"yes_bid":4,"yes_ask":95,"price_dollars":"0.1400","yes_bid_dollars":"0.0400","yes_ask_dollars":"0.9500","volume":13446,"volume_fp":"13446.00","open_interest":892,"open_interest_fp":"892.00","dollar_volume":6723,"dollar_open_interest":446,"yes_bid_size_fp":"14.00","yes_ask_size_fp":"84.00","last_trade_size_fp":"0.00","ts":1770897976,"Clock":13281241747}}"#;
+const TRADE: &str = r#"{"type":"trade","sid":2,"seq":10,"msg":{"trade_id":"f851595a-6d92-424e-09f8-0d2669de70ae","market_ticker":"KXSOLD-26FEB1217-T79.9999","yes_price":77,"no_price":23,"yes_price_dollars":"0.7700","no_price_dollars":"0.2300","count":75,"count_fp":"75.00","taker_side":"yes","ts":1770897981}}"#;
+
+// The serde_json peer: the same fields, strings borrowed.
+#[derive(Deserialize)]
+struct Env<'a, M> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    sid: Option<u64>,
+    seq: Option<u64>,
+    msg: M,
+}
+
+#[derive(Deserialize)]
+struct SDelta<'a> {
+    market_ticker: &'a str,
+    market_id: Option<&'a str>,
+    price_dollars: &'a str,
+    delta_fp: &'a str,
+    side: &'a str,
+    ts_ms: Option<i64>,
+    client_order_id: Option<&'a str>,
+}
+
+#[derive(Deserialize)]
+struct SSnapshot<'a> {
+    market_ticker: &'a str,
+    #[serde(borrow)]
+    yes_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
+    #[serde(borrow)]
+    no_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
+}
+
+#[derive(Deserialize)]
+struct STicker<'a> {
+    market_ticker: &'a str,
+    price_dollars: &'a str,
+    yes_bid_dollars: &'a str,
+    yes_ask_dollars: &'a str,
+    volume_fp: Option<&'a str>,
+    open_interest_fp: Option<&'a str>,
+    yes_bid_size_fp: Option<&'a str>,
+    yes_ask_size_fp: Option<&'a str>,
+    last_trade_size_fp: Option<&'a str>,
+    dollar_volume: Option<i64>,
+    dollar_open_interest: Option<i64>,
+    ts: Option<i64>,
+    ts_ms: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct STrade<'a> {
+    trade_id: &'a str,
+    market_ticker: &'a str,
+    yes_price_dollars: &'a str,
+    no_price_dollars: &'a str,
+    count_fp: &'a str,
+    taker_side: &'a str,
+    ts: Option<i64>,
+    ts_ms: Option<i64>,
+}
+
+fn px(s: &str) -> i64 {
+    Price::parse_bytes(s.as_bytes()).map_or(0, Price::raw)
+}
+fn qx(s: &str) -> i64 {
+    Qty::parse_bytes(s.as_bytes()).map_or(0, Qty::raw)
+}
+fn oq(s: Option<&str>) -> i64 {
+    s.map_or(0, qx)
+}
+
+fn serde_delta(f: &str) -> i64 {
+    let e: Env<'_, SDelta<'_>> = serde_json::from_str(f).expect("delta");
+    let m = e.msg;
+    let side = i64::from(m.side == "yes");
+    px(m.price_dollars)
+        + qx(m.delta_fp)
+        + side
+        + m.ts_ms.unwrap_or(0)
+        + (m.market_ticker.len() + m.market_id.map_or(0, str::len) + e.kind.len()) as i64
+        + m.client_order_id.map_or(0, str::len) as i64
+        + e.sid.unwrap_or(0) as i64
+        + e.seq.unwrap_or(0) as i64
+}
+
+fn serde_snapshot(f: &str) -> i64 {
+    let e: Env<'_, SSnapshot<'_>> = serde_json::from_str(f).expect("snapshot");
+    let mut acc = e.msg.market_ticker.len() as i64 + e.seq.unwrap_or(0) as i64;
+    for side in [e.msg.yes_dollars_fp, e.msg.no_dollars_fp]
+        .into_iter()
+        .flatten()
+    {
+        for (p, q) in side {
+            acc += px(p) + qx(q);
+        }
+    }
+    acc
+}
+
+fn serde_ticker(f: &str) -> i64 {
+    let e: Env<'_, STicker<'_>> = serde_json::from_str(f).expect("ticker");
+    let m = e.msg;
+    px(m.price_dollars)
+        + px(m.yes_bid_dollars)
+        + px(m.yes_ask_dollars)
+        + oq(m.volume_fp)
+        + oq(m.open_interest_fp)
+        + oq(m.yes_bid_size_fp)
+        + oq(m.yes_ask_size_fp)
+        + oq(m.last_trade_size_fp)
+        + m.dollar_volume.unwrap_or(0)
+        + m.dollar_open_interest.unwrap_or(0)
+        + m.ts_ms.or(m.ts).unwrap_or(0)
+        + m.market_ticker.len() as i64
+}
+
+fn serde_trade(f: &str) -> i64 {
+    let e: Env<'_, STrade<'_>> = serde_json::from_str(f).expect("trade");
+    let m = e.msg;
+    px(m.yes_price_dollars)
+        + px(m.no_price_dollars)
+        + qx(m.count_fp)
+        + i64::from(m.taker_side == "yes")
+        + m.ts_ms.or(m.ts).unwrap_or(0)
+        + (m.trade_id.len() + m.market_ticker.len()) as i64
+        + e.seq.unwrap_or(0) as i64
+}
+
+/// Ours: decode, then touch the same fields (iterating snapshot levels).
+fn ours(f: &str) -> i64 {
+    let e = decode(f.as_bytes()).expect("decode");
+    let env = e.sid.unwrap_or(0) as i64 + e.seq.unwrap_or(0) as i64;
+    env + match e.msg {
+        Msg::OrderbookDelta(d) => {
+            d.price.raw() + d.delta.raw() + d.ts.0 + d.market_ticker.len() as i64
+        }
+        Msg::OrderbookSnapshot(s) => {
+            let mut acc = s.market_ticker.len() as i64;
+            for (p, q) in s.yes.iter().chain(s.no.iter()) {
+                acc += p.raw() + q.raw();
+            }
+            acc
+        }
+        Msg::Ticker(t) => {
+            t.price.raw()
+                + t.yes_bid.raw()
+                + t.yes_ask.raw()
+                + t.volume.map_or(0, Qty::raw)
+                + t.yes_bid_size.map_or(0, Qty::raw)
+                + t.ts.0
+        }
+        Msg::Trade(t) => t.yes_price.raw() + t.no_price.raw() + t.count.raw() + t.ts.0,
+        _ => 0,
+    }
+}
+
+/// A bench case: name, frames, the serde_json peer.
+type Case = (&'static str, Vec<String>, fn(&str) -> i64);
+
+fn bench(c: &mut Criterion) {
+    let snap = snapshot();
+    let tickers = recorded("ssmd_kalshi_ticker.jsonl", TICKER);
+    let trades = recorded("ssmd_kalshi_trade.jsonl", TRADE);
+    let cases: [Case; 5] = [
+        ("orderbook_delta", vec![DELTA.to_owned()], serde_delta),
+        (
+            "orderbook_delta_msg_first",
+            vec![DELTA_SORTED.to_owned()],
+            serde_delta,
+        ),
+        ("orderbook_snapshot_10x2", vec![snap], serde_snapshot),
+        ("ticker", tickers, serde_ticker),
+        ("trade", trades, serde_trade),
+    ];
+    for (name, frames, peer) in cases {
+        // Both sides must agree that every frame is valid before timing.
+        for f in &frames {
+            black_box((ours(f), peer(f)));
+        }
+        let mut g = c.benchmark_group(format!("kalshi_decode/{name}"));
+        g.throughput(Throughput::Elements(frames.len() as u64));
+        g.bench_function("pt_feed", |b| {
+            b.iter(|| frames.iter().map(|f| ours(black_box(f))).sum::<i64>())
+        });
+        g.bench_function("serde_json", |b| {
+            b.iter(|| frames.iter().map(|f| peer(black_box(f))).sum::<i64>())
+        });
+        g.finish();
+    }
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
