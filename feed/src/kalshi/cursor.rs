@@ -307,6 +307,55 @@ impl<'a> Cursor<'a> {
         })
     }
 
+    /// Finds the end of the object or array that starts here by counting
+    /// brackets outside strings (strings found with [`find_special`],
+    /// escapes stepped over), without validating it; scalars are skipped
+    /// by the scanner. Only for a value that is decoded again in full
+    /// afterwards (the deferred `msg`): that pass validates it as exactly
+    /// one JSON value, so a malformed value is still refused.
+    pub(crate) fn skip_unvalidated(&mut self, field: &'static str) -> Result<Span, DecodeError> {
+        let b = self.peek(field)?;
+        if b != b'{' && b != b'[' {
+            return self.skip(field);
+        }
+        let start = self.pos();
+        let mut depth = 0usize;
+        loop {
+            let Some(&b) = self.buf.get(self.at) else {
+                return Err(self.eof(field, start, "the end of the value"));
+            };
+            self.at += 1;
+            match b {
+                b'"' => loop {
+                    let rest = self.buf.get(self.at..).unwrap_or(&[]);
+                    let Some(n) = find_special(rest) else {
+                        return Err(self.eof(field, start, "'\"'"));
+                    };
+                    let c = rest.get(n).copied();
+                    self.at += n + 1;
+                    match c {
+                        Some(b'"') => break,
+                        Some(b'\\') => self.at += 1,
+                        _ => {}
+                    }
+                },
+                b'{' | b'[' => depth += 1,
+                b'}' | b']' => {
+                    depth = depth.saturating_sub(1);
+                    if depth == 0 {
+                        break;
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.at = self.at.min(self.buf.len());
+        Ok(Span {
+            start,
+            end: self.pos(),
+        })
+    }
+
     /// Checks that only whitespace remains.
     pub(crate) fn end(&mut self) -> Result<(), DecodeError> {
         let start = self.pos();

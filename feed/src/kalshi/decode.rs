@@ -174,7 +174,7 @@ pub fn decode(frame: &[u8]) -> Result<Envelope<'_>, DecodeError> {
             }
             b"msg" => match ty {
                 Some(t) => body = Some(body_of(t, &mut c, frame)?),
-                None => deferred = Some(c.skip("msg")?),
+                None => deferred = Some(c.skip_unvalidated("msg")?),
             },
             b"sid" => sid = Some(c.u64("sid")?),
             b"seq" => seq = Some(c.u64("seq")?),

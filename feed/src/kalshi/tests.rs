@@ -448,6 +448,27 @@ fn errors_name_message_field_value_and_expectation() {
 }
 
 #[test]
+fn a_body_before_its_type_is_still_fully_validated() {
+    // Brackets and escaped quotes inside strings do not end the body.
+    let f = br#"{"msg":{"market_ticker":"T}]\"{","price_dollars":"0.5","delta_fp":"1","side":"yes","x":{"y":["]"]}},"type":"orderbook_delta"}"#;
+    let Msg::OrderbookDelta(d) = ok(f).msg else {
+        panic!()
+    };
+    assert_eq!(d.market_ticker, "T}]\\\"{");
+    for bad in [
+        &br#"{"msg":{"market_ticker":"T" "x":1},"type":"orderbook_delta"}"#[..],
+        br#"{"msg":{"a":[}],"type":"ok"}"#,
+        br#"{"msg":{"a":1}},"type":"ok"}"#,
+        br#"{"msg":{"a":"\q"},"type":"ok"}"#,
+        br#"{"msg":{"a":1,"type":"ok"}"#,
+        b"{\"msg\":{\"a\":\"\x01\"},\"type\":\"ok\"}",
+    ] {
+        let e = decode(bad).expect_err(&String::from_utf8_lossy(bad));
+        assert!(e.span.end <= bad.len());
+    }
+}
+
+#[test]
 fn decoder_counts_types_and_errors() {
     let mut d = Decoder::new();
     for f in [
