@@ -124,13 +124,13 @@ fn kalshi_frames(n: usize) -> Vec<String> {
         seq += 1;
         let mut yes = Vec::new();
         let mut no = Vec::new();
-        for c in 30..50 {
-            levels[m][0][c] = 100 + c as i64;
-            yes.push(format!(r#"["0.{c:02}00","{}.00"]"#, levels[m][0][c]));
+        for (c, q) in levels[m][0].iter_mut().enumerate().take(50).skip(30) {
+            *q = 100 + c as i64;
+            yes.push(format!(r#"["0.{c:02}00","{q}.00"]"#));
         }
-        for c in 51..71 {
-            levels[m][1][c] = 100 + c as i64;
-            no.push(format!(r#"["0.{c:02}00","{}.00"]"#, levels[m][1][c]));
+        for (c, q) in levels[m][1].iter_mut().enumerate().take(71).skip(51) {
+            *q = 100 + c as i64;
+            no.push(format!(r#"["0.{c:02}00","{q}.00"]"#));
         }
         frames.push(format!(
             r#"{{"type":"orderbook_snapshot","sid":1,"seq":{seq},"msg":{{"market_ticker":"{t}","market_id":"9b0f6b43-5b68-4f9f-9f02-a2a1a1c1d1e1","yes_dollars_fp":[{}],"no_dollars_fp":[{}]}}}}"#,
@@ -151,7 +151,7 @@ fn kalshi_frames(n: usize) -> Vec<String> {
             51 + (x >> 16) % 20
         } as usize;
         let have = levels[m][side][c];
-        let d = if have > 0 && (x >> 32) % 2 == 0 {
+        let d = if have > 0 && (x >> 32).is_multiple_of(2) {
             -(1 + ((x >> 40) as i64 % have))
         } else {
             1 + (x >> 40) as i64 % 50
