@@ -263,6 +263,15 @@ impl Ladder {
         self.version
     }
 
+    /// One side's levels.
+    #[inline]
+    fn side(&self, side: Side) -> &Levels {
+        match side {
+            Side::Buy => &self.bids,
+            Side::Sell => &self.asks,
+        }
+    }
+
     #[inline]
     fn index(&self, price: Price) -> Result<u32, BookError> {
         self.grid.index_of(price).ok_or(BookError::OffGrid(price))
@@ -273,10 +282,7 @@ impl Ladder {
         if i == NONE {
             return None;
         }
-        let q = match side {
-            Side::Buy => self.bids.get(i),
-            Side::Sell => self.asks.get(i),
-        };
+        let q = self.side(side).get(i);
         Some((self.grid.price_at(i)?, Qty::from_raw(q)))
     }
 
@@ -294,11 +300,9 @@ impl Ladder {
 
     /// Quantity at `price` on `side` (zero off the grid).
     pub fn qty_at(&self, side: Side, price: Price) -> Qty {
-        match (self.grid.index_of(price), side) {
-            (Some(i), Side::Buy) => Qty::from_raw(self.bids.get(i)),
-            (Some(i), Side::Sell) => Qty::from_raw(self.asks.get(i)),
-            (None, _) => Qty::ZERO,
-        }
+        self.grid
+            .index_of(price)
+            .map_or(Qty::ZERO, |i| Qty::from_raw(self.side(side).get(i)))
     }
 
     /// Sets a level to an absolute quantity (zero removes it).
@@ -327,11 +331,7 @@ impl Ladder {
         header: &Header,
     ) -> Result<BookUpdate, BookError> {
         let i = self.index(price)?;
-        let now = match side {
-            Side::Buy => self.bids.get(i),
-            Side::Sell => self.asks.get(i),
-        }
-        .saturating_add(delta.raw());
+        let now = self.side(side).get(i).saturating_add(delta.raw());
         if now < 0 {
             return Err(BookError::NegativeQty {
                 price,
