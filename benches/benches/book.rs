@@ -108,125 +108,24 @@ fn book(c: &mut Criterion) {
     group.finish();
 }
 
-/// A Kalshi-shaped stream: one snapshot per market, then `n` deltas on
-/// three markets, each keeping its level at zero or above, as `pt sim` and
-/// Kalshi send them (current fixed-point format, `use_yes_price`).
-fn kalshi_frames(n: usize) -> Vec<String> {
-    let markets = [
-        "KXBTCD-26DEC31-T99999.99",
-        "KXETHD-26DEC31-T3999.99",
-        "FED-26DEC-T4.00",
-    ];
-    let mut frames = Vec::with_capacity(n + 3);
-    let mut levels = [[[0i64; 101]; 2]; 3];
-    let mut seq = 0u64;
-    for (m, t) in markets.iter().enumerate() {
-        seq += 1;
-        let mut yes = Vec::new();
-        let mut no = Vec::new();
-        for (c, q) in levels[m][0].iter_mut().enumerate().take(50).skip(30) {
-            *q = 100 + c as i64;
-            yes.push(format!(r#"["0.{c:02}00","{q}.00"]"#));
-        }
-        for (c, q) in levels[m][1].iter_mut().enumerate().take(71).skip(51) {
-            *q = 100 + c as i64;
-            no.push(format!(r#"["0.{c:02}00","{q}.00"]"#));
-        }
-        frames.push(format!(
-            r#"{{"type":"orderbook_snapshot","sid":1,"seq":{seq},"msg":{{"market_ticker":"{t}","market_id":"9b0f6b43-5b68-4f9f-9f02-a2a1a1c1d1e1","yes_dollars_fp":[{}],"no_dollars_fp":[{}]}}}}"#,
-            yes.join(","),
-            no.join(",")
-        ));
-    }
-    let mut x = 0x9E37_79B9_7F4A_7C15u64;
-    for _ in 0..n {
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        let m = (x % 3) as usize;
-        let side = ((x >> 8) % 2) as usize;
-        let c = if side == 0 {
-            30 + (x >> 16) % 20
-        } else {
-            51 + (x >> 16) % 20
-        } as usize;
-        let have = levels[m][side][c];
-        let d = if have > 0 && (x >> 32).is_multiple_of(2) {
-            -(1 + ((x >> 40) as i64 % have))
-        } else {
-            1 + (x >> 40) as i64 % 50
-        };
-        levels[m][side][c] += d;
-        seq += 1;
-        frames.push(format!(
-            r#"{{"type":"orderbook_delta","sid":1,"seq":{seq},"msg":{{"market_ticker":"{}","market_id":"9b0f6b43-5b68-4f9f-9f02-a2a1a1c1d1e1","price_dollars":"0.{c:02}00","delta_fp":"{d}.00","side":"{}","ts":"2026-11-23T14:00:00Z","ts_ms":1795442400000}}}}"#,
-            markets[m],
-            if side == 0 { "yes" } else { "no" }
-        ));
-    }
-    frames
-}
-
 /// Bytes to `BookUpdate` on one core for Kalshi: decode, the session's
-/// sequence check, conversion to engine events, and the book stage.
+/// sequence check, conversion to engine events, and the book stage
+/// ([`pt_benches::kalshi::Pipeline`]).
 fn kalshi_bytes_to_book(c: &mut Criterion) {
-    use pt_engine::book::BookStage;
-    use pt_engine::instrument::PriceGrid;
-    use pt_engine::model::{Nanos, VenueId};
-    use pt_feed::kalshi::session::{Market, Session, SessionConfig};
-    let frames = kalshi_frames(200_000);
-    let tickers = [
-        "KXBTCD-26DEC31-T99999.99",
-        "KXETHD-26DEC31-T3999.99",
-        "FED-26DEC-T4.00",
-    ];
-    let cent = Price::from_raw(1_000_000);
-    let grid = PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent).expect("grid");
-    let setup = || {
-        let mut session = Session::new(SessionConfig {
-            markets: tickers
-                .iter()
-                .enumerate()
-                .map(|(i, t)| Market {
-                    ticker: (*t).to_owned(),
-                    instrument: InstrumentId(i as u32 + 1),
-                })
-                .collect(),
-            venue: VenueId(1),
-            trades: false,
-            ticker: false,
-        })
-        .expect("session");
-        session.on_open();
-        session.drain_commands(&mut |_| {});
-        session.on_frame(
-            br#"{"id":1,"type":"subscribed","msg":{"channel":"orderbook_delta","sid":1}}"#,
-            Nanos(0),
-            &mut |_| {},
-        );
-        let stage =
-            BookStage::new((1..=3).map(|i| (InstrumentId(i), grid.clone()))).expect("stage");
-        (session, stage)
-    };
+    use pt_benches::kalshi::{Pipeline, contiguous};
+    let (bytes, ends) = contiguous(200_000);
     let mut group = c.benchmark_group("kalshi_bytes_to_book_update");
     group
-        .throughput(Throughput::Elements(frames.len() as u64))
+        .throughput(Throughput::Elements(ends.len() as u64))
         .sample_size(20);
     group.bench_function("decode_session_book", |b| {
         b.iter_batched(
-            setup,
-            |(mut session, mut stage)| {
-                let mut updates = 0u64;
-                for f in &frames {
-                    session.on_frame(f.as_bytes(), Nanos(1), &mut |e| {
-                        if let Some(u) = stage.apply(&e) {
-                            updates += black_box(u).version & 1;
-                        }
-                    });
-                }
-                assert_eq!(session.counters().gaps, 0);
-                assert_eq!(stage.counters().negative + stage.counters().off_grid, 0);
-                (session, stage, updates)
+            Pipeline::new,
+            |mut p| {
+                let updates = p.run(&bytes, &ends);
+                assert_eq!(p.session.counters().gaps, 0);
+                assert_eq!(p.stage.counters().negative + p.stage.counters().off_grid, 0);
+                (p, updates)
             },
             BatchSize::LargeInput,
         )

@@ -8,6 +8,7 @@
 //! `disruptor` crate.
 
 pub mod journal;
+pub mod kalshi;
 mod peers;
 
 pub use peers::Transport;

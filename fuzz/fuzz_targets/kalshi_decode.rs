@@ -1,14 +1,17 @@
 //! The Kalshi WebSocket decoder never panics on any bytes; a frame that
 //! decodes iterates exactly the levels, strings and subscriptions it
 //! reports, every error span lies inside the frame, and turning a decoded
-//! message into events (both price conventions) emits what it says.
+//! message into events (both price conventions) emits what it says. The
+//! `orderbook_delta` fast path never changes the outcome: `decode` equals
+//! `decode_general` (no fast path) on every input, errors included.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use pt_engine::model::Nanos;
-use pt_feed::kalshi::{EventSource, Msg, decode, to_events};
+use pt_feed::kalshi::{EventSource, Msg, decode, decode_general, to_events};
 
 fuzz_target!(|data: &[u8]| {
+    assert_eq!(decode(data), decode_general(data));
     let env = match decode(data) {
         Ok(env) => env,
         Err(e) => {

@@ -153,7 +153,23 @@ impl Msg<'_> {
 
 /// Decodes one Kalshi WebSocket v2 text frame. Unknown keys are skipped;
 /// trailing bytes other than whitespace are refused.
+///
+/// A compact `orderbook_delta` in the current format takes the fast path
+/// (`fast.rs`); every other frame, and any delta it gives up on, is read
+/// by [`decode_general`], which returns the same result for the frames
+/// the fast path accepts.
+#[inline]
 pub fn decode(frame: &[u8]) -> Result<Envelope<'_>, DecodeError> {
+    match super::fast::delta(frame) {
+        Some(env) => Ok(env),
+        None => decode_general(frame),
+    }
+}
+
+/// [`decode`] without the `orderbook_delta` fast path: the reference the
+/// fast path is tested against (and what `decode` runs for every frame
+/// the fast path does not take).
+pub fn decode_general(frame: &[u8]) -> Result<Envelope<'_>, DecodeError> {
     let mut c = Cursor::new(frame, 0, frame.len(), "envelope");
     let obj_start = c.begin_object("")?;
     let mut ty: Option<MsgType> = None;

@@ -55,13 +55,14 @@ mod cursor;
 mod decode;
 mod error;
 mod events;
+mod fast;
 pub mod feed;
 mod levels;
 mod msg;
 pub mod session;
 mod time;
 
-pub use decode::{DecodeCounters, Decoder, MsgType, decode};
+pub use decode::{DecodeCounters, Decoder, MsgType, decode, decode_general};
 pub use error::{DecodeError, ErrorCounters, ErrorDisplay, ErrorKind, Span};
 pub use events::{EventSource, to_events, trade_id_hash, yes_ladder};
 pub use levels::{LevelIter, Levels, Strings, Subscriptions};
@@ -74,5 +75,7 @@ pub use msg::{
 pub(crate) use cursor::Cursor;
 pub(crate) use decode::{closed, req};
 
+#[cfg(test)]
+mod fast_tests;
 #[cfg(test)]
 mod tests;

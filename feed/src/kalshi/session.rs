@@ -39,29 +39,50 @@ use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write as _;
 
-/// FNV-1a: tickers are short and chosen by the operator, not an attacker,
-/// so the map needs speed, not SipHash's flood resistance.
-#[derive(Clone, Copy, Debug)]
-struct Fnv(u64);
+/// The ticker map's hash: eight bytes a step (the multiply-rotate step of
+/// FxHash), the last word read overlapping the one before, and one final
+/// mix so the low bits the table indexes by depend on every byte. The
+/// tickers in the map are the operator's, and a lookup of a ticker the
+/// venue sends costs the same whatever it is, so the map needs speed, not
+/// SipHash's flood resistance. A 24-byte ticker takes a few word steps
+/// where FNV took 24 byte steps.
+#[derive(Clone, Copy, Debug, Default)]
+struct TickerHash(u64);
 
-impl Default for Fnv {
-    fn default() -> Fnv {
-        Fnv(0xcbf2_9ce4_8422_2325)
+impl TickerHash {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+
+    #[inline]
+    fn add(&mut self, w: u64) {
+        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
     }
 }
 
-impl Hasher for Fnv {
+impl Hasher for TickerHash {
+    #[inline]
     fn finish(&self) -> u64 {
-        self.0
+        (self.0 ^ (self.0 >> 29)).wrapping_mul(Self::K)
     }
+
+    #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        self.add(bytes.len() as u64);
+        let word = |c: &[u8; 8]| u64::from_le_bytes(*c);
+        if let Some(last) = bytes.last_chunk::<8>() {
+            let (words, _) = bytes.as_chunks::<8>();
+            words.iter().for_each(|c| self.add(word(c)));
+            self.add(word(last));
+        } else {
+            let mut w = 0u64;
+            for (i, &b) in bytes.iter().enumerate() {
+                w |= u64::from(b) << (8 * i);
+            }
+            self.add(w);
         }
     }
 }
 
-type TickerMap = HashMap<String, usize, BuildHasherDefault<Fnv>>;
+type TickerMap = HashMap<String, usize, BuildHasherDefault<TickerHash>>;
 
 /// One market to follow.
 #[derive(Clone, Debug, PartialEq, Eq)]
