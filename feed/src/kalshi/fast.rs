@@ -21,7 +21,7 @@
 //!   key one fixed-length comparison of `,"key":`, with no dispatch; in any
 //!   other order a key is recognised by its first letter and one such
 //!   comparison (no search for its closing quote);
-//! - string ends are found 16 bytes at a time, then 8;
+//! - string ends are found eight bytes at a time (SWAR);
 //! - integers and decimals are read eight digits at a time (SWAR).
 //!
 //! Counts: `benches/benches/kalshi_decode.rs` and
@@ -60,11 +60,24 @@ fn word(b: &[u8], at: usize) -> u64 {
     }
 }
 
-/// [`word`] within eight bytes of the end (kept out of line: the fast
-/// path's loops stay small).
+/// [`word`] within eight bytes of the end: the frame's last eight bytes
+/// shifted down, `"` shifted in behind them (no byte loop, no copy).
+#[inline(always)]
+fn tail_word(b: &[u8], at: usize) -> u64 {
+    const QUOTES: u64 = 0x2222_2222_2222_2222;
+    let have = b.len().saturating_sub(at) as u32;
+    let Some(last) = b.last_chunk::<8>() else {
+        return short_word(b, at);
+    };
+    let gone = 8 * (8 - have);
+    let bytes = u64::from_le_bytes(*last).checked_shr(gone).unwrap_or(0);
+    bytes | QUOTES.checked_shl(8 * have).unwrap_or(0)
+}
+
+/// [`word`] of a frame shorter than eight bytes.
 #[cold]
 #[inline(never)]
-fn tail_word(b: &[u8], at: usize) -> u64 {
+fn short_word(b: &[u8], at: usize) -> u64 {
     let mut a = [b'"'; 8];
     for (d, s) in a.iter_mut().zip(b.get(at..).unwrap_or(&[])) {
         *d = *s;
@@ -160,17 +173,6 @@ impl<'a> Reader<'a> {
         let start = self.at;
         let b = self.b();
         let mut at = start;
-        // Sixteen bytes at a time while none of them stops the string (an
-        // OR-reduction the compiler vectorises), then the exact position.
-        while let Some(c) = b.get(at..).and_then(<[u8]>::first_chunk::<16>) {
-            let any = c.iter().fold(0u8, |acc, &x| {
-                acc | u8::from(x == b'"') | u8::from(x == b'\\') | u8::from(x < 0x20)
-            });
-            if any != 0 {
-                break;
-            }
-            at += 16;
-        }
         loop {
             let m = stops(word(b, at));
             if m != 0 {
@@ -469,4 +471,76 @@ pub(crate) fn delta(frame: &[u8]) -> Option<Envelope<'_>> {
         id,
         msg: Msg::OrderbookDelta(msg?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{digit_count, digits_value, stops, word};
+
+    #[test]
+    fn words_near_the_end_are_padded_with_quotes() {
+        let frame: Vec<u8> = (b'a'..=b'z').collect();
+        for len in 0..frame.len() {
+            let b = &frame[..len];
+            for at in 0..len + 10 {
+                let mut want = [b'"'; 8];
+                for (i, w) in want.iter_mut().enumerate() {
+                    if let Some(&c) = b.get(at + i) {
+                        *w = c;
+                    }
+                }
+                assert_eq!(word(b, at), u64::from_le_bytes(want), "len {len} at {at}");
+            }
+        }
+    }
+
+    #[test]
+    fn digit_runs_read_like_a_byte_loop() {
+        let samples: [&[u8]; 8] = [
+            b"0",
+            b"12345678",
+            b"9876543x",
+            b"1\"",
+            b"-1",
+            b"00000001",
+            b"5:",
+            b"/9:0",
+        ];
+        for s in samples {
+            let w = word(s, 0);
+            let n = s.iter().take(8).take_while(|c| c.is_ascii_digit()).count();
+            assert_eq!(digit_count(w), n, "{s:?}");
+            if n > 0 {
+                let v = s[..n]
+                    .iter()
+                    .fold(0u64, |v, &c| v * 10 + u64::from(c - b'0'));
+                assert_eq!(digits_value(w, n), v, "{s:?}");
+            }
+        }
+        // Every byte value next to a digit: only '0'..='9' count.
+        for b in 0..=255u8 {
+            let w = word(&[b'7', b], 0);
+            let want = if b.is_ascii_digit() { 2 } else { 1 };
+            assert_eq!(digit_count(w), want, "byte {b}");
+        }
+    }
+
+    #[test]
+    fn string_stops_find_the_first_special_byte() {
+        for i in 0..8 {
+            for special in [b'"', b'\\', 0x00, 0x1f] {
+                for other in [b' ', b'a', 0x7f, 0x80, 0xff] {
+                    let mut b = [other; 8];
+                    b[i] = special;
+                    let m = stops(u64::from_le_bytes(b));
+                    assert_eq!(
+                        (m.trailing_zeros() / 8) as usize,
+                        i,
+                        "{special} {other} {i}"
+                    );
+                }
+            }
+        }
+        assert_eq!(stops(u64::from_le_bytes(*b"abc ~\x7f\x80\xff")), 0);
+    }
 }

@@ -65,6 +65,7 @@ pub mod feed;
 mod levels;
 mod msg;
 pub mod session;
+mod tickers;
 mod time;
 
 pub use decode::{DecodeCounters, Decoder, MsgType, decode, decode_general};

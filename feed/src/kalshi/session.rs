@@ -31,58 +31,12 @@
 //! nothing: commands are written into a reused buffer, markets are found
 //! by ticker in a map built at start.
 
+use super::tickers::TickerIndex;
 use super::{Decoder, EventSource, Msg, decode::MsgType, to_events};
 use pt_engine::model::{
     EventKind, Header, InstrumentId, MarketEvent, MarketStatus, Nanos, VenueId,
 };
-use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write as _;
-
-/// The ticker map's hash: eight bytes a step (the multiply-rotate step of
-/// FxHash), the last word read overlapping the one before, and one final
-/// mix so the low bits the table indexes by depend on every byte. The
-/// tickers in the map are the operator's, and a lookup of a ticker the
-/// venue sends costs the same whatever it is, so the map needs speed, not
-/// SipHash's flood resistance. A 24-byte ticker takes a few word steps
-/// where FNV took 24 byte steps.
-#[derive(Clone, Copy, Debug, Default)]
-struct TickerHash(u64);
-
-impl TickerHash {
-    const K: u64 = 0x517c_c1b7_2722_0a95;
-
-    #[inline]
-    fn add(&mut self, w: u64) {
-        self.0 = (self.0.rotate_left(5) ^ w).wrapping_mul(Self::K);
-    }
-}
-
-impl Hasher for TickerHash {
-    #[inline]
-    fn finish(&self) -> u64 {
-        (self.0 ^ (self.0 >> 29)).wrapping_mul(Self::K)
-    }
-
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        self.add(bytes.len() as u64);
-        let word = |c: &[u8; 8]| u64::from_le_bytes(*c);
-        if let Some(last) = bytes.last_chunk::<8>() {
-            let (words, _) = bytes.as_chunks::<8>();
-            words.iter().for_each(|c| self.add(word(c)));
-            self.add(word(last));
-        } else {
-            let mut w = 0u64;
-            for (i, &b) in bytes.iter().enumerate() {
-                w |= u64::from(b) << (8 * i);
-            }
-            self.add(w);
-        }
-    }
-}
-
-type TickerMap = HashMap<String, usize, BuildHasherDefault<TickerHash>>;
 
 /// One market to follow.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -218,7 +172,7 @@ struct MarketState {
 pub struct Session {
     config: SessionConfig,
     markets: Vec<MarketState>,
-    by_ticker: TickerMap,
+    by_ticker: TickerIndex,
     subs: Vec<Sub>,
     next_id: u64,
     decoder: Decoder,
@@ -237,8 +191,7 @@ impl Session {
                 "no markets configured; expected at least one market ticker".into(),
             ));
         }
-        let mut by_ticker = TickerMap::default();
-        for (i, m) in config.markets.iter().enumerate() {
+        for m in &config.markets {
             let ok = (1..=128).contains(&m.ticker.len())
                 && m.ticker
                     .bytes()
@@ -249,13 +202,14 @@ impl Session {
                     m.ticker
                 )));
             }
-            if by_ticker.insert(m.ticker.clone(), i).is_some() {
-                return Err(SessionConfigError(format!(
-                    "market ticker {:?} is configured twice",
-                    m.ticker
-                )));
-            }
         }
+        let tickers: Vec<&str> = config.markets.iter().map(|m| m.ticker.as_str()).collect();
+        let by_ticker = TickerIndex::new(&tickers).map_err(|i| {
+            SessionConfigError(format!(
+                "market ticker {:?} is configured twice",
+                tickers[i]
+            ))
+        })?;
         let mut subs = vec![Sub::new(Channel::Book)];
         if config.trades {
             subs.push(Sub::new(Channel::Trade));
@@ -395,7 +349,7 @@ impl Session {
                 to_events(&env, &src, recv_ts, &mut *emit);
             }
             Msg::Trade(ref t) => {
-                let Some(&m) = self.by_ticker.get(t.market_ticker) else {
+                let Some(m) = self.by_ticker.get(t.market_ticker) else {
                     self.counters.ignored += 1;
                     return;
                 };
@@ -449,7 +403,7 @@ impl Session {
             self.counters.ignored += 1;
             return None;
         };
-        let Some(&m) = self.by_ticker.get(ticker) else {
+        let Some(m) = self.by_ticker.get(ticker) else {
             self.counters.ignored += 1;
             return None;
         };
