@@ -14,49 +14,19 @@
 //! the snapshot covers and bridge the rest.
 //!
 //! The third counts heap allocations on the test's own thread (a counting
-//! global allocator, the only `unsafe` here) while every frame after the
+//! global allocator, `alloc_support/`) while every frame after the
 //! snapshot is decoded and applied: there must be none.
 
 use pt_engine::model::{BookUpdate, InstrumentId, Nanos, Price, Qty, book_flags, header_flags};
 use pt_feed::binance::{
     DecodeStats, DepthSync, DepthUpdate, DiffOutcome, Msg, SnapshotOutcome, decode, spot_grid,
 };
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::PathBuf;
 
-/// Counts allocations per thread, so tests running in parallel do not
-/// see each other's.
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator; the
-// counter is a const-initialised thread-local `Cell` without a destructor,
-// so touching it never allocates or re-enters the allocator.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
-        // SAFETY: the caller's contract for `alloc` is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` above with this `layout`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
-
-#[global_allocator]
-static COUNTING: Counting = Counting;
-
-fn allocations() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
+mod alloc_support;
+use alloc_support::allocations;
 
 const FILE: &str = "spot_btcusdt_20240808.gz";
 
