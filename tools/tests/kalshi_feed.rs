@@ -1,7 +1,9 @@
 //! The engine's Kalshi feed against `pt sim` over TLS on loopback: the
 //! feed thread (mio, rustls, our WebSocket client, the decoders, the
 //! session) drives the engine's book stage while the simulator's market
-//! moves. Sequence gaps, duplicates, reordering and dropped connections are
+//! moves. Sequence gaps, duplicates, reordering, deltas the book must
+//! refuse (`corrupt_delta`: the book stage hands the market back to the
+//! feed, which asks for its snapshot) and dropped connections are
 //! injected; after each recovery the engine's books must equal the
 //! simulator's, level for level.
 
@@ -59,6 +61,12 @@ fn spawn_feed(config: FeedConfig) -> (mpsc::Sender<Ask>, std::thread::JoinHandle
             feed.poll(Duration::from_millis(5), &mut |e| {
                 stage.apply(&e);
             });
+            // A book that refused a change: ask the venue for it again.
+            while let Some(id) = stage.take_resync() {
+                feed.resync(id, &mut |e| {
+                    stage.apply(&e);
+                });
+            }
             match rx.try_recv() {
                 Ok(Ask::Report(reply)) => {
                     let mut books = Vec::new();
@@ -229,12 +237,19 @@ async fn the_engine_books_equal_the_venue_books_after_every_recovery() {
     // Each fault for a while, then healthy again: the feed must notice, and
     // recover to the venue's books.
     let mut previous = base;
-    for (fault, value) in [("skip_seq", 0.01), ("duplicate", 0.02), ("reorder", 0.02)] {
+    let faults = [
+        ("skip_seq", 0.01),
+        ("duplicate", 0.02),
+        ("reorder", 0.02),
+        ("corrupt_delta", 0.005),
+    ];
+    for (fault, value) in faults {
         admin(&anon, "/sim/admin/faults", json!({ fault: value })).await;
         let seen = previous.session;
         wait_for(&tx, fault, |r| match fault {
             "skip_seq" => r.session.gaps >= seen.gaps + 3,
             "duplicate" => r.session.duplicates >= seen.duplicates + 3,
+            "corrupt_delta" => r.session.resyncs >= seen.resyncs + 3,
             _ => r.session.gaps >= seen.gaps + 2 && r.session.duplicates > seen.duplicates,
         })
         .await;

@@ -253,6 +253,11 @@ impl Ladder {
         self.stale = stale;
     }
 
+    /// The instrument this book is for.
+    pub fn instrument(&self) -> InstrumentId {
+        self.instrument
+    }
+
     /// Whether the book missed data.
     pub fn is_stale(&self) -> bool {
         self.stale

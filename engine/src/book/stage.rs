@@ -14,7 +14,8 @@
 //!   the next snapshot, since they would apply to a book that missed data.
 //! - A change the book refuses (off the grid, a level below zero) is
 //!   counted, and the book goes stale the same way: it no longer matches
-//!   the venue's.
+//!   the venue's. The feed learns of it from [`BookStage::take_resync`]
+//!   and asks the venue for a fresh snapshot.
 //! - Trades and other statuses pass through unchanged for the strategy.
 
 use super::Ladder;
@@ -56,6 +57,8 @@ struct Slot {
     book: Ladder,
     /// A snapshot has begun and not yet ended.
     loading: bool,
+    /// The book refused a change; the feed has not yet been told.
+    resync: bool,
 }
 
 /// The book stage: one ladder per configured instrument.
@@ -64,6 +67,8 @@ pub struct BookStage {
     books: Vec<Slot>,
     /// Instrument id → index into `books`, `u32::MAX` when none.
     index: Vec<u32>,
+    /// Books with `resync` set.
+    resyncs_pending: usize,
     counters: BookStageCounters,
 }
 
@@ -105,6 +110,7 @@ impl BookStage {
         let mut stage = BookStage {
             books: Vec::new(),
             index: Vec::new(),
+            resyncs_pending: 0,
             counters: BookStageCounters::default(),
         };
         for (id, grid) in instruments {
@@ -124,6 +130,7 @@ impl BookStage {
             stage.books.push(Slot {
                 book,
                 loading: false,
+                resync: false,
             });
         }
         Ok(stage)
@@ -163,6 +170,20 @@ impl BookStage {
         self.counters
     }
 
+    /// An instrument whose book refused a change since the last call (and
+    /// has had no snapshot since): the feed should ask the venue for a
+    /// fresh snapshot of it. Each refusal is handed out once; call until
+    /// `None`. Costs nothing while none is pending.
+    pub fn take_resync(&mut self) -> Option<InstrumentId> {
+        if self.resyncs_pending == 0 {
+            return None;
+        }
+        let slot = self.books.iter_mut().find(|s| s.resync)?;
+        slot.resync = false;
+        self.resyncs_pending -= 1;
+        Some(slot.book.instrument())
+    }
+
     fn slot_mut(&mut self, instrument: InstrumentId) -> Option<&mut Slot> {
         let i = *self.index.get(instrument.0 as usize)?;
         self.books.get_mut(i as usize)
@@ -191,6 +212,10 @@ impl BookStage {
                 slot.book.clear();
                 slot.book.set_stale(true);
                 slot.loading = true;
+                // A snapshot is coming anyway: no need to ask for one.
+                if core::mem::take(&mut slot.resync) {
+                    self.resyncs_pending -= 1;
+                }
                 return None;
             }
             EventKind::SnapshotLevel if slot.loading => {
@@ -243,6 +268,9 @@ impl BookStage {
                 // next snapshot, and the strategy is told so.
                 slot.loading = false;
                 slot.book.set_stale(true);
+                if !core::mem::replace(&mut slot.resync, true) {
+                    self.resyncs_pending += 1;
+                }
                 Some(slot.book.update(&header))
             }
         }

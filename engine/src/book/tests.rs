@@ -322,4 +322,24 @@ mod stage {
             Some(BookStageError::Duplicate(A))
         );
     }
+
+    #[test]
+    fn a_refused_change_is_handed_to_the_feed_once_until_a_snapshot() {
+        let mut stage = BookStage::new([(A, cent_grid())]).unwrap();
+        assert_eq!(stage.take_resync(), None);
+        run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
+        // Two refusals (below zero, then ignored while stale): one resync.
+        run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
+        run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
+        assert_eq!(stage.counters().negative, 1);
+        assert_eq!(stage.take_resync(), Some(A));
+        assert_eq!(stage.take_resync(), None);
+        // Refused again after a snapshot: asked again; a snapshot that
+        // begins before the feed asks makes the request unnecessary.
+        run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
+        run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
+        run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
+        assert_eq!(stage.take_resync(), None);
+        assert!(!stage.book(A).unwrap().is_stale());
+    }
 }

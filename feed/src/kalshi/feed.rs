@@ -11,7 +11,7 @@
 use super::session::{Session, SessionConfig, SessionConfigError, SessionCounters};
 use crate::auth::{Signer, WS_PATH, now_ms};
 use crate::net::{Backoff, Jitter, NetError, PollOutcome, WsClient, WsConfig, WsMessage};
-use pt_engine::model::{MarketEvent, Nanos};
+use pt_engine::model::{InstrumentId, MarketEvent, Nanos};
 use rustls::ClientConfig;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -114,6 +114,14 @@ impl KalshiFeed {
     /// Why the last connection failed, if one did.
     pub fn last_error(&self) -> Option<&NetError> {
         self.last_error.as_ref()
+    }
+
+    /// The book stage found `instrument`'s book inconsistent (see
+    /// `pt_engine::book::BookStage::take_resync`): marks it stale and asks
+    /// the venue for a fresh snapshot of it, sent at the next
+    /// [`KalshiFeed::poll`]. See [`Session::resync`].
+    pub fn resync(&mut self, instrument: InstrumentId, emit: &mut dyn FnMut(MarketEvent)) -> bool {
+        self.session.resync(instrument, Nanos::now(), emit)
     }
 
     /// Whether a connection is open.

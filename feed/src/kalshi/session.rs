@@ -93,8 +93,11 @@ pub struct SessionCounters {
     pub duplicates: u64,
     /// Deltas dropped because their market waits for a snapshot.
     pub dropped_while_stale: u64,
-    /// Snapshot requests sent after gaps.
+    /// Snapshot requests sent (after gaps and for resyncs).
     pub snapshot_requests: u64,
+    /// Markets the book stage found inconsistent and asked a snapshot for
+    /// ([`Session::resync`]).
+    pub resyncs: u64,
     /// Subscriptions made again (refused snapshot, terminal error).
     pub resubscribes: u64,
     /// Error messages from the venue.
@@ -250,6 +253,35 @@ impl Session {
     /// Whether every market's book has been whole since its last snapshot.
     pub fn all_whole(&self) -> bool {
         self.markets.iter().all(|m| m.whole)
+    }
+
+    /// The book stage refused a change to `instrument`'s book (a level
+    /// below zero, a price off the grid; see
+    /// `pt_engine::book::BookStage::take_resync`): the book no longer
+    /// matches the venue's. Marks the market stale (a `Status`/`Gap` event
+    /// to `emit`; its deltas are dropped from now on) and queues
+    /// `get_snapshot` for that market alone. `false`, doing nothing, when
+    /// the instrument is not the session's, is already waiting for a
+    /// snapshot, or there is no book subscription yet.
+    pub fn resync(
+        &mut self,
+        instrument: InstrumentId,
+        now: Nanos,
+        emit: &mut dyn FnMut(MarketEvent),
+    ) -> bool {
+        let Some(m) = self.markets.iter().position(|s| s.instrument == instrument) else {
+            return false;
+        };
+        let Some(i) = self.subs.iter().position(|s| s.channel == Channel::Book) else {
+            return false;
+        };
+        if !self.markets[m].whole || self.subs[i].sid().is_none() {
+            return false;
+        }
+        self.counters.resyncs += 1;
+        self.go_stale(m, 0, 0, now, emit);
+        self.request_snapshots(i, Some(m));
+        true
     }
 
     /// The connection opened: subscribe to every channel.
@@ -418,7 +450,7 @@ impl Session {
                 for k in 0..self.markets.len() {
                     self.go_stale(k, last + 1, seq, recv_ts, emit);
                 }
-                self.request_snapshots(i);
+                self.request_snapshots(i, None);
             }
             _ => {}
         }
@@ -457,10 +489,12 @@ impl Session {
         self.cmd_ends.push(self.commands.len());
     }
 
-    fn write_tickers(&mut self) {
+    /// The JSON list of every ticker, or of market `only`'s.
+    fn write_tickers(&mut self, only: Option<usize>) {
         self.commands.extend_from_slice(b"[");
-        for (k, m) in self.config.markets.iter().enumerate() {
-            if k > 0 {
+        let markets = self.config.markets.iter().enumerate();
+        for (k, m) in markets.filter(|(k, _)| only.is_none_or(|o| o == *k)) {
+            if k > 0 && only.is_none() {
                 self.commands.push(b',');
             }
             // Tickers were checked to need no escaping.
@@ -479,7 +513,7 @@ impl Session {
             r#"{{"id":{id},"cmd":"subscribe","params":{{"channels":["{}"],"market_tickers":"#,
             channel.name()
         );
-        self.write_tickers();
+        self.write_tickers(None);
         if channel == Channel::Book {
             self.commands.extend_from_slice(br#","use_yes_price":true"#);
         }
@@ -491,7 +525,9 @@ impl Session {
         };
     }
 
-    fn request_snapshots(&mut self, i: usize) {
+    /// Queues `get_snapshot` on subscription `i` for every market, or for
+    /// market `only`.
+    fn request_snapshots(&mut self, i: usize, only: Option<usize>) {
         let Some(sid) = self.subs[i].sid() else {
             return;
         };
@@ -500,7 +536,7 @@ impl Session {
             self.commands,
             r#"{{"id":{id},"cmd":"update_subscription","params":{{"sids":[{sid}],"action":"get_snapshot","market_tickers":"#
         );
-        self.write_tickers();
+        self.write_tickers(only);
         self.commands.extend_from_slice(b"}}");
         self.push_command();
         self.subs[i].snapshot_cmd = Some(id);
@@ -611,6 +647,35 @@ mod tests {
         assert!(feed(&mut s, &delta(2, "B-2")).is_empty());
         assert_eq!(s.counters().duplicates, 2);
         assert!(commands(&mut s).is_empty());
+    }
+
+    #[test]
+    fn a_resync_asks_for_one_market_and_drops_its_deltas_until_then() {
+        let mut s = subscribed();
+        let mut out = Vec::new();
+        assert!(s.resync(InstrumentId(2), Nanos(7), &mut |e| out.push(e)));
+        assert_eq!(out.len(), 1);
+        assert_eq!(out[0].status, MarketStatus::Gap);
+        assert_eq!(out[0].header.instrument, InstrumentId(2));
+        assert_eq!(
+            commands(&mut s),
+            [
+                r#"{"id":2,"cmd":"update_subscription","params":{"sids":[5],"action":"get_snapshot","market_tickers":["B-2"]}}"#
+            ]
+        );
+        // Asked once: a second refusal before the snapshot does nothing,
+        // and neither does an instrument the session does not have.
+        assert!(!s.resync(InstrumentId(2), Nanos(8), &mut |e| out.push(e)));
+        assert!(!s.resync(InstrumentId(9), Nanos(8), &mut |e| out.push(e)));
+        assert_eq!(out.len(), 1);
+        // B's deltas wait for its snapshot; A's flow.
+        assert!(feed(&mut s, &delta(3, "B-2")).is_empty());
+        assert_eq!(feed(&mut s, &delta(4, "A-1")).len(), 1);
+        assert_eq!(s.counters().dropped_while_stale, 1);
+        assert_eq!(feed(&mut s, &snapshot(5, "B-2")).len(), 4);
+        assert_eq!(feed(&mut s, &delta(6, "B-2")).len(), 1);
+        assert_eq!(s.counters().resyncs, 1);
+        assert_eq!(s.counters().gaps, 0);
     }
 
     #[test]

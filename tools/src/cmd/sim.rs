@@ -51,7 +51,8 @@ pub(crate) struct RunArgs {
     #[arg(long, default_value_t = 30)]
     auth_window_secs: i64,
     /// A fault in force from the start, KEY=VALUE; repeatable. Keys:
-    /// skip_seq, duplicate, reorder, reject_orders (probabilities 0..1),
+    /// skip_seq, duplicate, reorder, corrupt_delta, reject_orders
+    /// (probabilities 0..1),
     /// delay_ms, error_burst (counts), rate_limit_tier (basic, advanced,
     /// premier, paragon, prime). Change them while running with
     /// POST /sim/admin/faults.

@@ -20,6 +20,10 @@ pub struct Faults {
     pub duplicate: f64,
     /// Hold a market-data message back and send it after the next one.
     pub reorder: f64,
+    /// Send an `orderbook_delta` with its size change replaced by one that
+    /// takes the level far below zero (its `seq` is in order): a venue
+    /// book the client cannot apply, which it must notice and resync.
+    pub corrupt_delta: f64,
     /// Delay every market-data message and REST response by this many ms.
     pub delay_ms: u64,
     /// Reject this fraction of order requests with 503 `service_unavailable`.
@@ -53,6 +57,7 @@ impl Faults {
             "skip_seq" => self.skip_seq = prob(value)?,
             "duplicate" => self.duplicate = prob(value)?,
             "reorder" => self.reorder = prob(value)?,
+            "corrupt_delta" => self.corrupt_delta = prob(value)?,
             "reject_orders" => self.reject_orders = prob(value)?,
             "delay_ms" => self.delay_ms = int(value)?,
             "error_burst" => {
@@ -69,7 +74,7 @@ impl Faults {
             }
             _ => {
                 return Err(format!(
-                    "fault {key:?} is unknown; expected one of skip_seq, duplicate, reorder, delay_ms, reject_orders, error_burst, rate_limit_tier"
+                    "fault {key:?} is unknown; expected one of skip_seq, duplicate, reorder, corrupt_delta, delay_ms, reject_orders, error_burst, rate_limit_tier"
                 ));
             }
         }
@@ -82,6 +87,7 @@ impl Faults {
             ("skip_seq", self.skip_seq),
             ("duplicate", self.duplicate),
             ("reorder", self.reorder),
+            ("corrupt_delta", self.corrupt_delta),
             ("reject_orders", self.reject_orders),
         ] {
             if !(0.0..=1.0).contains(&p) {
@@ -225,6 +231,13 @@ mod tests {
         f.set("skip_seq=0.5").unwrap();
         f.set("delay_ms=20").unwrap();
         f.set("rate_limit_tier=basic").unwrap();
+        f.set("corrupt_delta=0.01").unwrap();
+        assert_eq!(f.corrupt_delta, 0.01);
+        assert!(
+            f.set("corrupt_delta=-1")
+                .unwrap_err()
+                .contains("corrupt_delta")
+        );
         assert_eq!(f.skip_seq, 0.5);
         assert_eq!(f.delay_ms, 20);
         let err = f.set("duplicate=2").unwrap_err();

@@ -236,10 +236,21 @@ impl Session {
     }
 
     /// Queues a market-data message for subscription `i`, giving it the
-    /// next `seq` when `sequenced`, with the duplicate/reorder/skip faults.
-    fn push_md(&mut self, i: usize, kind: &str, msg: Value, sequenced: bool) {
+    /// next `seq` when `sequenced`, with the duplicate/reorder/skip and
+    /// corrupt-delta faults.
+    fn push_md(&mut self, i: usize, kind: &str, mut msg: Value, sequenced: bool) {
         let faults = &self.faults;
         let mut rng = rand::thread_rng();
+        if kind == "orderbook_delta"
+            && faults.corrupt_delta > 0.0
+            && rng.gen_bool(faults.corrupt_delta.min(1.0))
+        {
+            // Far below any level: the client's book must refuse it.
+            msg["delta_fp"] = json!("-1000000.00");
+            if msg.get("delta").is_some() {
+                msg["delta"] = json!(-1_000_000);
+            }
+        }
         let sub = &mut self.subs[i];
         let seq = if sequenced {
             if faults.skip_seq > 0.0 && rng.gen_bool(faults.skip_seq.min(1.0)) {
