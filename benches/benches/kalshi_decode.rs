@@ -15,9 +15,9 @@
 //! `cargo bench -p pt-benches --bench kalshi_decode`
 //!
 //! Results (2-core shared VM, noisy): see the table in
-//! `feed/src/kalshi/mod.rs` and BENCHMARKS.md; `orderbook_delta` 3.7×
-//! faster than serde_json in the documented order (the fast path), 2.8×
-//! with sorted keys; the others 0.6–0.9×.
+//! `feed/src/kalshi/mod.rs` and BENCHMARKS.md; `orderbook_delta` 3.6–4.3×
+//! faster than serde_json in the documented order (the fast path),
+//! 2.3–2.9× with sorted keys; the others 0.6–0.9×.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pt_engine::model::{Price, Qty};
