@@ -28,6 +28,9 @@ enum Command {
     /// Measure this host: the pipeline's rings against their peers, the pipeline, the journal.
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
+    /// Follow a Kalshi WebSocket feed into books and show them: the built-in
+    /// simulator by default, or --venue HOST:PORT / --kalshi with --markets.
+    Feed(cmd::feed::FeedArgs),
     /// Check an instrument registry file and list what it defines.
     Instruments(cmd::instruments::Instruments),
     /// Inspect a journal: info, dump, tail, verify.
@@ -42,6 +45,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Feed(args) => cmd::feed::run(args),
         Command::Instruments(args) => cmd::instruments::run(&args),
         Command::Journal(command) => cmd::journal::run(command),
         Command::Sim(command) => cmd::sim::run(command),

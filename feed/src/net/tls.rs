@@ -16,8 +16,23 @@ pub fn client_config_from_ca_file(path: &Path) -> Result<Arc<ClientConfig>, NetE
         what,
     };
     let pem = std::fs::read(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    roots_from_pem(&pem, path)
+}
+
+/// A client configuration trusting only the certificates in `pem` (a CA
+/// held in memory, e.g. the one an in-process simulator made); errors call
+/// it `what`.
+pub fn client_config_from_ca_pem(pem: &str, what: &Path) -> Result<Arc<ClientConfig>, NetError> {
+    roots_from_pem(pem.as_bytes(), what)
+}
+
+fn roots_from_pem(pem: &[u8], path: &Path) -> Result<Arc<ClientConfig>, NetError> {
+    let fail = |what: String| NetError::CaFile {
+        path: path.to_owned(),
+        what,
+    };
     let mut roots = RootCertStore::empty();
-    for (i, cert) in rustls_pemfile::certs(&mut pem.as_slice()).enumerate() {
+    for (i, cert) in rustls_pemfile::certs(&mut &pem[..]).enumerate() {
         let cert =
             cert.map_err(|e| fail(format!("certificate {} is not valid PEM: {e}", i + 1)))?;
         roots

@@ -2,6 +2,7 @@
 
 pub(crate) mod bench;
 pub(crate) mod bench_sim;
+pub(crate) mod feed;
 pub(crate) mod instruments;
 pub(crate) mod journal;
 pub(crate) mod sim;

@@ -1,0 +1,334 @@
+//! `pt feed`: follow a Kalshi WebSocket feed, build the books and show them.
+//!
+//! The feed (mio, rustls, the WebSocket client, the decoders and the
+//! session) and the engine's book stage run on this thread, as on the
+//! engine's feed core. Without `--venue`, a simulator is started in this
+//! process on a loopback port with a key made for the run, so the command
+//! works on a fresh machine.
+
+use anyhow::{Context as _, bail};
+use pt_engine::book::BookStage;
+use pt_engine::instrument::PriceGrid;
+use pt_engine::model::{InstrumentId, Price, Side, VenueId};
+use pt_feed::auth::Signer;
+use pt_feed::kalshi::feed::{FeedConfig, KalshiFeed};
+use pt_feed::kalshi::session::{Market, SessionConfig, SessionCounters};
+use pt_feed::net::tls;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+/// Where Kalshi serves its WebSocket API.
+const KALSHI_HOST: &str = "api.elections.kalshi.com:443";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct FeedArgs {
+    /// The venue's WebSocket host and port, e.g. api.elections.kalshi.com:443
+    /// (the path is /trade-api/ws/v2). Without it, a simulator is started in
+    /// this process on a loopback port and followed.
+    #[arg(long, value_name = "HOST:PORT")]
+    venue: Option<String>,
+    /// Follow Kalshi itself (the same as --venue api.elections.kalshi.com:443).
+    #[arg(long, conflicts_with = "venue")]
+    kalshi: bool,
+    /// Trust this CA certificate (PEM) instead of the standard web roots, e.g.
+    /// sim/ca.pem written by `pt sim run`.
+    #[arg(long, value_name = "FILE")]
+    ca: Option<PathBuf>,
+    /// API key id (sent as KALSHI-ACCESS-KEY) to sign the connection with.
+    #[arg(long, requires = "key_file")]
+    key_id: Option<String>,
+    /// The API key's private key (RSA PEM file). Read once; never printed.
+    #[arg(long, requires = "key_id", value_name = "FILE")]
+    key_file: Option<PathBuf>,
+    /// Market tickers to follow, comma-separated. Required with --venue or
+    /// --kalshi; the simulator's markets otherwise.
+    #[arg(long, value_delimiter = ',', value_name = "TICKER,...")]
+    markets: Vec<String>,
+    /// Also follow trades and tickers (counted in the status line).
+    #[arg(long)]
+    trades: bool,
+    /// Stop after this many seconds; 0 runs until Ctrl-C.
+    #[arg(long, default_value_t = 0)]
+    seconds: u64,
+    /// Seconds between status lines.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    every: u64,
+    /// Markets of the built-in simulator.
+    #[arg(long, default_value_t = 4)]
+    sim_markets: usize,
+    /// Market-data messages per second of the built-in simulator.
+    #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    sim_rate: u64,
+}
+
+pub(crate) fn run(args: FeedArgs) -> anyhow::Result<()> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    {
+        let stop = stop.clone();
+        runtime.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                stop.store(true, Ordering::Relaxed);
+            }
+        });
+    }
+    let venue = if args.kalshi {
+        Some(KALSHI_HOST.to_owned())
+    } else {
+        args.venue.clone()
+    };
+    let (config, sim) = match venue {
+        Some(v) => (remote(&args, &v)?, None),
+        None if args.ca.is_some() || args.key_id.is_some() => {
+            bail!(
+                "--ca, --key-id and --key-file are for a venue named with --venue or --kalshi; the built-in simulator needs none"
+            )
+        }
+        None => {
+            let (config, sim) = runtime.block_on(embedded(&args))?;
+            (config, Some(sim))
+        }
+    };
+    let outcome = follow(config, &args, &stop);
+    if let Some(sim) = sim {
+        runtime.block_on(sim.shutdown());
+    }
+    outcome
+}
+
+/// A venue named on the command line.
+fn remote(args: &FeedArgs, venue: &str) -> anyhow::Result<FeedConfig> {
+    let (host, port) = venue
+        .rsplit_once(':')
+        .and_then(|(h, p)| Some((h, p.parse::<u16>().ok()?)))
+        .filter(|(h, _)| !h.is_empty())
+        .with_context(|| {
+            format!("--venue: {venue:?} is not HOST:PORT, e.g. api.elections.kalshi.com:443")
+        })?;
+    if args.markets.is_empty() {
+        bail!("--markets: which markets to follow? Give their tickers, comma-separated");
+    }
+    let mut config = FeedConfig::new(host, port, session(&args.markets, args.trades));
+    config.tls = Some(match &args.ca {
+        Some(ca) => {
+            tls::client_config_from_ca_file(ca).with_context(|| format!("--ca {}", ca.display()))?
+        }
+        None => tls::client_config_web_roots().context("the standard web roots")?,
+    });
+    if let (Some(id), Some(file)) = (&args.key_id, &args.key_file) {
+        let signer =
+            Signer::from_pem_file(id, file).map_err(|e| anyhow::anyhow!("--key-file: {e}"))?;
+        config.signer = Some(Arc::new(signer));
+    } else {
+        eprintln!(
+            "note: no --key-id/--key-file: the connection is not signed (Kalshi refuses unsigned connections)"
+        );
+    }
+    Ok(config)
+}
+
+/// Starts the simulator on a loopback port with a key made for this run.
+async fn embedded(args: &FeedArgs) -> anyhow::Result<(FeedConfig, pt_tools::sim::server::Running)> {
+    use pt_tools::sim::auth::KeyStore;
+    use pt_tools::sim::server::{self, SimConfig};
+    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+        .context("cannot make an RSA key for the simulator")?;
+    let mut keys = KeyStore::empty();
+    keys.insert("pt-feed", key.to_public_key());
+    // Loopback, an ephemeral port, no CA file: everything stays in memory.
+    let config = SimConfig {
+        markets: args.sim_markets.max(1),
+        rate: args.sim_rate,
+        ..SimConfig::default()
+    };
+    let sim = server::start_with_keys(config, keys).await?;
+    let ca = sim.ca_pem.clone().context("the simulator serves TLS")?;
+    let tickers: Vec<String> = if args.markets.is_empty() {
+        server::market_specs(args.sim_markets.max(1), 0)
+            .into_iter()
+            .map(|m| m.ticker)
+            .collect()
+    } else {
+        args.markets.clone()
+    };
+    eprintln!(
+        "simulator on {} ({} markets, {} messages/s)",
+        sim.ws_url(),
+        args.sim_markets.max(1),
+        args.sim_rate
+    );
+    let mut fc = FeedConfig::new("127.0.0.1", sim.addr.port(), session(&tickers, args.trades));
+    fc.tls = Some(
+        tls::client_config_from_ca_pem(&ca, std::path::Path::new("(the simulator's CA)"))
+            .context("the simulator's CA")?,
+    );
+    fc.signer = Some(Arc::new(Signer::from_private_key("pt-feed", key)));
+    Ok((fc, sim))
+}
+
+fn session(tickers: &[String], trades: bool) -> SessionConfig {
+    SessionConfig {
+        markets: tickers
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Market {
+                ticker: t.clone(),
+                instrument: InstrumentId(i as u32 + 1),
+            })
+            .collect(),
+        venue: VenueId(1),
+        trades,
+        ticker: trades,
+    }
+}
+
+/// Polls the feed into the book stage, printing a status line every
+/// `--every` seconds, until `--seconds` pass or Ctrl-C.
+fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Result<()> {
+    let tickers: Vec<String> = config
+        .session
+        .markets
+        .iter()
+        .map(|m| m.ticker.clone())
+        .collect();
+    let cent = Price::from_raw(1_000_000);
+    // Kalshi's binary markets: one-cent ticks from $0.01 to $0.99. (A
+    // market on a finer grid is refused level by level and counted.)
+    let grid = PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent)
+        .map_err(|e| anyhow::anyhow!("price grid: {e:?}"))?;
+    let mut stage =
+        BookStage::new((0..tickers.len()).map(|i| (InstrumentId(i as u32 + 1), grid.clone())))
+            .map_err(|e| anyhow::anyhow!("books: {e}"))?;
+    let mut feed = KalshiFeed::new(config).map_err(|e| anyhow::anyhow!("--markets: {e}"))?;
+    let started = Instant::now();
+    let mut next = started + Duration::from_secs(args.every);
+    let mut last = SessionCounters::default();
+    let mut updates = 0u64;
+    loop {
+        feed.poll(Duration::from_millis(2), &mut |e| {
+            updates += u64::from(stage.apply(&e).is_some());
+        });
+        while let Some(id) = stage.take_resync() {
+            feed.resync(id, &mut |e| {
+                stage.apply(&e);
+            });
+        }
+        let now = Instant::now();
+        let done = stop.load(Ordering::Relaxed)
+            || (args.seconds > 0 && now - started >= Duration::from_secs(args.seconds));
+        if now >= next || done {
+            let c = feed.session_counters();
+            print_status(
+                now - started,
+                &feed,
+                &stage,
+                &tickers,
+                &last,
+                args.every,
+                updates,
+            );
+            last = c;
+            next += Duration::from_secs(args.every);
+        }
+        if done {
+            break;
+        }
+    }
+    let c = feed.session_counters();
+    if c.frames == 0 {
+        let why = feed
+            .last_error()
+            .map_or_else(|| "nothing arrived".to_owned(), |e| e.to_string());
+        bail!("no frame received from the venue: {why}");
+    }
+    Ok(())
+}
+
+fn print_status(
+    elapsed: Duration,
+    feed: &KalshiFeed,
+    stage: &BookStage,
+    tickers: &[String],
+    last: &SessionCounters,
+    every: u64,
+    updates: u64,
+) {
+    let c = feed.session_counters();
+    let f = feed.counters();
+    let stale = (0..tickers.len())
+        .filter(|&i| {
+            stage
+                .book(InstrumentId(i as u32 + 1))
+                .is_none_or(|b| b.is_stale())
+        })
+        .count();
+    println!(
+        "{:>5}s  {}  frames {} ({}/s)  deltas {}  book updates {}  trades {}  gaps {}  resyncs {}  decode errors {}  reconnects {}  stale {}/{}",
+        elapsed.as_secs(),
+        if feed.is_open() { "open" } else { "closed" },
+        c.frames,
+        (c.frames - last.frames) / every,
+        c.deltas,
+        updates,
+        c.trades,
+        c.gaps,
+        c.resyncs,
+        c.decode_errors,
+        f.opened.saturating_sub(1),
+        stale,
+        tickers.len(),
+    );
+    let mut level = Vec::new();
+    for (i, t) in tickers.iter().enumerate() {
+        let id = InstrumentId(i as u32 + 1);
+        let Some(book) = stage.book(id) else { continue };
+        let mut side = |s: Side| {
+            stage.top_n(id, s, 1, &mut level);
+            level.first().map_or_else(
+                || "-".to_owned(),
+                |(p, q)| format!("{} x {}", fixed(p.raw(), 4), fixed(q.raw(), 2)),
+            )
+        };
+        let (bid, ask) = (side(Side::Buy), side(Side::Sell));
+        println!(
+            "        {t:<28} bid {bid:>16}  ask {ask:>16}{}",
+            if book.is_stale() { "  (stale)" } else { "" }
+        );
+    }
+}
+
+/// A 1e-8 fixed-point value with `decimals` places (prices as Kalshi shows
+/// them, `0.4500`; sizes `12.00`), truncated beyond them.
+fn fixed(raw: i64, decimals: u32) -> String {
+    let unit = 100_000_000i64;
+    let scale = 10i64.pow(8 - decimals.min(8));
+    let sign = if raw < 0 { "-" } else { "" };
+    let (whole, frac) = (
+        raw.unsigned_abs() / unit as u64,
+        raw.unsigned_abs() % unit as u64,
+    );
+    format!(
+        "{sign}{whole}.{:0width$}",
+        frac / scale as u64,
+        width = decimals as usize
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn fixed_point_values_print_with_their_places() {
+        use super::fixed;
+        assert_eq!(fixed(45_000_000, 4), "0.4500");
+        assert_eq!(fixed(100_000_000, 4), "1.0000");
+        assert_eq!(fixed(1_200_000_000, 2), "12.00");
+        assert_eq!(fixed(-250_000_000, 2), "-2.50");
+        assert_eq!(fixed(1, 4), "0.0000");
+    }
+}

@@ -1,0 +1,198 @@
+//! `pt feed` as a user runs it: a real process following the simulator it
+//! starts itself, and one following a separate `pt sim run` process with a
+//! key made by `pt sim keygen`, over TLS on loopback.
+
+use pt_tests::TestDir;
+use std::io::BufRead as _;
+use std::process::{Command, Stdio};
+
+fn pt() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_pt"));
+    c.env_remove("RUST_BACKTRACE");
+    c
+}
+
+/// Kills the simulator when the test ends, pass or fail.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The last status block: its first line and one line per market.
+fn last_status(stdout: &str) -> (String, Vec<String>) {
+    let lines: Vec<&str> = stdout.lines().collect();
+    let at = lines
+        .iter()
+        .rposition(|l| l.contains(" frames "))
+        .unwrap_or_else(|| panic!("no status line in:\n{stdout}"));
+    let markets = lines[at + 1..]
+        .iter()
+        .take_while(|l| l.contains(" bid "))
+        .map(|l| l.to_string())
+        .collect();
+    (lines[at].to_owned(), markets)
+}
+
+#[test]
+fn the_built_in_simulator_is_followed_into_whole_books() {
+    let out = pt()
+        .args([
+            "feed",
+            "--seconds",
+            "3",
+            "--sim-markets",
+            "2",
+            "--sim-rate",
+            "2000",
+            "--trades",
+        ])
+        .output()
+        .expect("run pt feed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stderr.contains("simulator on wss://127.0.0.1:"), "{stderr}");
+    let (status, markets) = last_status(&stdout);
+    assert!(status.contains("open"), "{status}");
+    assert!(status.contains("decode errors 0"), "{status}");
+    assert!(status.contains("stale 0/2"), "{status}");
+    let frames: u64 = status
+        .split("frames ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("frame count");
+    assert!(frames > 1_000, "{status}");
+    assert_eq!(markets.len(), 2, "{stdout}");
+    for m in &markets {
+        assert!(m.contains("PTSIM-26DEC31-M00"), "{m}");
+        // Both sides quoted: a price and a size on each.
+        assert_eq!(m.matches(" x ").count(), 2, "{m}");
+    }
+}
+
+#[test]
+fn a_separate_simulator_process_is_followed_with_a_signed_connection() {
+    let dir = TestDir::new("feed-cli");
+    std::fs::create_dir_all(&*dir).expect("test dir");
+    let keys = dir.join("keys");
+    let private = dir.join("bob.pem");
+    let ca = dir.join("ca.pem");
+    let keygen = pt()
+        .args(["sim", "keygen", "bob", "--keys"])
+        .arg(&keys)
+        .arg("--private-out")
+        .arg(&private)
+        .output()
+        .expect("run keygen");
+    assert!(keygen.status.success());
+    let mut sim = Child(
+        pt().args([
+            "sim",
+            "run",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate",
+            "1000",
+            "--keys",
+        ])
+        .arg(&keys)
+        .arg("--ca-out")
+        .arg(&ca)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start pt sim run"),
+    );
+    let stdout = sim.0.stdout.take().expect("stdout");
+    let mut port = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.expect("read stdout");
+        if let Some(url) = line.trim().strip_prefix("REST") {
+            port = url
+                .trim()
+                .trim_start_matches("https://")
+                .split('/')
+                .next()
+                .map(str::to_owned);
+        }
+        if line.contains("Ctrl-C") {
+            break;
+        }
+    }
+    let venue = port.expect("the REST address on stdout");
+    let out = pt()
+        .args(["feed", "--venue", &venue, "--ca"])
+        .arg(&ca)
+        .args(["--key-id", "bob", "--key-file"])
+        .arg(&private)
+        .args([
+            "--markets",
+            "PTSIM-26DEC31-M000,PTSIM-26DEC31-M003",
+            "--seconds",
+            "2",
+        ])
+        .output()
+        .expect("run pt feed");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let (status, markets) = last_status(&stdout);
+    assert!(
+        status.contains("stale 0/2") && status.contains("decode errors 0"),
+        "{status}"
+    );
+    assert!(markets[1].contains("PTSIM-26DEC31-M003"), "{stdout}");
+    // The private key never reaches the output.
+    let key = std::fs::read_to_string(&private).expect("key");
+    let body = key.lines().nth(1).expect("a key line");
+    assert!(!stdout.contains(body) && !stderr.contains(body));
+
+    // A wrong key id: the venue refuses the upgrade, and the command says so.
+    let out = pt()
+        .args(["feed", "--venue", &venue, "--ca"])
+        .arg(&ca)
+        .args(["--key-id", "mallory", "--key-file"])
+        .arg(&private)
+        .args(["--markets", "PTSIM-26DEC31-M000", "--seconds", "2"])
+        .output()
+        .expect("run pt feed");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no frame received from the venue"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn bad_arguments_are_named() {
+    let out = pt()
+        .args(["feed", "--venue", "nowhere"])
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--venue") && err.contains("nowhere"), "{err}");
+    let out = pt()
+        .args(["feed", "--venue", "127.0.0.1:9"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--markets"), "{err}");
+    let out = pt()
+        .args(["feed", "--ca", "x.pem", "--seconds", "1"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("--ca"), "{err}");
+    let out = pt()
+        .args(["feed", "--venue", "127.0.0.1:9", "--markets", "bad ticker"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("bad ticker"), "{err}");
+}
