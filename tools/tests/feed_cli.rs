@@ -75,6 +75,59 @@ fn the_built_in_simulator_is_followed_into_whole_books() {
     }
 }
 
+/// The count after `name ` in a status line.
+fn count(status: &str, name: &str) -> u64 {
+    status
+        .split(&format!("{name} "))
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} count in {status}"))
+}
+
+#[test]
+fn refused_books_resync_inline_and_with_the_book_stage_on_its_own_thread() {
+    for threads in [false, true] {
+        let mut cmd = pt();
+        cmd.args([
+            "feed",
+            "--seconds",
+            "3",
+            "--sim-markets",
+            "2",
+            "--sim-rate",
+            "3000",
+        ])
+        .args(["--sim-fault", "corrupt_delta=0.01"]);
+        if threads {
+            cmd.arg("--threads");
+        }
+        let out = cmd.output().expect("run pt feed");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (status, _) = last_status(&stdout);
+        // About 1 in 100 deltas cannot be applied: each is noticed, its
+        // market asked for again, and the books come back whole.
+        assert!(
+            count(&status, "resyncs") >= 5,
+            "threads {threads}: {status}"
+        );
+        assert_eq!(count(&status, "decode errors"), 0, "{status}");
+        assert_eq!(count(&status, "gaps"), 0, "{status}");
+        if threads {
+            assert!(stdout.contains("ring latency, ns:"), "{stdout}");
+            assert!(
+                stdout.lines().any(|l| l.trim_start().starts_with("book ")),
+                "{stdout}"
+            );
+        }
+    }
+}
+
 #[test]
 fn a_separate_simulator_process_is_followed_with_a_signed_connection() {
     let dir = TestDir::new("feed-cli");
@@ -168,31 +221,40 @@ fn a_separate_simulator_process_is_followed_with_a_signed_connection() {
     );
 }
 
+/// Runs `pt feed ARGS --seconds 1`, which must fail; its stderr.
+fn refused(args: &[&str]) -> String {
+    let out = pt()
+        .arg("feed")
+        .args(args)
+        .args(["--seconds", "1"])
+        .output()
+        .expect("run pt feed");
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "{args:?} should fail: {err}");
+    err
+}
+
 #[test]
 fn bad_arguments_are_named() {
-    let out = pt()
-        .args(["feed", "--venue", "nowhere"])
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused(&["--venue", "nowhere"]);
     assert!(err.contains("--venue") && err.contains("nowhere"), "{err}");
-    let out = pt()
-        .args(["feed", "--venue", "127.0.0.1:9"])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("--markets"), "{err}");
-    let out = pt()
-        .args(["feed", "--ca", "x.pem", "--seconds", "1"])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("--ca"), "{err}");
-    let out = pt()
-        .args(["feed", "--venue", "127.0.0.1:9", "--markets", "bad ticker"])
-        .output()
-        .expect("run");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(!out.status.success() && err.contains("bad ticker"), "{err}");
+    let err = refused(&["--venue", "127.0.0.1:9"]);
+    assert!(err.contains("--markets"), "{err}");
+    let err = refused(&[
+        "--venue",
+        "127.0.0.1:9",
+        "--markets",
+        "A",
+        "--sim-fault",
+        "skip_seq=0.1",
+    ]);
+    assert!(err.contains("--sim-fault"), "{err}");
+    let err = refused(&["--sim-fault", "skip_seq=2"]);
+    assert!(err.contains("skip_seq") && err.contains("\"2\""), "{err}");
+    let err = refused(&["--ca", "x.pem"]);
+    assert!(err.contains("--ca"), "{err}");
+    let err = refused(&["--venue", "127.0.0.1:9", "--markets", "bad ticker"]);
+    assert!(err.contains("bad ticker"), "{err}");
+    let err = refused(&["--pin"]);
+    assert!(err.contains("--threads"), "{err}");
 }

@@ -284,6 +284,16 @@ impl Session {
         true
     }
 
+    /// Whether `instrument`'s book is whole (a snapshot applied since the
+    /// last gap, resync or connection); `None` for an instrument the
+    /// session does not follow.
+    pub fn is_whole(&self, instrument: InstrumentId) -> Option<bool> {
+        self.markets
+            .iter()
+            .find(|m| m.instrument == instrument)
+            .map(|m| m.whole)
+    }
+
     /// The connection opened: subscribe to every channel.
     pub fn on_open(&mut self) {
         for i in 0..self.subs.len() {

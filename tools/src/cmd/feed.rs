@@ -9,7 +9,8 @@
 use anyhow::{Context as _, bail};
 use pt_engine::book::BookStage;
 use pt_engine::instrument::PriceGrid;
-use pt_engine::model::{InstrumentId, Price, Side, VenueId};
+use pt_engine::model::{BookUpdate, Event, InstrumentId, Price, Qty, Side, VenueId, book_flags};
+use pt_engine::pipeline::{Pipeline, PipelineConfig, PlacementMode, WaitStrategy};
 use pt_feed::auth::Signer;
 use pt_feed::kalshi::feed::{FeedConfig, KalshiFeed};
 use pt_feed::kalshi::session::{Market, SessionConfig, SessionCounters};
@@ -52,12 +53,26 @@ pub(crate) struct FeedArgs {
     /// Stop after this many seconds; 0 runs until Ctrl-C.
     #[arg(long, default_value_t = 0)]
     seconds: u64,
+    /// Run the book stage on a thread of its own behind the engine's SPSC
+    /// ring (the pipeline runtime, one stage per thread), as the engine
+    /// will, and report the ring's latency; without it the feed and the
+    /// book stage share this thread.
+    #[arg(long)]
+    threads: bool,
+    /// With --threads: pin the book thread to a core.
+    #[arg(long, requires = "threads")]
+    pin: bool,
     /// Seconds between status lines.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     every: u64,
     /// Markets of the built-in simulator.
     #[arg(long, default_value_t = 4)]
     sim_markets: usize,
+    /// A fault the built-in simulator injects, KEY=VALUE, repeatable (as
+    /// `pt sim run --fault`): e.g. skip_seq=0.01 or corrupt_delta=0.001 to
+    /// watch the feed recover.
+    #[arg(long = "sim-fault", value_name = "KEY=VALUE")]
+    sim_faults: Vec<String>,
     /// Market-data messages per second of the built-in simulator.
     #[arg(long, default_value_t = 2_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     sim_rate: u64,
@@ -84,6 +99,11 @@ pub(crate) fn run(args: FeedArgs) -> anyhow::Result<()> {
         args.venue.clone()
     };
     let (config, sim) = match venue {
+        Some(_) if !args.sim_faults.is_empty() => {
+            bail!(
+                "--sim-fault is for the built-in simulator; a venue named with --venue or --kalshi injects none"
+            )
+        }
         Some(v) => (remote(&args, &v)?, None),
         None if args.ca.is_some() || args.key_id.is_some() => {
             bail!(
@@ -141,10 +161,17 @@ async fn embedded(args: &FeedArgs) -> anyhow::Result<(FeedConfig, pt_tools::sim:
         .context("cannot make an RSA key for the simulator")?;
     let mut keys = KeyStore::empty();
     keys.insert("pt-feed", key.to_public_key());
+    let mut faults = pt_tools::sim::faults::Faults::default();
+    for f in &args.sim_faults {
+        faults
+            .set(f)
+            .map_err(|e| anyhow::anyhow!("--sim-fault: {e}"))?;
+    }
     // Loopback, an ephemeral port, no CA file: everything stays in memory.
     let config = SimConfig {
         markets: args.sim_markets.max(1),
         rate: args.sim_rate,
+        faults,
         ..SimConfig::default()
     };
     let sim = server::start_with_keys(config, keys).await?;
@@ -188,6 +215,65 @@ fn session(tickers: &[String], trades: bool) -> SessionConfig {
     }
 }
 
+/// One market's top of book, for the status lines.
+#[derive(Clone, Copy, Debug, Default)]
+struct Top {
+    bid: Option<(Price, Qty)>,
+    ask: Option<(Price, Qty)>,
+    stale: bool,
+}
+
+impl Top {
+    fn of_update(u: &BookUpdate) -> Top {
+        let side = |no: u8, p: Price, q: Qty| (u.book_flags & no == 0).then_some((p, q));
+        Top {
+            bid: side(book_flags::NO_BID, u.best_bid, u.best_bid_qty),
+            ask: side(book_flags::NO_ASK, u.best_ask, u.best_ask_qty),
+            stale: u.book_flags & book_flags::STALE != 0,
+        }
+    }
+}
+
+/// Status every `--every` seconds until `--seconds` pass or Ctrl-C.
+struct Clock {
+    started: Instant,
+    next: Instant,
+    every: u64,
+    seconds: u64,
+}
+
+impl Clock {
+    fn new(args: &FeedArgs) -> Clock {
+        let started = Instant::now();
+        Clock {
+            started,
+            next: started + Duration::from_secs(args.every),
+            every: args.every,
+            seconds: args.seconds,
+        }
+    }
+
+    /// `(print now, stop after printing)`.
+    fn tick(&mut self, stop: &AtomicBool) -> (bool, bool) {
+        let now = Instant::now();
+        let done = stop.load(Ordering::Relaxed)
+            || (self.seconds > 0 && now - self.started >= Duration::from_secs(self.seconds));
+        let print = now >= self.next || done;
+        if print {
+            self.next += Duration::from_secs(self.every);
+        }
+        (print, done)
+    }
+}
+
+fn grid() -> anyhow::Result<PriceGrid> {
+    // Kalshi's binary markets: one-cent ticks from $0.01 to $0.99. (A
+    // market on a finer grid is refused level by level and counted.)
+    let cent = Price::from_raw(1_000_000);
+    PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent)
+        .map_err(|e| anyhow::anyhow!("price grid: {e:?}"))
+}
+
 /// Polls the feed into the book stage, printing a status line every
 /// `--every` seconds, until `--seconds` pass or Ctrl-C.
 fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Result<()> {
@@ -197,17 +283,15 @@ fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Res
         .iter()
         .map(|m| m.ticker.clone())
         .collect();
-    let cent = Price::from_raw(1_000_000);
-    // Kalshi's binary markets: one-cent ticks from $0.01 to $0.99. (A
-    // market on a finer grid is refused level by level and counted.)
-    let grid = PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent)
-        .map_err(|e| anyhow::anyhow!("price grid: {e:?}"))?;
+    let grid = grid()?;
     let mut stage =
         BookStage::new((0..tickers.len()).map(|i| (InstrumentId(i as u32 + 1), grid.clone())))
             .map_err(|e| anyhow::anyhow!("books: {e}"))?;
     let mut feed = KalshiFeed::new(config).map_err(|e| anyhow::anyhow!("--markets: {e}"))?;
-    let started = Instant::now();
-    let mut next = started + Duration::from_secs(args.every);
+    if args.threads {
+        return follow_threaded(feed, stage, &tickers, args, stop);
+    }
+    let mut clock = Clock::new(args);
     let mut last = SessionCounters::default();
     let mut updates = 0u64;
     loop {
@@ -219,29 +303,128 @@ fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Res
                 stage.apply(&e);
             });
         }
-        let now = Instant::now();
-        let done = stop.load(Ordering::Relaxed)
-            || (args.seconds > 0 && now - started >= Duration::from_secs(args.seconds));
-        if now >= next || done {
-            let c = feed.session_counters();
-            print_status(
-                now - started,
-                &feed,
-                &stage,
-                &tickers,
-                &last,
-                args.every,
-                updates,
-            );
-            last = c;
-            next += Duration::from_secs(args.every);
+        let (print, done) = clock.tick(stop);
+        if print {
+            let mut level = Vec::new();
+            let tops: Vec<Top> = (0..tickers.len())
+                .map(|i| {
+                    let id = InstrumentId(i as u32 + 1);
+                    let mut best = |s: Side| {
+                        stage.top_n(id, s, 1, &mut level);
+                        level.first().copied()
+                    };
+                    Top {
+                        bid: best(Side::Buy),
+                        ask: best(Side::Sell),
+                        stale: stage.book(id).is_none_or(|b| b.is_stale()),
+                    }
+                })
+                .collect();
+            print_status(&clock, &feed, &tickers, &tops, &mut last, updates);
         }
         if done {
             break;
         }
     }
-    let c = feed.session_counters();
-    if c.frames == 0 {
+    finish(&feed)
+}
+
+/// [`follow`] with the book stage on its own thread behind the pipeline's
+/// ring. A book the stage refuses comes back as a stale update for a
+/// market the session still holds whole: that market is resynced.
+fn follow_threaded(
+    mut feed: KalshiFeed,
+    stage: BookStage,
+    tickers: &[String],
+    args: &FeedArgs,
+    stop: &AtomicBool,
+) -> anyhow::Result<()> {
+    let config = PipelineConfig {
+        placement: PlacementMode::OnePerStage,
+        // The feed thread and, by default, the simulator share the host:
+        // the book thread yields while its ring is empty.
+        wait: Some(WaitStrategy::SpinYield),
+        pin: args.pin,
+        ..PipelineConfig::default()
+    };
+    let mut pipeline: Pipeline<Event> =
+        Pipeline::start(&config, vec![Box::new(stage)]).context("starting the book thread")?;
+    let mut out = Outputs {
+        tops: vec![Top::default(); tickers.len()],
+        stale_now: Vec::new(),
+        updates: 0,
+    };
+    let mut clock = Clock::new(args);
+    let mut last = SessionCounters::default();
+    loop {
+        feed.poll(Duration::from_millis(2), &mut |m| {
+            pipeline.send(Event::Market(m), &mut |e| out.take(e));
+        });
+        pipeline.drain(&mut |e| out.take(e));
+        // Stale while the session holds the market whole: the stage refused
+        // a change (a gap would have made the session stale first).
+        for id in std::mem::take(&mut out.stale_now) {
+            if feed.session().is_whole(id) == Some(true) {
+                feed.resync(id, &mut |m| {
+                    pipeline.send(Event::Market(m), &mut |e| out.take(e));
+                });
+            }
+        }
+        let (print, done) = clock.tick(stop);
+        if print {
+            print_status(&clock, &feed, tickers, &out.tops, &mut last, out.updates);
+        }
+        if done {
+            break;
+        }
+    }
+    let core = pipeline.plan().threads.first().and_then(|t| t.core);
+    let shutdown = pipeline.shutdown(&mut |_| {});
+    let pinned = shutdown.pinned.first().copied().unwrap_or(false);
+    match core {
+        Some(c) if pinned => println!("book thread on core {c}; ring latency, ns:"),
+        Some(c) => println!("book thread (pinning to core {c} failed); ring latency, ns:"),
+        None => println!("book thread (not pinned); ring latency, ns:"),
+    }
+    println!(
+        "  {:<12} {:>10} {:>8} {:>8} {:>8} {:>10}",
+        "stage", "events", "p50", "p99", "p99.9", "max"
+    );
+    for s in shutdown.latency.summaries() {
+        println!(
+            "  {:<12} {:>10} {:>8} {:>8} {:>8} {:>10}",
+            s.stage, s.count, s.p50, s.p99, s.p999, s.max
+        );
+    }
+    finish(&feed)
+}
+
+/// What comes out of the book thread.
+struct Outputs {
+    tops: Vec<Top>,
+    /// Instruments whose update said stale, since the last look.
+    stale_now: Vec<InstrumentId>,
+    updates: u64,
+}
+
+impl Outputs {
+    fn take(&mut self, e: Event) {
+        if let Event::Book(u) = e {
+            self.updates += 1;
+            let i = (u.header.instrument.0 as usize).wrapping_sub(1);
+            if let Some(t) = self.tops.get_mut(i) {
+                *t = Top::of_update(&u);
+                if t.stale {
+                    self.stale_now.push(u.header.instrument);
+                }
+            }
+        }
+    }
+}
+
+/// The run's outcome: an error when nothing ever arrived.
+fn finish(feed: &KalshiFeed) -> anyhow::Result<()> {
+    if feed.session_counters().frames == 0 {
         let why = feed
             .last_error()
             .map_or_else(|| "nothing arrived".to_owned(), |e| e.to_string());
@@ -251,29 +434,21 @@ fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Res
 }
 
 fn print_status(
-    elapsed: Duration,
+    clock: &Clock,
     feed: &KalshiFeed,
-    stage: &BookStage,
     tickers: &[String],
-    last: &SessionCounters,
-    every: u64,
+    tops: &[Top],
+    last: &mut SessionCounters,
     updates: u64,
 ) {
     let c = feed.session_counters();
     let f = feed.counters();
-    let stale = (0..tickers.len())
-        .filter(|&i| {
-            stage
-                .book(InstrumentId(i as u32 + 1))
-                .is_none_or(|b| b.is_stale())
-        })
-        .count();
     println!(
         "{:>5}s  {}  frames {} ({}/s)  deltas {}  book updates {}  trades {}  gaps {}  resyncs {}  decode errors {}  reconnects {}  stale {}/{}",
-        elapsed.as_secs(),
+        clock.started.elapsed().as_secs(),
         if feed.is_open() { "open" } else { "closed" },
         c.frames,
-        (c.frames - last.frames) / every,
+        (c.frames - last.frames) / clock.every,
         c.deltas,
         updates,
         c.trades,
@@ -281,24 +456,22 @@ fn print_status(
         c.resyncs,
         c.decode_errors,
         f.opened.saturating_sub(1),
-        stale,
+        tops.iter().filter(|t| t.stale).count(),
         tickers.len(),
     );
-    let mut level = Vec::new();
-    for (i, t) in tickers.iter().enumerate() {
-        let id = InstrumentId(i as u32 + 1);
-        let Some(book) = stage.book(id) else { continue };
-        let mut side = |s: Side| {
-            stage.top_n(id, s, 1, &mut level);
-            level.first().map_or_else(
+    *last = c;
+    for (t, top) in tickers.iter().zip(tops) {
+        let show = |l: Option<(Price, Qty)>| {
+            l.map_or_else(
                 || "-".to_owned(),
                 |(p, q)| format!("{} x {}", fixed(p.raw(), 4), fixed(q.raw(), 2)),
             )
         };
-        let (bid, ask) = (side(Side::Buy), side(Side::Sell));
         println!(
-            "        {t:<28} bid {bid:>16}  ask {ask:>16}{}",
-            if book.is_stale() { "  (stale)" } else { "" }
+            "        {t:<28} bid {:>16}  ask {:>16}{}",
+            show(top.bid),
+            show(top.ask),
+            if top.stale { "  (stale)" } else { "" }
         );
     }
 }
