@@ -3,14 +3,15 @@
 //!
 //! It accepts only compact frames (no whitespace between tokens), the
 //! current fixed-point fields, strings without escapes or control bytes,
-//! unsigned integers of at most 18 digits, and decimals of at most 10 integer and 8 fractional digits.
-//! Anything else (another message type, an unknown or repeated key, a
-//! legacy cent field, an escape, a value it would have to refuse) makes it
-//! give up with `None`, and [`super::decode`] runs the general decoder,
-//! which decodes or refuses the frame with a precise error. So the fast
-//! path never decides an error and never accepts a frame the general one
-//! refuses; whenever it returns a message, the general decoder returns the
-//! same one. That equivalence is tested on generated and mutated frames
+//! unsigned integers of at most 18 digits, and decimals of at most 10
+//! integer and 8 fractional digits. Anything else (another message type,
+//! an unknown or repeated key, a legacy cent field, an escape, a value it
+//! would have to refuse) makes it give up with `None`, and
+//! [`super::decode`] runs the general decoder, which decodes or refuses
+//! the frame with a precise error. So the fast path never decides an
+//! error and never accepts a frame the general one refuses; whenever it
+//! returns a message, the general decoder returns the same one. That
+//! equivalence is tested on generated and mutated frames
 //! (`kalshi/fast_tests.rs`) and by the `kalshi_decode` fuzz target, which
 //! checks `decode` against `decode_general` on every input.
 //!
@@ -36,7 +37,7 @@ use super::msg::{Envelope, Msg, OrderbookDelta, YesNo};
 use super::time::parse_rfc3339;
 use pt_engine::model::{Nanos, Price, Qty};
 
-/// Flags (each byte's high bit) of the `"`, `\\` and control bytes of the
+/// Flags (each byte's high bit) of the `"`, `\` and control bytes of the
 /// little-endian word `x`. The lowest flag is exact; flags above it may be
 /// false (a borrow), so only the lowest is used.
 #[inline(always)]
