@@ -2,16 +2,17 @@
 //! `pt_feed::net` over plain TCP and TLS against a real server, and both our
 //! frame decoder and tungstenite's reading the same bytes from memory.
 //!
-//! The counting allocator counts only while a thread-local flag is set, so
-//! the server's threads and other tests running in parallel do not interfere.
+//! The counting allocator (`alloc_support/`) counts per thread, so the
+//! server's threads and other tests running in parallel do not interfere.
 
+mod alloc_support;
 mod net_support;
 
+use alloc_support::allocations;
 use futures_util::{SinkExt, StreamExt};
 use net_support::*;
 use pt_feed::net::ws::{Decoded, Frame, MessageReader, Opcode, encode_frame};
 use pt_feed::net::{PollOutcome, WsClient, WsMessage};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -19,53 +20,6 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame as TFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocket};
 use tokio_tungstenite::tungstenite::{Bytes, Message};
-
-struct Counting;
-
-thread_local! {
-    static COUNTING: Cell<bool> = const { Cell::new(false) };
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-fn count_one() {
-    // `try_with`: the allocator may run during thread teardown. Const-initialised
-    // `Cell`s need no lazy initialisation, so this never allocates itself.
-    let _ = COUNTING.try_with(|on| {
-        if on.get() {
-            let _ = ALLOCATIONS.try_with(|n| n.set(n.get() + 1));
-        }
-    });
-}
-
-// SAFETY: forwards every call unchanged to the system allocator, which
-// upholds the `GlobalAlloc` contract; counting touches only thread-locals.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller's contract for `alloc` is passed through.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        count_one();
-        // SAFETY: the caller's contract for `realloc` is passed through.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
-fn counting(on: bool) {
-    COUNTING.with(|c| c.set(on));
-}
-
-fn counted() -> u64 {
-    ALLOCATIONS.with(Cell::get)
-}
 
 const WARM_UP: usize = 1_000;
 const MEASURED: usize = 10_000;
@@ -163,13 +117,12 @@ fn receive(identity: Option<&Identity>) -> u64 {
     poll_until(&mut conn.client, WARM_UP);
     assert_eq!(seen.get(), WARM_UP, "the server waits for the go");
     conn.client.send_text(b"go").unwrap();
-    let before = counted();
-    counting(true);
+    let before = allocations();
     poll_until(&mut conn.client, WARM_UP + MEASURED);
-    counting(false);
+    let allocated = allocations() - before;
     assert_eq!(seen.get(), WARM_UP + MEASURED);
     assert_eq!(bad.get(), 0);
-    counted() - before
+    allocated
 }
 
 #[test]
@@ -275,10 +228,10 @@ fn tungstenite_allocations(bytes: &[u8]) -> (u64, usize) {
     let mut ws = WebSocket::from_raw_socket(memory, Role::Client, None);
     let mut total = 0;
     let mut messages = 0;
-    let before = counted();
+    let mut before = 0;
     while messages < WARM_UP + MEASURED {
         if messages == WARM_UP {
-            counting(true);
+            before = allocations();
         }
         match ws.read().unwrap() {
             Message::Text(t) => {
@@ -289,8 +242,7 @@ fn tungstenite_allocations(bytes: &[u8]) -> (u64, usize) {
             other => panic!("{other:?}"),
         }
     }
-    counting(false);
-    (counted() - before, total)
+    (allocations() - before, total)
 }
 
 /// The same for our decoder, with pongs encoded into a reused buffer.
@@ -300,10 +252,10 @@ fn our_allocations(bytes: &[u8]) -> (u64, usize) {
     let mut pos = 0;
     let mut total = 0;
     let mut messages = 0;
-    let before = counted();
+    let mut before = 0;
     while messages < WARM_UP + MEASURED {
         if messages == WARM_UP {
-            counting(true);
+            before = allocations();
         }
         let Decoded::Frame { consumed, frame } = reader.decode(&bytes[pos..]).unwrap() else {
             panic!("truncated input");
@@ -322,8 +274,7 @@ fn our_allocations(bytes: &[u8]) -> (u64, usize) {
             other => panic!("{other:?}"),
         }
     }
-    counting(false);
-    (counted() - before, total)
+    (allocations() - before, total)
 }
 
 #[test]
