@@ -2,25 +2,10 @@
 //! starts itself, and one following a separate `pt sim run` process with a
 //! key made by `pt sim keygen`, over TLS on loopback.
 
+mod support;
+
 use pt_tests::TestDir;
-use std::io::BufRead as _;
-use std::process::{Command, Stdio};
-
-fn pt() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pt"));
-    c.env_remove("RUST_BACKTRACE");
-    c
-}
-
-/// Kills the simulator when the test ends, pass or fail.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::process::{pt, start_sim};
 
 /// The last status block: its first line and one line per market.
 fn last_status(stdout: &str) -> (String, Vec<String>) {
@@ -143,40 +128,8 @@ fn a_separate_simulator_process_is_followed_with_a_signed_connection() {
         .output()
         .expect("run keygen");
     assert!(keygen.status.success());
-    let mut sim = Child(
-        pt().args([
-            "sim",
-            "run",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate",
-            "1000",
-            "--keys",
-        ])
-        .arg(&keys)
-        .arg("--ca-out")
-        .arg(&ca)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start pt sim run"),
-    );
-    let stdout = sim.0.stdout.take().expect("stdout");
-    let mut port = None;
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.expect("read stdout");
-        if let Some(url) = line.trim().strip_prefix("REST") {
-            port = url
-                .trim()
-                .trim_start_matches("https://")
-                .split('/')
-                .next()
-                .map(str::to_owned);
-        }
-        if line.contains("Ctrl-C") {
-            break;
-        }
-    }
-    let venue = port.expect("the REST address on stdout");
+    let (_sim, addr) = start_sim(&keys, &ca, 1000);
+    let venue = addr.to_string();
     let out = pt()
         .args(["feed", "--venue", &venue, "--ca"])
         .arg(&ca)

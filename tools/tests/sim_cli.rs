@@ -4,26 +4,9 @@
 mod support;
 
 use pt_tests::TestDir;
-use std::io::BufRead as _;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use support::client::Client;
-
-fn pt() -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_pt"));
-    c.env_remove("RUST_BACKTRACE");
-    c
-}
-
-/// Kills the simulator when the test ends, pass or fail.
-struct Child(std::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use support::process::{pt, start_sim};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keygen_then_run_then_a_signed_request() {
@@ -56,37 +39,7 @@ async fn keygen_then_run_then_a_signed_request() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("alice"));
 
     let ca = dir.join("ca.pem");
-    let mut child = Child(
-        pt().args([
-            "sim",
-            "run",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate",
-            "200",
-            "--keys",
-        ])
-        .arg(&keys)
-        .arg("--ca-out")
-        .arg(&ca)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start pt sim run"),
-    );
-    let stdout = child.0.stdout.take().expect("stdout");
-    let mut lines = std::io::BufReader::new(stdout).lines();
-    let mut addr = None;
-    for line in lines.by_ref() {
-        let line = line.expect("read stdout");
-        if let Some(url) = line.trim().strip_prefix("REST") {
-            let url = url.trim().trim_start_matches("https://");
-            addr = url.split('/').next().and_then(|a| a.parse().ok());
-        }
-        if line.contains("Ctrl-C") {
-            break;
-        }
-    }
-    let addr = addr.expect("the REST URL on stdout");
+    let (_sim, addr) = start_sim(&keys, &ca, 200);
     let ca_pem = std::fs::read_to_string(&ca).expect("the CA file");
     let signer = pt_tools::sim::auth::Signer::from_pem_file("alice", &private).expect("key");
     let client = Client::to(addr, Some(&ca_pem), Some(Arc::new(signer)));
