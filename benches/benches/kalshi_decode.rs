@@ -20,9 +20,9 @@
 //! 2.3–2.9× with sorted keys; the others 0.6–0.9×.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use pt_engine::model::{Price, Qty};
+use pt_benches::kalshi::serde_peer;
+use pt_engine::model::Qty;
 use pt_feed::kalshi::{Msg, decode};
-use serde::Deserialize;
 use std::hint::black_box;
 use std::path::PathBuf;
 
@@ -63,132 +63,6 @@ fn recorded(name: &str, fallback: &str) -> Vec<String> {
 const TICKER: &str = r#"{"type":"ticker","sid":1,"msg":{"market_id":"6a958fdf-4723-4333-9531-57111fbc51d3","market_ticker":"KXXRP-26FEB1317-B1.3899500","price":14,"yes_bid":4,"yes_ask":95,"price_dollars":"0.1400","yes_bid_dollars":"0.0400","yes_ask_dollars":"0.9500","volume":13446,"volume_fp":"13446.00","open_interest":892,"open_interest_fp":"892.00","dollar_volume":6723,"dollar_open_interest":446,"yes_bid_size_fp":"14.00","yes_ask_size_fp":"84.00","last_trade_size_fp":"0.00","ts":1770897976,"Clock":13281241747}}"#;
 const TRADE: &str = r#"{"type":"trade","sid":2,"seq":10,"msg":{"trade_id":"f851595a-6d92-424e-09f8-0d2669de70ae","market_ticker":"KXSOLD-26FEB1217-T79.9999","yes_price":77,"no_price":23,"yes_price_dollars":"0.7700","no_price_dollars":"0.2300","count":75,"count_fp":"75.00","taker_side":"yes","ts":1770897981}}"#;
 
-// The serde_json peer: the same fields, strings borrowed.
-#[derive(Deserialize)]
-struct Env<'a, M> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    sid: Option<u64>,
-    seq: Option<u64>,
-    msg: M,
-}
-
-#[derive(Deserialize)]
-struct SDelta<'a> {
-    market_ticker: &'a str,
-    market_id: Option<&'a str>,
-    price_dollars: &'a str,
-    delta_fp: &'a str,
-    side: &'a str,
-    ts_ms: Option<i64>,
-    client_order_id: Option<&'a str>,
-}
-
-#[derive(Deserialize)]
-struct SSnapshot<'a> {
-    market_ticker: &'a str,
-    #[serde(borrow)]
-    yes_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
-    #[serde(borrow)]
-    no_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
-}
-
-#[derive(Deserialize)]
-struct STicker<'a> {
-    market_ticker: &'a str,
-    price_dollars: &'a str,
-    yes_bid_dollars: &'a str,
-    yes_ask_dollars: &'a str,
-    volume_fp: Option<&'a str>,
-    open_interest_fp: Option<&'a str>,
-    yes_bid_size_fp: Option<&'a str>,
-    yes_ask_size_fp: Option<&'a str>,
-    last_trade_size_fp: Option<&'a str>,
-    dollar_volume: Option<i64>,
-    dollar_open_interest: Option<i64>,
-    ts: Option<i64>,
-    ts_ms: Option<i64>,
-}
-
-#[derive(Deserialize)]
-struct STrade<'a> {
-    trade_id: &'a str,
-    market_ticker: &'a str,
-    yes_price_dollars: &'a str,
-    no_price_dollars: &'a str,
-    count_fp: &'a str,
-    taker_side: &'a str,
-    ts: Option<i64>,
-    ts_ms: Option<i64>,
-}
-
-fn px(s: &str) -> i64 {
-    Price::parse_bytes(s.as_bytes()).map_or(0, Price::raw)
-}
-fn qx(s: &str) -> i64 {
-    Qty::parse_bytes(s.as_bytes()).map_or(0, Qty::raw)
-}
-fn oq(s: Option<&str>) -> i64 {
-    s.map_or(0, qx)
-}
-
-fn serde_delta(f: &str) -> i64 {
-    let e: Env<'_, SDelta<'_>> = serde_json::from_str(f).expect("delta");
-    let m = e.msg;
-    let side = i64::from(m.side == "yes");
-    px(m.price_dollars)
-        + qx(m.delta_fp)
-        + side
-        + m.ts_ms.unwrap_or(0)
-        + (m.market_ticker.len() + m.market_id.map_or(0, str::len) + e.kind.len()) as i64
-        + m.client_order_id.map_or(0, str::len) as i64
-        + e.sid.unwrap_or(0) as i64
-        + e.seq.unwrap_or(0) as i64
-}
-
-fn serde_snapshot(f: &str) -> i64 {
-    let e: Env<'_, SSnapshot<'_>> = serde_json::from_str(f).expect("snapshot");
-    let mut acc = e.msg.market_ticker.len() as i64 + e.seq.unwrap_or(0) as i64;
-    for side in [e.msg.yes_dollars_fp, e.msg.no_dollars_fp]
-        .into_iter()
-        .flatten()
-    {
-        for (p, q) in side {
-            acc += px(p) + qx(q);
-        }
-    }
-    acc
-}
-
-fn serde_ticker(f: &str) -> i64 {
-    let e: Env<'_, STicker<'_>> = serde_json::from_str(f).expect("ticker");
-    let m = e.msg;
-    px(m.price_dollars)
-        + px(m.yes_bid_dollars)
-        + px(m.yes_ask_dollars)
-        + oq(m.volume_fp)
-        + oq(m.open_interest_fp)
-        + oq(m.yes_bid_size_fp)
-        + oq(m.yes_ask_size_fp)
-        + oq(m.last_trade_size_fp)
-        + m.dollar_volume.unwrap_or(0)
-        + m.dollar_open_interest.unwrap_or(0)
-        + m.ts_ms.or(m.ts).unwrap_or(0)
-        + m.market_ticker.len() as i64
-}
-
-fn serde_trade(f: &str) -> i64 {
-    let e: Env<'_, STrade<'_>> = serde_json::from_str(f).expect("trade");
-    let m = e.msg;
-    px(m.yes_price_dollars)
-        + px(m.no_price_dollars)
-        + qx(m.count_fp)
-        + i64::from(m.taker_side == "yes")
-        + m.ts_ms.or(m.ts).unwrap_or(0)
-        + (m.trade_id.len() + m.market_ticker.len()) as i64
-        + e.seq.unwrap_or(0) as i64
-}
-
 /// Ours: decode, then touch the same fields (iterating snapshot levels).
 fn ours(f: &str) -> i64 {
     let e = decode(f.as_bytes()).expect("decode");
@@ -225,15 +99,15 @@ fn bench(c: &mut Criterion) {
     let tickers = recorded("ssmd_kalshi_ticker.jsonl", TICKER);
     let trades = recorded("ssmd_kalshi_trade.jsonl", TRADE);
     let cases: [Case; 5] = [
-        ("orderbook_delta", vec![DELTA.to_owned()], serde_delta),
+        ("orderbook_delta", vec![DELTA.to_owned()], serde_peer::delta),
         (
             "orderbook_delta_msg_first",
             vec![DELTA_SORTED.to_owned()],
-            serde_delta,
+            serde_peer::delta,
         ),
-        ("orderbook_snapshot_10x2", vec![snap], serde_snapshot),
-        ("ticker", tickers, serde_ticker),
-        ("trade", trades, serde_trade),
+        ("orderbook_snapshot_10x2", vec![snap], serde_peer::snapshot),
+        ("ticker", tickers, serde_peer::ticker),
+        ("trade", trades, serde_peer::trade),
     ];
     for (name, frames, peer) in cases {
         // Both sides must agree that every frame is valid before timing.

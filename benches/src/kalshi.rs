@@ -148,3 +148,141 @@ impl Pipeline {
         updates
     }
 }
+
+/// The serde_json peer of the Kalshi decode benches: `#[derive(Deserialize)]`
+/// structs borrowing the strings, extracting the same fields and parsing
+/// the same decimals as ours (`benches/kalshi_decode.rs`,
+/// `examples/kalshi_probe.rs`).
+pub mod serde_peer {
+    use pt_engine::model::{Price, Qty};
+    use serde::Deserialize;
+
+    #[derive(Deserialize)]
+    struct Env<'a, M> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+        sid: Option<u64>,
+        seq: Option<u64>,
+        msg: M,
+    }
+
+    #[derive(Deserialize)]
+    struct SDelta<'a> {
+        market_ticker: &'a str,
+        market_id: Option<&'a str>,
+        price_dollars: &'a str,
+        delta_fp: &'a str,
+        side: &'a str,
+        ts_ms: Option<i64>,
+        client_order_id: Option<&'a str>,
+    }
+
+    #[derive(Deserialize)]
+    struct SSnapshot<'a> {
+        market_ticker: &'a str,
+        #[serde(borrow)]
+        yes_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
+        #[serde(borrow)]
+        no_dollars_fp: Option<Vec<(&'a str, &'a str)>>,
+    }
+
+    #[derive(Deserialize)]
+    struct STicker<'a> {
+        market_ticker: &'a str,
+        price_dollars: &'a str,
+        yes_bid_dollars: &'a str,
+        yes_ask_dollars: &'a str,
+        volume_fp: Option<&'a str>,
+        open_interest_fp: Option<&'a str>,
+        yes_bid_size_fp: Option<&'a str>,
+        yes_ask_size_fp: Option<&'a str>,
+        last_trade_size_fp: Option<&'a str>,
+        dollar_volume: Option<i64>,
+        dollar_open_interest: Option<i64>,
+        ts: Option<i64>,
+        ts_ms: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    struct STrade<'a> {
+        trade_id: &'a str,
+        market_ticker: &'a str,
+        yes_price_dollars: &'a str,
+        no_price_dollars: &'a str,
+        count_fp: &'a str,
+        taker_side: &'a str,
+        ts: Option<i64>,
+        ts_ms: Option<i64>,
+    }
+
+    fn px(s: &str) -> i64 {
+        Price::parse_bytes(s.as_bytes()).map_or(0, Price::raw)
+    }
+    fn qx(s: &str) -> i64 {
+        Qty::parse_bytes(s.as_bytes()).map_or(0, Qty::raw)
+    }
+    fn oq(s: Option<&str>) -> i64 {
+        s.map_or(0, qx)
+    }
+
+    /// Decodes a `delta` frame with serde_json and sums the fields ours reads.
+    pub fn delta(f: &str) -> i64 {
+        let e: Env<'_, SDelta<'_>> = serde_json::from_str(f).expect("delta");
+        let m = e.msg;
+        let side = i64::from(m.side == "yes");
+        px(m.price_dollars)
+            + qx(m.delta_fp)
+            + side
+            + m.ts_ms.unwrap_or(0)
+            + (m.market_ticker.len() + m.market_id.map_or(0, str::len) + e.kind.len()) as i64
+            + m.client_order_id.map_or(0, str::len) as i64
+            + e.sid.unwrap_or(0) as i64
+            + e.seq.unwrap_or(0) as i64
+    }
+
+    /// Decodes a `snapshot` frame with serde_json and sums the fields ours reads.
+    pub fn snapshot(f: &str) -> i64 {
+        let e: Env<'_, SSnapshot<'_>> = serde_json::from_str(f).expect("snapshot");
+        let mut acc = e.msg.market_ticker.len() as i64 + e.seq.unwrap_or(0) as i64;
+        for side in [e.msg.yes_dollars_fp, e.msg.no_dollars_fp]
+            .into_iter()
+            .flatten()
+        {
+            for (p, q) in side {
+                acc += px(p) + qx(q);
+            }
+        }
+        acc
+    }
+
+    /// Decodes a `ticker` frame with serde_json and sums the fields ours reads.
+    pub fn ticker(f: &str) -> i64 {
+        let e: Env<'_, STicker<'_>> = serde_json::from_str(f).expect("ticker");
+        let m = e.msg;
+        px(m.price_dollars)
+            + px(m.yes_bid_dollars)
+            + px(m.yes_ask_dollars)
+            + oq(m.volume_fp)
+            + oq(m.open_interest_fp)
+            + oq(m.yes_bid_size_fp)
+            + oq(m.yes_ask_size_fp)
+            + oq(m.last_trade_size_fp)
+            + m.dollar_volume.unwrap_or(0)
+            + m.dollar_open_interest.unwrap_or(0)
+            + m.ts_ms.or(m.ts).unwrap_or(0)
+            + m.market_ticker.len() as i64
+    }
+
+    /// Decodes a `trade` frame with serde_json and sums the fields ours reads.
+    pub fn trade(f: &str) -> i64 {
+        let e: Env<'_, STrade<'_>> = serde_json::from_str(f).expect("trade");
+        let m = e.msg;
+        px(m.yes_price_dollars)
+            + px(m.no_price_dollars)
+            + qx(m.count_fp)
+            + i64::from(m.taker_side == "yes")
+            + m.ts_ms.or(m.ts).unwrap_or(0)
+            + (m.trade_id.len() + m.market_ticker.len()) as i64
+            + e.seq.unwrap_or(0) as i64
+    }
+}
