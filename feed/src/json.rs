@@ -373,28 +373,35 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// The offset of the first byte of `s` that ends a plain run inside a
-/// string: a quote, a backslash or a control byte; `s.len()` when none.
+/// Flags (each byte's high bit) of the bytes of the little-endian word `w`
+/// that end a plain run inside a string: a quote, a backslash or a control
+/// byte.
 ///
-/// Eight bytes at a time: a byte equal to `c` is a zero byte of `w ^ c`,
-/// and `(x - 0x01…01) & !x & 0x80…80` flags zero bytes (and bytes below
-/// 0x20 when 0x20…20 is subtracted instead). Borrows can flag a byte after
-/// a real match, never before one, so the lowest flag is exact.
-#[inline]
-fn special_byte(s: &[u8]) -> usize {
+/// A byte equal to `c` is a zero byte of `w ^ c`, and
+/// `(x - 0x01…01) & !x & 0x80…80` flags zero bytes (and bytes below 0x20
+/// when 0x20…20 is subtracted instead). Borrows can flag a byte after a
+/// real match, never before one, so the lowest flag is exact; only the
+/// lowest may be used.
+#[inline(always)]
+pub(crate) fn string_stops(w: u64) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let slash = w ^ (ONES * u64::from(b'\\'));
+    ((quote.wrapping_sub(ONES) & !quote)
+        | (slash.wrapping_sub(ONES) & !slash)
+        | (w.wrapping_sub(ONES * 0x20) & !w))
+        & HIGH
+}
+
+/// The offset of the first byte of `s` that ends a plain run inside a
+/// string (see [`string_stops`]), eight bytes at a time; `s.len()` when
+/// none.
+#[inline]
+pub(crate) fn special_byte(s: &[u8]) -> usize {
     let mut i = 0;
-    while let Some(chunk) = s.get(i..i + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(word);
-        let quote = w ^ (ONES * u64::from(b'"'));
-        let slash = w ^ (ONES * u64::from(b'\\'));
-        let flags = (quote.wrapping_sub(ONES) & !quote)
-            | (slash.wrapping_sub(ONES) & !slash)
-            | (w.wrapping_sub(ONES * 0x20) & !w);
-        let flags = flags & HIGH;
+    while let Some(chunk) = s.get(i..).and_then(<[u8]>::first_chunk::<8>) {
+        let flags = string_stops(u64::from_le_bytes(*chunk));
         if flags != 0 {
             return i + (flags.trailing_zeros() / 8) as usize;
         }

@@ -603,39 +603,12 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// Index of the first `"`, `\\` or control byte (< 0x20) in `s`, eight
-/// bytes at a time (the usual "has zero byte" bit trick: the lowest flagged
-/// byte is exact, later ones may be false positives, so only the lowest is
-/// used).
+/// Index of the first `"`, `\` or control byte (< 0x20) in `s`, eight
+/// bytes at a time ([`crate::json::special_byte`]).
 #[inline]
 fn find_special(s: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    #[inline]
-    fn flags(x: u64) -> u64 {
-        let quote = x ^ (LO * u64::from(b'"'));
-        let slash = x ^ (LO * u64::from(b'\\'));
-        ((quote.wrapping_sub(LO) & !quote)
-            | (slash.wrapping_sub(LO) & !slash)
-            | (x.wrapping_sub(LO * 0x20) & !x))
-            & HI
-    }
-    let mut at = 0;
-    while let Some(chunk) = s.get(at..at + 8) {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let found = flags(u64::from_le_bytes(word));
-        if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
-        }
-        at += 8;
-    }
-    // The tail, padded with a byte that is never special.
-    let tail = s.get(at..).unwrap_or(&[]);
-    let mut word = [b'a'; 8];
-    word.get_mut(..tail.len())?.copy_from_slice(tail);
-    let found = flags(u64::from_le_bytes(word));
-    (found != 0).then(|| at + (found.trailing_zeros() / 8) as usize)
+    let n = crate::json::special_byte(s);
+    (n < s.len()).then_some(n)
 }
 
 #[cfg(test)]

@@ -35,21 +35,8 @@
 
 use super::msg::{Envelope, Msg, OrderbookDelta, YesNo};
 use super::time::parse_rfc3339;
+use crate::json::string_stops as stops;
 use pt_engine::model::{Nanos, Price, Qty};
-
-/// Flags (each byte's high bit) of the `"`, `\` and control bytes of the
-/// little-endian word `x`. The lowest flag is exact; flags above it may be
-/// false (a borrow), so only the lowest is used.
-#[inline(always)]
-fn stops(x: u64) -> u64 {
-    const L: u64 = 0x0101_0101_0101_0101;
-    const H: u64 = 0x8080_8080_8080_8080;
-    let eq = |b: u8| {
-        let v = x ^ (L * u64::from(b));
-        v.wrapping_sub(L) & !v
-    };
-    (eq(b'"') | eq(b'\\') | (x.wrapping_sub(L * 0x20) & !x)) & H
-}
 
 /// The eight bytes of `b` at `at` as a little-endian word; missing bytes
 /// past the end read as `"`.

@@ -49,7 +49,7 @@
 //! | `trade` (recorded lines) | 679 ns | 574 ns | 0.85× |
 //!
 //! In instructions (callgrind, `benches/examples/kalshi_probe.rs`), the
-//! documented delta costs 1,253 against serde_json's 4,781. The general
+//! documented delta costs 1,258 against serde_json's 4,781. The general
 //! decoder alone is about as costly as serde_json (4,747 on the same
 //! delta): finding string ends and matching keys dominate it, and the
 //! snapshot parses every level twice (validation, then iteration), which
