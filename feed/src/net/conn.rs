@@ -18,8 +18,9 @@ use super::transport::{Fill, Transport};
 use super::ws::{self, Decoded, Frame, MessageReader, Opcode, WsMessage};
 use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
+use rustls::ClientConfig;
+use rustls::client::UnbufferedClientConnection;
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection};
 use std::fmt;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::Arc;
@@ -170,7 +171,17 @@ impl WsClient {
             Some(config) => {
                 let name = ServerName::try_from(cfg.host.clone())
                     .map_err(|_| resolve_error("not a valid TLS server name".to_owned()))?;
-                Some((Arc::clone(config), name))
+                // The transport takes the traffic keys from rustls after the
+                // handshake (see `record`), which rustls allows only when
+                // the configuration says so.
+                let config = if config.enable_secret_extraction {
+                    Arc::clone(config)
+                } else {
+                    let mut config = ClientConfig::clone(config);
+                    config.enable_secret_extraction = true;
+                    Arc::new(config)
+                };
+                Some((config, name))
             }
         };
         let mut rng = XorShift64::from_os();
@@ -585,7 +596,10 @@ fn start_connect(
         .register(&mut sock, SOCKET, Interest::READABLE | Interest::WRITABLE)
         .map_err(|e| NetError::io("poll register", e))?;
     let tls = match tls {
-        Some((config, name)) => Some(ClientConnection::new(Arc::clone(config), name.clone())?),
+        Some((config, name)) => Some(UnbufferedClientConnection::new(
+            Arc::clone(config),
+            name.clone(),
+        )?),
         None => None,
     };
     Ok(Transport::new(sock, tls))

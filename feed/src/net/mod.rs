@@ -31,6 +31,7 @@ pub mod backoff;
 pub mod conn;
 mod error;
 pub mod http;
+mod record;
 mod rng;
 pub mod tls;
 mod transport;

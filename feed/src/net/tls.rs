@@ -55,10 +55,13 @@ pub fn client_config_web_roots() -> Result<Arc<ClientConfig>, NetError> {
 
 fn build(roots: RootCertStore) -> Result<Arc<ClientConfig>, NetError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = ClientConfig::builder_with_provider(provider)
+    let mut config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_root_certificates(roots)
         .with_no_client_auth();
+    // After the handshake the transport's own record layer takes the traffic
+    // keys from rustls (`net::record`).
+    config.enable_secret_extraction = true;
     Ok(Arc::new(config))
 }
 
