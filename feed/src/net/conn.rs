@@ -13,6 +13,7 @@
 
 use super::NetError;
 use super::http::{self, UpgradeResponse};
+use super::record::TlsStats;
 use super::rng::XorShift64;
 use super::transport::{Fill, Transport};
 use super::ws::{self, Decoded, Frame, MessageReader, Opcode, WsMessage};
@@ -300,6 +301,12 @@ impl WsClient {
                 Ok(())
             }
         }
+    }
+
+    /// The TLS session's suite and counters (records, key updates, session
+    /// tickets), once the TLS handshake is done; `None` over plain TCP.
+    pub fn tls_stats(&self) -> Option<TlsStats> {
+        self.transport.tls_stats()
     }
 
     /// True between `Opened` and the start of the close handshake.

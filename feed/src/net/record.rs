@@ -43,12 +43,12 @@ use rustls::{
 use std::ops::Range;
 
 /// Bytes in a record header: type, version, length.
-pub(crate) const HEADER: usize = 5;
+pub const HEADER: usize = 5;
 /// The largest ciphertext a record may carry (RFC 5246 §6.2.3: 2^14 + 2048;
 /// TLS 1.3's limit, 2^14 + 256, is checked again after decryption).
-pub(crate) const MAX_CIPHERTEXT: usize = 16_384 + 2_048;
+pub const MAX_CIPHERTEXT: usize = 16_384 + 2_048;
 /// The largest plaintext one sent record carries.
-pub(crate) const MAX_FRAGMENT: usize = 16_384;
+pub const MAX_FRAGMENT: usize = 16_384;
 
 const HANDSHAKE_HELLO_REQUEST: u8 = 0;
 const HANDSHAKE_NEW_SESSION_TICKET: u8 = 4;
@@ -58,7 +58,7 @@ const ALERT_CLOSE_NOTIFY: u8 = 0;
 const ALERT_USER_CANCELED: u8 = 90;
 
 /// The length of the whole record at the front of `buf`, if it is all there.
-pub(crate) fn whole_record(buf: &[u8]) -> Result<Option<usize>, Error> {
+pub fn whole_record(buf: &[u8]) -> Result<Option<usize>, Error> {
     let Some(&[_, _, _, hi, lo]) = buf.first_chunk::<HEADER>() else {
         return Ok(None);
     };
@@ -69,15 +69,64 @@ pub(crate) fn whole_record(buf: &[u8]) -> Result<Option<usize>, Error> {
     Ok((buf.len() >= HEADER + len).then_some(HEADER + len))
 }
 
+/// What an alert means: `close_notify` ends the stream, a warning is
+/// ignored (TLS 1.3 knows only `user_canceled` as one), anything else is an
+/// error naming the alert.
+pub fn alert(tls13: bool, payload: &[u8]) -> Result<Opened, Error> {
+    match *payload {
+        [_, ALERT_CLOSE_NOTIFY] => Ok(Opened::Closed),
+        [ALERT_WARNING, ALERT_USER_CANCELED] => Ok(Opened::Handled),
+        [ALERT_WARNING, _] if !tls13 => Ok(Opened::Handled),
+        [_, description] => Err(Error::AlertReceived(AlertDescription::from(description))),
+        _ => Err(InvalidMessage::MessageTooShort.into()),
+    }
+}
+
+/// Splits the first handshake message (type, body) off `messages`. A
+/// message cut short is refused: servers send session tickets and key
+/// updates whole, so messages split across records are not reassembled.
+pub fn next_handshake_message<'a>(messages: &mut &'a [u8]) -> Result<(u8, &'a [u8]), Error> {
+    let &[typ, a, b, c, ref rest @ ..] = *messages else {
+        return Err(InvalidMessage::MessageTooShort.into());
+    };
+    let len = u32::from_be_bytes([0, a, b, c]) as usize;
+    let (Some(body), Some(after)) = (rest.get(..len), rest.get(len..)) else {
+        return Err(InvalidMessage::MessageTooShort.into());
+    };
+    *messages = after;
+    Ok((typ, body))
+}
+
 /// What one received record turned out to be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Opened {
+pub enum Opened {
     /// Application data at this range of the record's body.
     Data(Range<usize>),
     /// A control message, handled (a session ticket, a key update, a warning).
     Handled,
     /// The peer's `close_notify`: no more data will come.
     Closed,
+}
+
+/// What a TLS connection has done since its handshake, for the operator's
+/// view and the tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TlsStats {
+    /// The negotiated cipher suite.
+    pub suite: rustls::CipherSuite,
+    /// TLS 1.3 (or else 1.2).
+    pub tls13: bool,
+    /// Records received and decrypted after the handshake.
+    pub records_in: u64,
+    /// Records sealed and sent after the handshake.
+    pub records_out: u64,
+    /// `KeyUpdate`s received (TLS 1.3).
+    pub key_updates_in: u32,
+    /// `KeyUpdate`s sent: answers to the peer's requests, or at the suite's
+    /// record limit.
+    pub key_updates_out: u32,
+    /// Session tickets received and stored for resumption (TLS 1.3).
+    pub tickets: u32,
 }
 
 /// Keys, sequence numbers and rustls' remaining connection state (for
@@ -92,6 +141,7 @@ pub(crate) struct RecordLayer {
     tx_seq: u64,
     /// Records the suite may seal under one key (rustls' figure).
     tx_limit: u64,
+    stats: TlsStats,
 }
 
 impl std::fmt::Debug for RecordLayer {
@@ -119,8 +169,18 @@ impl RecordLayer {
             SupportedCipherSuite::Tls13(s) => s.common.confidentiality_limit,
             SupportedCipherSuite::Tls12(s) => s.common.confidentiality_limit,
         };
+        let tls13 = matches!(suite, SupportedCipherSuite::Tls13(_));
         Ok(RecordLayer {
-            tls13: matches!(suite, SupportedCipherSuite::Tls13(_)),
+            stats: TlsStats {
+                suite: suite.suite(),
+                tls13,
+                records_in: 0,
+                records_out: 0,
+                key_updates_in: 0,
+                key_updates_out: 0,
+                tickets: 0,
+            },
+            tls13,
             rx: decrypter(suite, rx)?,
             rx_seq,
             tx: encrypter(suite, tx)?,
@@ -129,6 +189,10 @@ impl RecordLayer {
             suite,
             kernel,
         })
+    }
+
+    pub(crate) fn stats(&self) -> TlsStats {
+        self.stats
     }
 
     /// Decrypts one record in place: `header` is its 5-byte header, `body`
@@ -161,11 +225,12 @@ impl RecordLayer {
             .rx
             .decrypt(InboundOpaqueMessage::new(typ, version, body), seq)?;
         self.rx_seq += 1;
+        self.stats.records_in += 1;
         let at = plain.payload.as_ptr() as usize - start;
         let range = at..at + plain.payload.len();
         match plain.typ {
             ContentType::ApplicationData => Ok(Opened::Data(range)),
-            ContentType::Alert => self.on_alert(plain.payload),
+            ContentType::Alert => alert(self.tls13, plain.payload),
             ContentType::Handshake => {
                 self.on_handshake(plain.payload, out)?;
                 Ok(Opened::Handled)
@@ -174,32 +239,14 @@ impl RecordLayer {
         }
     }
 
-    fn on_alert(&mut self, payload: &[u8]) -> Result<Opened, Error> {
-        match *payload {
-            [_, ALERT_CLOSE_NOTIFY] => Ok(Opened::Closed),
-            [ALERT_WARNING, ALERT_USER_CANCELED] => Ok(Opened::Handled),
-            [ALERT_WARNING, _] if !self.tls13 => Ok(Opened::Handled),
-            [_, description] => Err(Error::AlertReceived(AlertDescription::from(description))),
-            _ => Err(InvalidMessage::MessageTooShort.into()),
-        }
-    }
-
-    /// Handles the handshake messages in one record. A message split across
-    /// records is refused: servers send session tickets and key updates
-    /// whole.
+    /// Handles the handshake messages in one record.
     fn on_handshake(&mut self, mut messages: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         while !messages.is_empty() {
-            let &[typ, a, b, c, ref rest @ ..] = messages else {
-                return Err(InvalidMessage::MessageTooShort.into());
-            };
-            let len = u32::from_be_bytes([0, a, b, c]) as usize;
-            let Some(body) = rest.get(..len) else {
-                return Err(InvalidMessage::MessageTooShort.into());
-            };
-            messages = rest.get(len..).unwrap_or_default();
+            let (typ, body) = next_handshake_message(&mut messages)?;
             match typ {
                 HANDSHAKE_NEW_SESSION_TICKET if self.tls13 => {
                     self.kernel.handle_new_session_ticket(body)?;
+                    self.stats.tickets += 1;
                 }
                 HANDSHAKE_KEY_UPDATE if self.tls13 => {
                     // RFC 8446 §5.1: a key change must end its record.
@@ -214,6 +261,7 @@ impl RecordLayer {
                     let (seq, secrets) = self.kernel.update_rx_secret()?;
                     self.rx = decrypter(self.suite, secrets)?;
                     self.rx_seq = seq;
+                    self.stats.key_updates_in += 1;
                     if requested {
                         self.update_tx(out)?;
                     }
@@ -263,17 +311,21 @@ impl RecordLayer {
         let (seq, secrets) = self.kernel.update_tx_secret()?;
         self.tx = encrypter(self.suite, secrets)?;
         self.tx_seq = seq;
+        self.stats.key_updates_out += 1;
         Ok(())
     }
 
     fn seal(&mut self, typ: ContentType, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         self.tx.seal(typ, payload, self.tx_seq, out)?;
         self.tx_seq += 1;
+        self.stats.records_out += 1;
         Ok(())
     }
 }
 
 /// Seals records for sending.
+// The whole layer lives in one box; the key stays inline beside its IV.
+#[allow(clippy::large_enum_variant)]
 enum Sealer {
     /// TLS 1.3: our own sealing into the caller's buffer (no allocation).
     Tls13 { key: LessSafeKey, iv: [u8; 12] },

@@ -11,7 +11,7 @@
 //!   the caller's buffer. Nothing is allocated per received record.
 
 use super::NetError;
-use super::record::{self, Opened, RecordLayer};
+use super::record::{self, Opened, RecordLayer, TlsStats};
 use mio::net::TcpStream;
 use rustls::client::UnbufferedClientConnection;
 use rustls::unbuffered::{ConnectionState, EncodeError};
@@ -129,6 +129,14 @@ impl Transport {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
             Err(e) => Err(NetError::io("connect", e)),
+        }
+    }
+
+    /// The TLS connection's counters, once its handshake is done.
+    pub(crate) fn tls_stats(&self) -> Option<TlsStats> {
+        match &self.tls.as_deref()?.stage {
+            Stage::Records(records) => Some(records.stats()),
+            _ => None,
         }
     }
 
@@ -252,7 +260,7 @@ impl Tls {
                     Ok(false)
                 }
                 Step::Done => {
-                    self.into_records()?;
+                    self.switch_to_records()?;
                     self.flush(sock)?;
                     Ok(true)
                 }
@@ -339,7 +347,7 @@ impl Tls {
     }
 
     /// Takes the keys from rustls; from here on [`RecordLayer`] does the records.
-    fn into_records(&mut self) -> Result<(), NetError> {
+    fn switch_to_records(&mut self) -> Result<(), NetError> {
         let Stage::Handshake(conn) = std::mem::replace(&mut self.stage, Stage::Failed) else {
             return Ok(());
         };

@@ -27,6 +27,18 @@ pub struct Identity {
 static DIRS: AtomicUsize = AtomicUsize::new(0);
 
 pub fn identity() -> Identity {
+    identity_with(
+        rustls::crypto::ring::default_provider(),
+        rustls::DEFAULT_VERSIONS,
+    )
+}
+
+/// The same with the server limited to `provider`'s cipher suites and to
+/// `versions`.
+pub fn identity_with(
+    provider: rustls::crypto::CryptoProvider,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Identity {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
@@ -36,9 +48,8 @@ pub fn identity() -> Identity {
         CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
     let leaf = leaf_params.signed_by(&leaf_key, &ca).unwrap();
     let key = rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let server = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
+    let server = rustls::ServerConfig::builder_with_provider(Arc::new(provider))
+        .with_protocol_versions(versions)
         .unwrap()
         .with_no_client_auth()
         .with_single_cert(vec![leaf.der().clone()], key)
@@ -66,6 +77,53 @@ where
     F: Fn(Stream) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    let acceptor = identity.map(|id| tokio_rustls::TlsAcceptor::from(Arc::clone(&id.server)));
+    let handler = Arc::new(handler);
+    listen(identity, move |tcp| {
+        let acceptor = acceptor.clone();
+        let handler = Arc::clone(&handler);
+        async move {
+            let stream: Stream = match acceptor {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(tls) => Box::new(tls),
+                    Err(_) => return,
+                },
+                None => Box::new(tcp),
+            };
+            handler(stream).await;
+        }
+    })
+}
+
+/// The rustls server stream, for handlers that drive TLS itself (key
+/// updates, resumption checks).
+pub type TlsStream = tokio_rustls::server::TlsStream<tokio::net::TcpStream>;
+
+/// A TLS server whose handler gets the rustls stream itself.
+pub fn serve_tls<F, Fut>(identity: &Identity, handler: F) -> Server
+where
+    F: Fn(TlsStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::clone(&identity.server));
+    let handler = Arc::new(handler);
+    listen(Some(identity), move |tcp| {
+        let acceptor = acceptor.clone();
+        let handler = Arc::clone(&handler);
+        async move {
+            if let Ok(tls) = acceptor.accept(tcp).await {
+                handler(tls).await;
+            }
+        }
+    })
+}
+
+/// Accepts on 127.0.0.1 and runs `on_accept` for each connection.
+fn listen<F, Fut>(identity: Option<&Identity>, on_accept: F) -> Server
+where
+    F: Fn(tokio::net::TcpStream) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -74,8 +132,6 @@ where
     let std_listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     std_listener.set_nonblocking(true).unwrap();
     let port = std_listener.local_addr().unwrap().port();
-    let acceptor = identity.map(|id| tokio_rustls::TlsAcceptor::from(Arc::clone(&id.server)));
-    let handler = Arc::new(handler);
     runtime.spawn(async move {
         let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
         loop {
@@ -83,18 +139,7 @@ where
                 return;
             };
             let _ = tcp.set_nodelay(true);
-            let acceptor = acceptor.clone();
-            let handler = Arc::clone(&handler);
-            tokio::spawn(async move {
-                let stream: Stream = match acceptor {
-                    Some(acceptor) => match acceptor.accept(tcp).await {
-                        Ok(tls) => Box::new(tls),
-                        Err(_) => return,
-                    },
-                    None => Box::new(tcp),
-                };
-                handler(stream).await;
-            });
+            tokio::spawn(on_accept(tcp));
         }
     });
     Server {
