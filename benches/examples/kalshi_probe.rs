@@ -4,7 +4,8 @@
 //! `cargo build --release -p pt-benches --example kalshi_probe`
 //! `valgrind --tool=callgrind target/release/examples/kalshi_probe ours 100000`
 //! (`serde` for serde_json; `pipeline N` runs N generated deltas through
-//! decode, session and book stage, as the `book` bench does).
+//! decode, session and book stage, as the `book` bench does; `frames N`
+//! decodes the bench's 10,000 generated deltas N times over, for `perf`).
 
 use pt_benches::kalshi::serde_peer;
 use pt_feed::kalshi::{Msg, decode};
@@ -16,6 +17,24 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let which = args.next().unwrap_or_else(|| "ours".into());
     let n: u64 = args.next().and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    if which == "frames" {
+        // The bench's generated deltas decoded over and over (for perf).
+        let (bytes, ends) = pt_benches::kalshi::contiguous(10_000);
+        let mut acc = 0i64;
+        for _ in 0..n {
+            let mut start = 0;
+            for &end in &ends {
+                if let Ok(e) = decode(black_box(&bytes[start..end]))
+                    && let Msg::OrderbookDelta(d) = e.msg
+                {
+                    acc += d.price.raw() + d.delta.raw();
+                }
+                start = end;
+            }
+        }
+        println!("{acc}");
+        return;
+    }
     if which == "pipeline" {
         let (bytes, ends) = pt_benches::kalshi::contiguous(n as usize);
         let mut p = pt_benches::kalshi::Pipeline::new();

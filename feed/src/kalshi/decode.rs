@@ -113,7 +113,29 @@ impl Decoder {
     /// Decodes one frame and counts the outcome.
     #[inline]
     pub fn decode<'a>(&mut self, frame: &'a [u8]) -> Result<Envelope<'a>, DecodeError> {
-        let r = decode(frame);
+        self.count(decode(frame))
+    }
+
+    /// [`decode_general`], counted: for a caller that tried the fast path
+    /// itself and counted its delta with [`Decoder::count_fast_delta`].
+    #[inline]
+    pub(crate) fn decode_general<'a>(
+        &mut self,
+        frame: &'a [u8],
+    ) -> Result<Envelope<'a>, DecodeError> {
+        self.count(decode_general(frame))
+    }
+
+    #[inline]
+    pub(crate) fn count_fast_delta(&mut self) {
+        self.counters.by_type[MsgType::OrderbookDelta as usize] += 1;
+    }
+
+    #[inline]
+    fn count<'a>(
+        &mut self,
+        r: Result<Envelope<'a>, DecodeError>,
+    ) -> Result<Envelope<'a>, DecodeError> {
         match &r {
             Ok(env) => self.counters.by_type[env.msg.msg_type() as usize] += 1,
             Err(e) => self.counters.errors.count(&e.kind),
@@ -161,7 +183,7 @@ impl Msg<'_> {
 #[inline]
 pub fn decode(frame: &[u8]) -> Result<Envelope<'_>, DecodeError> {
     match super::fast::delta(frame) {
-        Some(env) => Ok(env),
+        Some(fast) => Ok(fast.into_envelope()),
         None => decode_general(frame),
     }
 }

@@ -7,7 +7,7 @@
 //! already prints NO levels at YES prices (WIRE-FORMAT.md §3, and
 //! `tools/src/sim/render.rs::bid_ladders`).
 
-use super::msg::{Envelope, Msg, YesNo};
+use super::msg::{Envelope, Msg, OrderbookDelta, YesNo};
 use pt_engine::model::{
     EventKind, Header, InstrumentId, MarketEvent, Nanos, Price, Qty, Side, VenueId, header_flags,
 };
@@ -39,6 +39,29 @@ pub fn trade_id_hash(id: &str) -> u64 {
     id.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
     })
+}
+
+/// The `LevelDelta` of an `orderbook_delta` with sequence number `seq`
+/// (what [`to_events`] emits for one).
+#[inline]
+pub fn delta_event(
+    d: &OrderbookDelta<'_>,
+    seq: u64,
+    src: &EventSource,
+    recv_ts: Nanos,
+) -> MarketEvent {
+    let (side, price) = yes_ladder(d.side, d.price, src.use_yes_price);
+    MarketEvent {
+        header: Header {
+            venue: src.venue,
+            venue_ts: d.ts,
+            ..Header::new(EventKind::LevelDelta, src.instrument, seq, recv_ts)
+        },
+        side,
+        price,
+        qty: d.delta,
+        ..MarketEvent::default()
+    }
 }
 
 /// Emits the market events of a snapshot, delta or trade through `emit`
@@ -109,8 +132,7 @@ pub fn to_events(
             n
         }
         Msg::OrderbookDelta(d) => {
-            let (side, price) = yes_ladder(d.side, d.price, src.use_yes_price);
-            emit(event(EventKind::LevelDelta, d.ts, side, price, d.delta));
+            emit(delta_event(d, env.seq.unwrap_or(0), src, recv_ts));
             1
         }
         Msg::Trade(t) => {

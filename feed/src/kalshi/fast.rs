@@ -354,8 +354,31 @@ fn body<'a>(r: &mut Reader<'a>) -> Option<OrderbookDelta<'a>> {
 /// `{"type":"orderbook_delta","sid":N,"seq":N,"msg":{"market_ticker":S,
 /// "market_id":S,"price_dollars":D,"delta_fp":D,"side":S,"ts":S,
 /// "ts_ms":N}}`. `None` as soon as the frame departs from it.
+/// A delta as the fast path returns it: the envelope's numbers and the
+/// body, without the [`Envelope`] around it (the session takes these parts
+/// directly; [`super::decode`] wraps them).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FastDelta<'a> {
+    pub(crate) sid: Option<u64>,
+    pub(crate) seq: Option<u64>,
+    pub(crate) id: Option<u64>,
+    pub(crate) delta: OrderbookDelta<'a>,
+}
+
+impl<'a> FastDelta<'a> {
+    #[inline]
+    pub(crate) fn into_envelope(self) -> Envelope<'a> {
+        Envelope {
+            sid: self.sid,
+            seq: self.seq,
+            id: self.id,
+            msg: Msg::OrderbookDelta(self.delta),
+        }
+    }
+}
+
 #[inline(always)]
-fn in_order<'a>(r: &mut Reader<'a>) -> Option<Envelope<'a>> {
+fn in_order<'a>(r: &mut Reader<'a>) -> Option<FastDelta<'a>> {
     let expect = |r: &mut Reader<'a>, lit: &[u8]| r.lit(lit).then_some(());
     expect(r, b"{\"type\":\"orderbook_delta\",\"sid\":")?;
     let sid = r.uint()?;
@@ -388,11 +411,11 @@ fn in_order<'a>(r: &mut Reader<'a>) -> Option<Envelope<'a>> {
     if r.at != r.s.len() {
         return None;
     }
-    Some(Envelope {
+    Some(FastDelta {
         sid: Some(sid),
         seq: Some(seq),
         id: None,
-        msg: Msg::OrderbookDelta(OrderbookDelta {
+        delta: OrderbookDelta {
             market_ticker,
             market_id: Some(market_id),
             price: Price::from_raw(price),
@@ -401,14 +424,14 @@ fn in_order<'a>(r: &mut Reader<'a>) -> Option<Envelope<'a>> {
             client_order_id: None,
             subaccount: None,
             ts,
-        }),
+        },
     })
 }
 
 /// Decodes `frame` if it is an `orderbook_delta` in the common shape;
 /// `None` leaves it to the general decoder (see the module docs).
 #[inline]
-pub(crate) fn delta(frame: &[u8]) -> Option<Envelope<'_>> {
+pub(crate) fn delta(frame: &[u8]) -> Option<FastDelta<'_>> {
     let mut r = Reader {
         s: simdutf8::basic::from_utf8(frame).ok()?,
         at: 0,
@@ -453,11 +476,11 @@ pub(crate) fn delta(frame: &[u8]) -> Option<Envelope<'_>> {
     if !typed || r.at != frame.len() {
         return None;
     }
-    Some(Envelope {
+    Some(FastDelta {
         sid,
         seq,
         id,
-        msg: Msg::OrderbookDelta(msg?),
+        delta: msg?,
     })
 }
 

@@ -23,7 +23,7 @@ fn same(frame: &[u8]) {
 #[test]
 fn the_usual_shapes_take_the_fast_path_and_agree() {
     for frame in [DOCUMENTED, SORTED_OWN, NO_TS_MS, INT_TS] {
-        let fast = fast::delta(frame);
+        let fast = fast::delta(frame).map(fast::FastDelta::into_envelope);
         assert!(fast.is_some(), "{}", String::from_utf8_lossy(frame));
         assert_eq!(fast.map(Ok), Some(decode_general(frame)));
     }
@@ -32,7 +32,7 @@ fn the_usual_shapes_take_the_fast_path_and_agree() {
         seq,
         msg: Msg::OrderbookDelta(d),
         ..
-    }) = fast::delta(DOCUMENTED)
+    }) = fast::delta(DOCUMENTED).map(fast::FastDelta::into_envelope)
     else {
         panic!("not a delta");
     };

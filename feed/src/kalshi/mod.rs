@@ -70,7 +70,7 @@ mod time;
 
 pub use decode::{DecodeCounters, Decoder, MsgType, decode, decode_general};
 pub use error::{DecodeError, ErrorCounters, ErrorDisplay, ErrorKind, Span};
-pub use events::{EventSource, to_events, trade_id_hash, yes_ladder};
+pub use events::{EventSource, delta_event, to_events, trade_id_hash, yes_ladder};
 pub use levels::{LevelIter, Levels, Strings, Subscriptions};
 pub use msg::{
     Action, BookSide, Envelope, ErrorCode, ErrorMsg, EventLifecycle, Fill, MarketLifecycle,

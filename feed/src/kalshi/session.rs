@@ -31,8 +31,9 @@
 //! nothing: commands are written into a reused buffer, markets are found
 //! by ticker in a map built at start.
 
+use super::events::delta_event;
 use super::tickers::TickerIndex;
-use super::{Decoder, EventSource, Msg, decode::MsgType, to_events};
+use super::{Decoder, EventSource, Msg, OrderbookDelta, decode::MsgType, to_events};
 use pt_engine::model::{
     EventKind, Header, InstrumentId, MarketEvent, MarketStatus, Nanos, VenueId,
 };
@@ -329,7 +330,13 @@ impl Session {
     /// Handles one text frame received at `recv_ts`.
     pub fn on_frame(&mut self, frame: &[u8], recv_ts: Nanos, emit: &mut dyn FnMut(MarketEvent)) {
         self.counters.frames += 1;
-        let env = match self.decoder.decode(frame) {
+        // Most of a book feed: taken as parts, without an `Envelope` copy.
+        if let Some(fast) = super::fast::delta(frame) {
+            self.decoder.count_fast_delta();
+            self.on_delta(fast.sid, fast.seq, &fast.delta, recv_ts, emit);
+            return;
+        }
+        let env = match self.decoder.decode_general(frame) {
             Ok(env) => env,
             Err(_) => {
                 self.counters.decode_errors += 1;
@@ -366,7 +373,8 @@ impl Session {
                 }
             }
             Msg::OrderbookSnapshot(ref s) => {
-                let Some(m) = self.book_message(&env, s.market_ticker, recv_ts, emit) else {
+                let Some(m) = self.book_message(env.sid, env.seq, s.market_ticker, recv_ts, emit)
+                else {
                     return;
                 };
                 self.markets[m].whole = true;
@@ -378,18 +386,7 @@ impl Session {
                 let src = self.source(m);
                 to_events(&env, &src, recv_ts, &mut *emit);
             }
-            Msg::OrderbookDelta(ref d) => {
-                let Some(m) = self.book_message(&env, d.market_ticker, recv_ts, emit) else {
-                    return;
-                };
-                if !self.markets[m].whole {
-                    self.counters.dropped_while_stale += 1;
-                    return;
-                }
-                self.counters.deltas += 1;
-                let src = self.source(m);
-                to_events(&env, &src, recv_ts, &mut *emit);
-            }
+            Msg::OrderbookDelta(ref d) => self.on_delta(env.sid, env.seq, d, recv_ts, emit),
             Msg::Trade(ref t) => {
                 let Some(m) = self.by_ticker.get(t.market_ticker) else {
                     self.counters.ignored += 1;
@@ -417,6 +414,26 @@ impl Session {
         }
     }
 
+    fn on_delta(
+        &mut self,
+        sid: Option<u64>,
+        seq: Option<u64>,
+        d: &OrderbookDelta<'_>,
+        recv_ts: Nanos,
+        emit: &mut dyn FnMut(MarketEvent),
+    ) {
+        let Some(m) = self.book_message(sid, seq, d.market_ticker, recv_ts, emit) else {
+            return;
+        };
+        if !self.markets[m].whole {
+            self.counters.dropped_while_stale += 1;
+            return;
+        }
+        self.counters.deltas += 1;
+        let src = self.source(m);
+        emit(delta_event(d, seq.unwrap_or(0), &src, recv_ts));
+    }
+
     fn source(&self, m: usize) -> EventSource {
         EventSource {
             venue: self.config.venue,
@@ -436,12 +453,13 @@ impl Session {
     /// its market when the message is to be used.
     fn book_message(
         &mut self,
-        env: &super::Envelope<'_>,
+        sid: Option<u64>,
+        seq: Option<u64>,
         ticker: &str,
         recv_ts: Nanos,
         emit: &mut dyn FnMut(MarketEvent),
     ) -> Option<usize> {
-        let Some(i) = self.sub_of(Channel::Book, env.sid) else {
+        let Some(i) = self.sub_of(Channel::Book, sid) else {
             self.counters.ignored += 1;
             return None;
         };
@@ -449,7 +467,7 @@ impl Session {
             self.counters.ignored += 1;
             return None;
         };
-        let seq = env.seq?;
+        let seq = seq?;
         match self.subs[i].last_seq {
             Some(last) if seq <= last => {
                 self.counters.duplicates += 1;
