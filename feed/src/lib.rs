@@ -1,11 +1,18 @@
 //! `pt-feed`: market data from venues into engine events.
 //!
-//! This crate will hold the non-blocking network stack (`net`: mio, rustls,
-//! WebSocket), the venue protocols (`kalshi`, `binance`, `polymarket`) and the
-//! importers of recorded data (`lobster`). Each decoder turns bytes into the
-//! fixed-size records of [`pt_engine::model`] and never panics on bad input.
+//! - [`net`]: the non-blocking network stack: mio, a rustls handshake and
+//!   our own TLS record layer, the HTTP/1.1 upgrade and RFC 6455 WebSocket
+//!   client, allocation-free per message.
+//! - [`kalshi`]: WebSocket v2 decoders, the subscription session with
+//!   sequence recovery, and the connection ([`kalshi::feed`]).
+//! - [`binance`]: spot depth, bookTicker and trade decoding and the `U`/`u`
+//!   depth synchronisation (driven by recorded data for now).
+//! - [`polymarket`]: `book` events.
+//! - [`lobster`]: the LOBSTER importer.
 //!
-//! Built so far: the LOBSTER importer ([`lobster`]).
+//! Each decoder turns bytes into the fixed-size records of
+//! [`pt_engine::model`] and never panics on bad input: a typed error and a
+//! counter instead, and a fuzz target each.
 #![forbid(unsafe_code)]
 
 pub mod auth;

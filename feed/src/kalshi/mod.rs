@@ -42,14 +42,14 @@
 //!
 //! | message | pt_feed | serde_json | ratio |
 //! |---|---|---|---|
-//! | `orderbook_delta`, documented order, `type` first (as Kalshi sends) | 118–125 ns | 441–533 ns | 3.6–4.3× |
-//! | `orderbook_delta`, `msg` first, keys sorted (as `pt sim` sends) | 162–197 ns | 420–547 ns | 2.3–2.9× |
+//! | `orderbook_delta`, documented order, `type` first (as Kalshi sends) | 91 ns | 345 ns | 3.8× |
+//! | `orderbook_delta`, `msg` first, keys sorted (as `pt sim` sends) | 142 ns | 415 ns | 2.9× |
 //! | `orderbook_snapshot`, 10 levels a side, levels iterated | 4.08 µs | 2.32 µs | 0.57× |
 //! | `ticker` (recorded lines) | 1.17 µs | 1.10 µs | 0.94× |
 //! | `trade` (recorded lines) | 679 ns | 574 ns | 0.85× |
 //!
 //! In instructions (callgrind, `benches/examples/kalshi_probe.rs`), the
-//! documented delta costs 1,258 against serde_json's 4,781. The general
+//! documented delta costs 1,088 against serde_json's 4,781 (4.4×). The general
 //! decoder alone is about as costly as serde_json (4,747 on the same
 //! delta): finding string ends and matching keys dominate it, and the
 //! snapshot parses every level twice (validation, then iteration), which
