@@ -237,6 +237,14 @@ impl Tls {
                 return Ok(Fill::Eof);
             }
             self.make_room();
+            if self.end == self.input.len() {
+                // Only a handshake message can fill the buffer (records are
+                // at most 18 KiB): a certificate chain beyond 64 KiB.
+                return Err(NetError::Tls(rustls::Error::General(format!(
+                    "TLS handshake message larger than the {} KiB input buffer",
+                    INPUT / 1024
+                ))));
+            }
             match read_socket(sock, &mut self.input[self.end..])? {
                 Fill::Data(n) => self.end += n,
                 Fill::Eof => self.eof = true,
