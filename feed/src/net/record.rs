@@ -134,7 +134,6 @@ pub struct TlsStats {
 pub(crate) struct RecordLayer {
     kernel: KernelConnection<ClientConnectionData>,
     suite: SupportedCipherSuite,
-    tls13: bool,
     rx: Box<dyn MessageDecrypter>,
     rx_seq: u64,
     tx: Sealer,
@@ -180,7 +179,6 @@ impl RecordLayer {
                 key_updates_out: 0,
                 tickets: 0,
             },
-            tls13,
             rx: decrypter(suite, rx)?,
             rx_seq,
             tx: encrypter(suite, tx)?,
@@ -208,7 +206,7 @@ impl RecordLayer {
             return Err(InvalidMessage::MessageTooShort.into());
         };
         let typ = ContentType::from(typ);
-        if self.tls13 && typ != ContentType::ApplicationData {
+        if self.stats.tls13 && typ != ContentType::ApplicationData {
             // TLS 1.3 wraps every record after the handshake as application data.
             return Err(PeerMisbehaved::IllegalTlsInnerPlaintext.into());
         }
@@ -230,7 +228,7 @@ impl RecordLayer {
         let range = at..at + plain.payload.len();
         match plain.typ {
             ContentType::ApplicationData => Ok(Opened::Data(range)),
-            ContentType::Alert => alert(self.tls13, plain.payload),
+            ContentType::Alert => alert(self.stats.tls13, plain.payload),
             ContentType::Handshake => {
                 self.on_handshake(plain.payload, out)?;
                 Ok(Opened::Handled)
@@ -244,11 +242,11 @@ impl RecordLayer {
         while !messages.is_empty() {
             let (typ, body) = next_handshake_message(&mut messages)?;
             match typ {
-                HANDSHAKE_NEW_SESSION_TICKET if self.tls13 => {
+                HANDSHAKE_NEW_SESSION_TICKET if self.stats.tls13 => {
                     self.kernel.handle_new_session_ticket(body)?;
                     self.stats.tickets += 1;
                 }
-                HANDSHAKE_KEY_UPDATE if self.tls13 => {
+                HANDSHAKE_KEY_UPDATE if self.stats.tls13 => {
                     // RFC 8446 §5.1: a key change must end its record.
                     if !messages.is_empty() {
                         return Err(PeerMisbehaved::KeyEpochWithPendingFragment.into());
@@ -266,7 +264,7 @@ impl RecordLayer {
                         self.update_tx(out)?;
                     }
                 }
-                HANDSHAKE_HELLO_REQUEST if !self.tls13 && body.is_empty() => {}
+                HANDSHAKE_HELLO_REQUEST if !self.stats.tls13 && body.is_empty() => {}
                 _ => {
                     return Err(InvalidMessage::UnexpectedMessage(
                         "handshake message after the handshake",
@@ -282,7 +280,7 @@ impl RecordLayer {
     pub(crate) fn seal_data(&mut self, payload: &[u8], out: &mut Vec<u8>) -> Result<(), Error> {
         for chunk in payload.chunks(MAX_FRAGMENT) {
             if self.tx_seq >= self.tx_limit {
-                if !self.tls13 {
+                if !self.stats.tls13 {
                     return Err(Error::EncryptError);
                 }
                 self.update_tx(out)?;

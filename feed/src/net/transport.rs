@@ -153,17 +153,7 @@ impl Transport {
     /// [`Self::flush`].
     pub(crate) fn write(&mut self, src: &[u8]) -> Result<usize, NetError> {
         let Some(tls) = self.tls.as_deref_mut() else {
-            let mut written = 0;
-            while let Some(rest) = src.get(written..).filter(|r| !r.is_empty()) {
-                match self.sock.write(rest) {
-                    Ok(0) => return Err(NetError::io("write", io::ErrorKind::WriteZero.into())),
-                    Ok(n) => written += n,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(e) => return Err(NetError::io("write", e)),
-                }
-            }
-            return Ok(written);
+            return write_socket(&mut self.sock, src);
         };
         let Stage::Records(records) = &mut tls.stage else {
             return Ok(0);
@@ -212,6 +202,22 @@ fn read_socket(sock: &mut TcpStream, dst: &mut [u8]) -> Result<Fill, NetError> {
             Err(e) => return Err(NetError::io("read", e)),
         }
     }
+}
+
+/// Writes `src` until done or the socket would block; returns the count
+/// written.
+fn write_socket(sock: &mut TcpStream, src: &[u8]) -> Result<usize, NetError> {
+    let mut written = 0;
+    while let Some(rest) = src.get(written..).filter(|r| !r.is_empty()) {
+        match sock.write(rest) {
+            Ok(0) => return Err(NetError::io("write", io::ErrorKind::WriteZero.into())),
+            Ok(n) => written += n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(NetError::io("write", e)),
+        }
+    }
+    Ok(written)
 }
 
 impl Tls {
@@ -379,14 +385,9 @@ impl Tls {
     }
 
     fn flush(&mut self, sock: &mut TcpStream) -> Result<bool, NetError> {
-        while self.sent < self.output.len() {
-            match sock.write(&self.output[self.sent..]) {
-                Ok(0) => return Err(NetError::io("write", io::ErrorKind::WriteZero.into())),
-                Ok(n) => self.sent += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(NetError::io("write", e)),
-            }
+        self.sent += write_socket(sock, self.output.get(self.sent..).unwrap_or_default())?;
+        if self.sent < self.output.len() {
+            return Ok(false);
         }
         self.output.clear();
         self.sent = 0;
