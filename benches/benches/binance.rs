@@ -21,20 +21,9 @@ use pt_feed::binance::{DepthSync, Msg, decode, spot_grid};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::io::Read;
-use std::path::PathBuf;
 
 fn load() -> Option<Vec<String>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/binance/spot_btcusdt_20240808.gz");
-    let Ok(file) = std::fs::File::open(&path) else {
-        println!("skipping: {} not found", path.display());
-        return None;
-    };
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .ok()?;
+    let text = pt_benches::shared_text("binance/spot_btcusdt_20240808.gz")?;
     Some(
         text.lines()
             .filter_map(|l| l.split_once(' ').map(|(_, json)| json.to_owned()))

@@ -1,4 +1,5 @@
-//! Book update cost per LOBSTER message (AMZN level 1, ../shared/data):
+//! Book update cost per LOBSTER message (AMZN level 1 and AAPL level 30,
+//! ../shared/data):
 //! the array-indexed `Ladder` against a `BTreeMap` ladder doing the same
 //! level changes and best-level reads. Parsing is done before timing.
 //!
@@ -7,34 +8,17 @@
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use pt_engine::book::plain_header;
 use pt_engine::model::{InstrumentId, Price, Side};
-use pt_feed::lobster::{
-    Message, MessageType, Replay, TopRow, equity_grid, parse_message, parse_top,
-};
+use pt_feed::lobster::{BadLines, BookRow, Message, MessageType, Recording, Replay, equity_grid};
 use std::collections::BTreeMap;
 use std::hint::black_box;
-use std::path::PathBuf;
 
-fn load() -> Option<(Vec<Message>, Vec<TopRow>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/lobster");
-    let m = dir.join("AMZN_2012-06-21_34200000_57600000_message_1.csv");
-    let o = dir.join("AMZN_2012-06-21_34200000_57600000_orderbook_1.csv");
-    let (Ok(m), Ok(o)) = (std::fs::read_to_string(&m), std::fs::read_to_string(&o)) else {
-        println!("skipping: {} not found", dir.display());
-        return None;
-    };
-    let msgs = m
-        .lines()
-        .enumerate()
-        .map(|(i, l)| parse_message(l, i + 1))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
-    let rows = o
-        .lines()
-        .enumerate()
-        .map(|(i, l)| parse_top(l, i + 1))
-        .collect::<Result<Vec<_>, _>>()
-        .ok()?;
-    Some((msgs, rows))
+/// A LOBSTER pair from ../shared/data/lobster, messages and rows split
+/// for timing.
+fn load(messages: &str, rows: &str) -> Option<(Vec<Message>, Vec<BookRow>)> {
+    let m = pt_benches::shared_text(&format!("lobster/{messages}"))?;
+    let o = pt_benches::shared_text(&format!("lobster/{rows}"))?;
+    let rec = Recording::parse(&m, &o, BadLines::Fail).expect("recording");
+    Some(rec.steps.into_iter().map(|s| (s.message, s.row)).unzip())
 }
 
 /// The peer: two sorted maps, best level read after every change.
@@ -62,7 +46,12 @@ fn btree_replay(msgs: &[Message]) -> i64 {
 }
 
 fn book(c: &mut Criterion) {
-    let Some((msgs, rows)) = load() else { return };
+    let Some((msgs, rows)) = load(
+        "AMZN_2012-06-21_34200000_57600000_message_1.csv",
+        "AMZN_2012-06-21_34200000_57600000_orderbook_1.csv",
+    ) else {
+        return;
+    };
     let n = msgs.len() as u64 - 1;
     let mut group = c.benchmark_group("book_lobster_amzn");
     group.throughput(Throughput::Elements(n)).sample_size(30);
@@ -108,6 +97,38 @@ fn book(c: &mut Criterion) {
     group.finish();
 }
 
+/// The same replay on the 30-level AAPL book: every level of both sides
+/// derived from the messages, levels coming into view taken from the row.
+fn book_depth_30(c: &mut Criterion) {
+    let Some((msgs, rows)) = load(
+        "AAPL_2012-06-21_34200000_37800000_message_30.csv.gz",
+        "AAPL_2012-06-21_34200000_37800000_orderbook_30.csv.gz",
+    ) else {
+        return;
+    };
+    let mut group = c.benchmark_group("book_lobster_aapl30");
+    group
+        .throughput(Throughput::Elements(msgs.len() as u64 - 1))
+        .sample_size(20);
+    let grid = equity_grid(Price::parse("1000").expect("price")).expect("grid");
+    group.bench_function("ladder_replay", |b| {
+        b.iter_batched(
+            || Replay::new(InstrumentId(1), grid.clone(), &rows[0]).expect("seed"),
+            |mut replay| {
+                for i in 1..msgs.len() {
+                    black_box(replay.apply(&msgs[i], &rows[i]).expect("apply"));
+                }
+                replay
+            },
+            BatchSize::LargeInput,
+        )
+    });
+    group.bench_function("btreemap_peer", |b| {
+        b.iter(|| black_box(btree_replay(&msgs[1..])))
+    });
+    group.finish();
+}
+
 /// Bytes to `BookUpdate` on one core for Kalshi: decode, the session's
 /// sequence check, conversion to engine events, and the book stage
 /// ([`pt_benches::kalshi::Pipeline`]).
@@ -133,5 +154,5 @@ fn kalshi_bytes_to_book(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, book, kalshi_bytes_to_book);
+criterion_group!(benches, book, book_depth_30, kalshi_bytes_to_book);
 criterion_main!(benches);

@@ -15,7 +15,6 @@ fn main() {
     use pt_engine::model::{InstrumentId, Price, Qty};
     use pt_feed::lobster::{MessageType, equity_grid, parse_message};
     use std::hint::black_box;
-    use std::path::PathBuf;
     use std::time::{Duration, Instant};
 
     fn tsc() -> u64 {
@@ -28,16 +27,15 @@ fn main() {
         .nth(1)
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv");
-    let Ok(text) = std::fs::read_to_string(&path) else {
-        println!("skipping: {} not found", path.display());
+    let Some(text) =
+        pt_benches::shared_text("lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv")
+    else {
         return;
     };
     let msgs: Vec<_> = text
         .lines()
         .enumerate()
-        .filter_map(|(i, l)| parse_message(l, i + 1).ok())
+        .map(|(i, l)| parse_message(l, i + 1).unwrap_or_else(|e| panic!("{e}")))
         .collect();
 
     // TSC ticks per nanosecond.

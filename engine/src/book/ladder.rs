@@ -389,6 +389,57 @@ impl Ladder {
         Ok(self.store(side, i, qty.raw(), header))
     }
 
+    /// Keeps the best `keep` levels of `side` and empties the rest; returns
+    /// how many levels were emptied. For a feed that shows only the top
+    /// levels: what lies beyond them may have changed unseen.
+    pub fn retain_best(&mut self, side: Side, keep: usize) -> usize {
+        let mut removed = 0;
+        match side {
+            Side::Buy => {
+                let mut at = self.best_bid;
+                for _ in 0..keep {
+                    if at == NONE || at == 0 {
+                        return 0;
+                    }
+                    at = self.bids.highest_at_or_below(at - 1);
+                }
+                while at != NONE {
+                    self.bids.put(at, 0);
+                    removed += 1;
+                    at = if at == 0 {
+                        NONE
+                    } else {
+                        self.bids.highest_at_or_below(at - 1)
+                    };
+                }
+                if keep == 0 {
+                    self.best_bid = NONE;
+                }
+            }
+            Side::Sell => {
+                let mut at = self.best_ask;
+                for _ in 0..keep {
+                    if at == NONE {
+                        return 0;
+                    }
+                    at = self.asks.lowest_at_or_above(at + 1);
+                }
+                while at != NONE {
+                    self.asks.put(at, 0);
+                    removed += 1;
+                    at = self.asks.lowest_at_or_above(at + 1);
+                }
+                if keep == 0 {
+                    self.best_ask = NONE;
+                }
+            }
+        }
+        if removed > 0 {
+            self.version += 1;
+        }
+        removed
+    }
+
     /// The highest non-empty bid at or below `from`.
     fn scan_bid(&self, from: u32) -> u32 {
         self.bids.highest_at_or_below(from)
