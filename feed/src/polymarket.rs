@@ -12,12 +12,14 @@
 //!
 //! Other `event_type`s (`price_change`, `last_trade_price`,
 //! `tick_size_change`) are refused with [`ErrorKind::UnsupportedEventType`]
-//! naming the value. A frame that is a JSON array of books (the initial
+//! naming the value; [`BookDecoder`] counts them by that name
+//! ([`BookDecoder::other_event_types`]). A frame that is a JSON array of books (the initial
 //! dump on subscribe) is not handled here: split it first.
 //!
 //! Errors are the Kalshi decoder's [`DecodeError`] (message `"book"`).
 
 use crate::kalshi::{Cursor, DecodeError, ErrorCounters, ErrorKind, Span, closed, req};
+use crate::kinds::UnknownKinds;
 use pt_engine::model::{Nanos, Price, Qty};
 
 /// A decoded `book` message.
@@ -180,6 +182,9 @@ pub struct BookDecoder {
     pub books: u64,
     /// Frames refused, by error kind.
     pub errors: ErrorCounters,
+    /// Frames of an `event_type` other than `book`, by that `event_type`
+    /// as sent (each also counted in `errors.unsupported_event_type`).
+    pub other_event_types: UnknownKinds,
 }
 
 impl BookDecoder {
@@ -188,7 +193,12 @@ impl BookDecoder {
         let r = decode_book(frame);
         match &r {
             Ok(_) => self.books += 1,
-            Err(e) => self.errors.count(&e.kind),
+            Err(e) => {
+                self.errors.count(&e.kind);
+                if let Some(kind) = e.refused_kind(frame) {
+                    self.other_event_types.count(kind);
+                }
+            }
         }
         r
     }
@@ -258,6 +268,27 @@ mod tests {
         d.decode(BOOK).unwrap();
         d.decode(b"{").unwrap_err();
         assert_eq!((d.books, d.errors.json, d.errors.total()), (1, 1, 1));
+    }
+
+    #[test]
+    fn other_event_types_are_counted_by_name() {
+        let mut d = BookDecoder::default();
+        let price_change = br#"{"event_type":"price_change","market":"0x1","price_changes":[]}"#;
+        d.decode(price_change).unwrap_err();
+        d.decode(price_change).unwrap_err();
+        d.decode(br#"{"market":"0x1","event_type":"brand_new"}"#)
+            .unwrap_err();
+        d.decode(BOOK).unwrap();
+        // Not a kind: a missing or non-string `event_type`.
+        d.decode(br#"{"market":"0x1"}"#).unwrap_err();
+        d.decode(br#"{"event_type":7}"#).unwrap_err();
+        assert_eq!(d.other_event_types.get(b"price_change"), 2);
+        assert_eq!(
+            d.other_event_types.to_string(),
+            "price_change=2 brand_new=1"
+        );
+        assert_eq!(d.errors.unsupported_event_type, 3);
+        assert_eq!((d.books, d.errors.total()), (1, 5));
     }
 
     proptest::proptest! {

@@ -45,6 +45,8 @@ fn the_built_in_simulator_is_followed_into_whole_books() {
     assert!(status.contains("open"), "{status}");
     assert!(status.contains("decode errors 0"), "{status}");
     assert!(status.contains("stale 0/2"), "{status}");
+    // Trades and tickers followed too: every frame's type is used.
+    assert!(status.ends_with("  unknown kinds none"), "{status}");
     let frames: u64 = status
         .split("frames ")
         .nth(1)
@@ -103,6 +105,8 @@ fn refused_books_resync_inline_and_with_the_book_stage_on_its_own_thread() {
         );
         assert_eq!(count(&status, "decode errors"), 0, "{status}");
         assert_eq!(count(&status, "gaps"), 0, "{status}");
+        // The `ok` answers to its snapshot requests are not passed over.
+        assert!(status.ends_with("  unknown kinds none"), "{status}");
         if threads {
             assert!(stdout.contains("ring latency, ns:"), "{stdout}");
             assert!(

@@ -15,6 +15,7 @@ use super::msg::{
     BookSide, Envelope, Msg, OrderbookDelta, OrderbookSnapshot, Ticker, Trade, UpdateOk, YesNo,
 };
 use super::time::parse_rfc3339;
+use crate::kinds::UnknownKinds;
 use pt_engine::model::{Nanos, Price};
 
 macro_rules! msg_types {
@@ -75,14 +76,18 @@ msg_types! {
 }
 
 /// What a [`Decoder`] has seen: messages by type (index by `MsgType as
-/// usize`, or use [`DecodeCounters::decoded`]) and errors by kind.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// usize`, or use [`DecodeCounters::decoded`]), errors by kind, and the
+/// types it does not know by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecodeCounters {
     /// Decoded messages per [`MsgType`] (the type of the decoded body: an
     /// `ok` carrying a subscription list counts as `list_subscriptions`).
     pub by_type: [u64; MsgType::COUNT],
     /// Frames refused, by error kind.
     pub errors: ErrorCounters,
+    /// Frames whose `type` is none of [`MsgType`], by that `type` as sent
+    /// (each also counted in `errors.unknown_type`).
+    pub unknown_types: UnknownKinds,
 }
 
 impl DecodeCounters {
@@ -113,7 +118,7 @@ impl Decoder {
     /// Decodes one frame and counts the outcome.
     #[inline]
     pub fn decode<'a>(&mut self, frame: &'a [u8]) -> Result<Envelope<'a>, DecodeError> {
-        self.count(decode(frame))
+        self.count(frame, decode(frame))
     }
 
     /// [`decode_general`], counted: for a caller that tried the fast path
@@ -123,7 +128,7 @@ impl Decoder {
         &mut self,
         frame: &'a [u8],
     ) -> Result<Envelope<'a>, DecodeError> {
-        self.count(decode_general(frame))
+        self.count(frame, decode_general(frame))
     }
 
     #[inline]
@@ -134,11 +139,17 @@ impl Decoder {
     #[inline]
     fn count<'a>(
         &mut self,
+        frame: &[u8],
         r: Result<Envelope<'a>, DecodeError>,
     ) -> Result<Envelope<'a>, DecodeError> {
         match &r {
             Ok(env) => self.counters.by_type[env.msg.msg_type() as usize] += 1,
-            Err(e) => self.counters.errors.count(&e.kind),
+            Err(e) => {
+                self.counters.errors.count(&e.kind);
+                if let Some(kind) = e.refused_kind(frame) {
+                    self.counters.unknown_types.count(kind);
+                }
+            }
         }
         r
     }

@@ -61,6 +61,24 @@ impl DecodeError {
     pub fn display<'a>(&'a self, frame: &'a [u8]) -> ErrorDisplay<'a> {
         ErrorDisplay { err: self, frame }
     }
+
+    /// The kind the frame was refused for, as the venue sent it: for
+    /// [`ErrorKind::UnknownType`] and [`ErrorKind::UnsupportedEventType`],
+    /// the string at the error's span in `frame` (the decoded frame)
+    /// without its quotes, JSON escapes left encoded. `None` for every
+    /// other error, or when the span is not a string in `frame`.
+    pub fn refused_kind<'a>(&self, frame: &'a [u8]) -> Option<&'a [u8]> {
+        if !matches!(
+            self.kind,
+            ErrorKind::UnknownType | ErrorKind::UnsupportedEventType
+        ) {
+            return None;
+        }
+        match frame.get(self.span.start..self.span.end)? {
+            [b'"', name @ .., b'"'] => Some(name),
+            _ => None,
+        }
+    }
 }
 
 /// At most this many bytes of a value are shown.

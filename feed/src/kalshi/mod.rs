@@ -29,7 +29,10 @@
 //!
 //! Errors are [`DecodeError`]s naming the message type, the field, the
 //! value's byte range and what was expected; `err.display(frame)` shows
-//! the value. [`Decoder`] counts messages by type and errors by kind.
+//! the value. An unknown `type` is such an error
+//! ([`ErrorKind::UnknownType`]): the frame is not decoded. [`Decoder`]
+//! counts messages by type, errors by kind, and unknown types by name
+//! ([`DecodeCounters::unknown_types`]).
 //!
 //! # Cost
 //!

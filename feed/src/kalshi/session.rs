@@ -27,6 +27,15 @@
 //!
 //! Heartbeat pings are answered by the WebSocket layer.
 //!
+//! # Kinds passed over
+//!
+//! Frames the session does not use because of their type are counted by
+//! type name ([`Session::unhandled_kinds`]): a `type` the decoder does not
+//! know (a decode error too) and the known types of channels the session
+//! does not subscribe to (`fill`, `market_lifecycle_v2`, ...). Answers to
+//! its own commands (`ok`, `unsubscribed`, `list_subscriptions`) need no
+//! action and are not counted there.
+//!
 //! Steady state (deltas and trades on a healthy subscription) allocates
 //! nothing: commands are written into a reused buffer, markets are found
 //! by ticker in a map built at start.
@@ -34,6 +43,7 @@
 use super::events::delta_event;
 use super::tickers::TickerIndex;
 use super::{Decoder, EventSource, Msg, OrderbookDelta, decode::MsgType, to_events};
+use crate::kinds::UnknownKinds;
 use pt_engine::model::{
     EventKind, Header, InstrumentId, MarketEvent, MarketStatus, Nanos, VenueId,
 };
@@ -184,6 +194,7 @@ pub struct Session {
     commands: Vec<u8>,
     cmd_ends: Vec<usize>,
     counters: SessionCounters,
+    unhandled: UnknownKinds,
 }
 
 impl Session {
@@ -237,6 +248,7 @@ impl Session {
             commands: Vec::with_capacity(4096),
             cmd_ends: Vec::with_capacity(16),
             counters: SessionCounters::default(),
+            unhandled: UnknownKinds::default(),
             config,
         })
     }
@@ -249,6 +261,13 @@ impl Session {
     /// The decoder, with its per-type and per-error counters.
     pub fn decoder(&self) -> &Decoder {
         &self.decoder
+    }
+
+    /// Frames passed over for their type, by type name: unknown types as
+    /// sent, and known types the session has no use for (see the module
+    /// docs).
+    pub fn unhandled_kinds(&self) -> &UnknownKinds {
+        &self.unhandled
     }
 
     /// Whether every market's book has been whole since its last snapshot.
@@ -338,8 +357,11 @@ impl Session {
         }
         let env = match self.decoder.decode_general(frame) {
             Ok(env) => env,
-            Err(_) => {
+            Err(e) => {
                 self.counters.decode_errors += 1;
+                if let Some(kind) = e.refused_kind(frame) {
+                    self.unhandled.count(kind);
+                }
                 return;
             }
         };
@@ -410,7 +432,10 @@ impl Session {
                 to_events(&env, &src, recv_ts, &mut *emit);
             }
             Msg::Ticker(_) => self.counters.tickers += 1,
-            _ => {}
+            // Answers to the session's own commands: nothing to do.
+            Msg::Unsubscribed | Msg::Ok(_) | Msg::ListSubscriptions(_) => {}
+            // Channels the session does not subscribe to.
+            other => self.unhandled.count(other.msg_type().name().as_bytes()),
         }
     }
 
@@ -784,6 +809,36 @@ mod tests {
         assert_eq!(s.counters().decode_errors, 1);
         s.on_open();
         assert_eq!(commands(&mut s).len(), 1);
+    }
+
+    #[test]
+    fn frames_passed_over_for_their_type_are_counted_by_name() {
+        let mut s = subscribed();
+        assert!(s.unhandled_kinds().is_empty());
+        let brand_new = r#"{"type":"brand_new","sid":1,"seq":5,"msg":{}}"#;
+        assert!(feed(&mut s, brand_new).is_empty());
+        assert!(feed(&mut s, brand_new).is_empty());
+        // Known, but of a channel the session does not follow.
+        let fill = r#"{"type":"fill","sid":9,"msg":{"trade_id":"t","order_id":"o","market_ticker":"A-1","yes_price_dollars":"0.5000","count_fp":"1.00","ts_ms":1}}"#;
+        assert!(feed(&mut s, fill).is_empty());
+        // Answers to the session's commands are not passed over.
+        feed(&mut s, r#"{"id":7,"type":"ok","msg":{}}"#);
+        feed(&mut s, r#"{"id":8,"sid":3,"type":"unsubscribed"}"#);
+        assert_eq!(s.decoded(MsgType::Fill), 1);
+        assert_eq!(s.decoded(MsgType::Ok), 1);
+        assert_eq!(s.unhandled_kinds().to_string(), "brand_new=2 fill=1");
+        assert_eq!(s.unhandled_kinds().get(b"brand_new"), 2);
+        // An unknown type is still a decode error, and the decoder has it
+        // by name too.
+        assert_eq!(s.counters().decode_errors, 2);
+        let d = &s.decoder().counters;
+        assert_eq!(
+            (d.errors.unknown_type, d.unknown_types.get(b"brand_new")),
+            (2, 2)
+        );
+        // The book subscription is untouched.
+        assert_eq!(feed(&mut s, &delta(3, "A-1")).len(), 1);
+        assert_eq!(s.counters().gaps, 0);
     }
 
     #[test]

@@ -497,6 +497,36 @@ fn decoder_counts_types_and_errors() {
     }
 }
 
+#[test]
+fn decoder_counts_unknown_types_by_name_as_sent() {
+    let mut d = Decoder::new();
+    let brand_new = br#"{"type":"brand_new","sid":1,"seq":5,"msg":{}}"#;
+    let e = d.decode(brand_new).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::UnknownType);
+    assert_eq!(e.refused_kind(brand_new), Some(&b"brand_new"[..]));
+    d.decode(brand_new).unwrap_err();
+    // After its body; escapes are part of the name as sent.
+    d.decode(br#"{"msg":{"x":1},"sid":1,"type":"later"}"#)
+        .unwrap_err();
+    d.decode(br#"{"type":"trade","msg":{}}"#).unwrap_err();
+    // Known types and other errors are not unknown kinds.
+    d.decode(DELTA_FP).unwrap();
+    d.decode(b"{").unwrap_err();
+    d.decode(br#"{"type":"trade","sid":1}"#).unwrap_err();
+    let c = &d.counters;
+    assert_eq!(
+        c.unknown_types.iter().collect::<Vec<_>>(),
+        [("brand_new", 2), ("later", 1), (r"tr\u0061de", 1)]
+    );
+    assert_eq!(
+        c.unknown_types.to_string(),
+        r"brand_new=2 later=1 tr\u0061de=1"
+    );
+    assert_eq!((c.errors.unknown_type, c.errors.total()), (4, 6));
+    let f = br#"{"type":"trade","sid":1}"#;
+    assert_eq!(decode(f).unwrap_err().refused_kind(f), None);
+}
+
 fn events(frame: &[u8], use_yes_price: bool) -> Vec<MarketEvent> {
     let src = EventSource {
         venue: VenueId(3),

@@ -433,6 +433,9 @@ fn finish(feed: &KalshiFeed) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One status line, then one line per market. `unknown kinds` (last: it
+/// may hold spaces) lists the frames the session passed over for their
+/// type, by type (`brand_new=3 fill=1`), or `none`.
 fn print_status(
     clock: &Clock,
     feed: &KalshiFeed,
@@ -444,7 +447,7 @@ fn print_status(
     let c = feed.session_counters();
     let f = feed.counters();
     println!(
-        "{:>5}s  {}  frames {} ({}/s)  deltas {}  book updates {}  trades {}  gaps {}  resyncs {}  decode errors {}  reconnects {}  stale {}/{}",
+        "{:>5}s  {}  frames {} ({}/s)  deltas {}  book updates {}  trades {}  gaps {}  resyncs {}  decode errors {}  reconnects {}  stale {}/{}  unknown kinds {}",
         clock.started.elapsed().as_secs(),
         if feed.is_open() { "open" } else { "closed" },
         c.frames,
@@ -458,6 +461,7 @@ fn print_status(
         f.opened.saturating_sub(1),
         tops.iter().filter(|t| t.stale).count(),
         tickers.len(),
+        feed.session().unhandled_kinds(),
     );
     *last = c;
     for (t, top) in tickers.iter().zip(tops) {
