@@ -17,9 +17,10 @@
 //! global allocator, `alloc_support/`) while every frame after the
 //! snapshot is decoded and applied: there must be none.
 
-use pt_engine::model::{BookUpdate, InstrumentId, Nanos, Price, Qty, book_flags, header_flags};
+use pt_engine::instrument::Registry;
+use pt_engine::model::{BookUpdate, Nanos, Price, Qty, book_flags, header_flags};
 use pt_feed::binance::{
-    DecodeStats, DepthSync, DepthUpdate, DiffOutcome, Msg, SnapshotOutcome, decode, spot_grid,
+    DecodeStats, DepthSync, DepthUpdate, DiffOutcome, Msg, SnapshotOutcome, SyncConfig, decode,
 };
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -58,18 +59,28 @@ fn load() -> Option<Vec<(i64, String)>> {
     Some(lines)
 }
 
-/// The first `bookTicker` bid: where the grid is centred (what a live
-/// connection would know before its first snapshot).
-fn grid_for(lines: &[(i64, String)]) -> pt_engine::instrument::PriceGrid {
-    let center = lines
-        .iter()
-        .find_map(|(_, l)| match decode(l.as_bytes()) {
-            Ok(Msg::BookTicker(t)) => Some(t.bid),
-            _ => None,
-        })
-        .expect("a bookTicker");
-    let tick = Price::parse("0.01").expect("tick");
-    spot_grid(center, tick, 2_000).expect("grid")
+/// BTCUSDT as a registry lists it: a 0.01 tick from 0.01 to 1,000,000
+/// (a hundred million prices), so the ladder holds a window of them around
+/// the snapshot's best prices and the levels beyond it are kept aside.
+fn btcusdt() -> DepthSync {
+    let registry = Registry::from_toml(
+        r#"
+[[venue]]
+name = "binance"
+
+[[instrument]]
+symbol = "BTCUSDT"
+venue = "binance"
+kind = "spot"
+qty_step = "0.00001"
+price_ranges = [{ start = "0.01", end = "1000000", step = "0.01" }]
+"#,
+        "registry.toml",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let venue = registry.venue("binance").expect("venue").id;
+    let instrument = registry.lookup(venue, "BTCUSDT").expect("BTCUSDT");
+    DepthSync::for_instrument(instrument, SyncConfig::SPOT)
 }
 
 /// A `bookTicker`'s top, waiting for the diff with the same `u`.
@@ -164,7 +175,7 @@ impl Model {
 #[test]
 fn book_matches_every_book_ticker_on_the_same_update_id() {
     let Some(lines) = load() else { return };
-    let mut sync = DepthSync::new(InstrumentId(1), grid_for(&lines), 1024);
+    let mut sync = btcusdt();
     let mut stats = DecodeStats::default();
     let mut check = Checker::default();
     for (i, (ts, line)) in lines.iter().enumerate() {
@@ -196,7 +207,7 @@ fn book_matches_every_book_ticker_on_the_same_update_id() {
     let s = sync.stats();
     println!(
         "{} lines: {} depth updates, {} bookTickers, {} trades, {} snapshot(s); \
-         {} diffs applied, {} dropped as old, {} buffered, {} levels set, {} off-grid levels; \
+         {} diffs applied, {} dropped as old, {} buffered, {} levels set, {} outside the window; \
          {} bookTickers checked against the book, {} with no diff ending on their u",
         lines.len(),
         stats.depth_updates,
@@ -207,7 +218,7 @@ fn book_matches_every_book_ticker_on_the_same_update_id() {
         s.diffs_old,
         s.diffs_buffered,
         s.levels_applied,
-        s.off_grid_levels,
+        s.outside_window_levels,
         check.checked,
         check.unmatched + check.pending.len() as u64,
     );
@@ -220,6 +231,9 @@ fn book_matches_every_book_ticker_on_the_same_update_id() {
     assert_eq!(s.gaps, 0, "sequence gap in the recording");
     assert_eq!(s.snapshots, 1);
     assert_eq!(s.rejected_levels, 0);
+    // Every level is on the tick; the far ones are kept outside the window.
+    assert_eq!(s.off_grid_levels + s.overflow_full, 0, "{s:?}");
+    assert!(s.outside_window_levels > 0);
     assert_eq!(check.stale_updates, 0);
     assert!(!sync.needs_snapshot() && !sync.ladder().is_stale());
     assert_eq!(
@@ -240,7 +254,7 @@ fn book_matches_every_book_ticker_on_the_same_update_id() {
 #[test]
 fn a_dropped_diff_is_a_gap_and_a_fresh_snapshot_resyncs() {
     let Some(lines) = load() else { return };
-    let mut sync = DepthSync::new(InstrumentId(1), grid_for(&lines), 1024);
+    let mut sync = btcusdt();
     let mut check = Checker::default();
     let mut model = Model::default();
     // Diffs seen after the recorded snapshot; the 100th is withheld.
@@ -348,7 +362,7 @@ fn steady_state_decode_and_apply_allocate_nothing() {
     let probe = allocations();
     drop(std::hint::black_box(Vec::<u8>::with_capacity(8)));
     assert_eq!(allocations(), probe + 1, "the counting allocator counts");
-    let mut sync = DepthSync::new(InstrumentId(1), grid_for(&lines), 1024);
+    let mut sync = btcusdt();
     let mut synced = false;
     let (mut frames, mut updates, mut during) = (0u64, 0u64, 0u64);
     let mut last = BookUpdate::default();

@@ -70,7 +70,7 @@ fn decoders_count_kinds_they_pass_over_without_allocating() {
         br#"{"event_type":"price_change","market":"0x1","price_changes":[]}"#,
         br#"{"market":"0x1","event_type":"tick_size_change","new_tick_size":"0.001"}"#,
     ];
-    let mut run = |session: &mut Session, polymarket: &mut BookDecoder, times: usize| {
+    let run = |session: &mut Session, polymarket: &mut BookDecoder, times: usize| {
         for _ in 0..times {
             for f in kalshi {
                 session.on_frame(f, Nanos(1), &mut |_| {});

@@ -253,6 +253,11 @@ impl Ladder {
         self.stale = stale;
     }
 
+    /// The prices this book can hold.
+    pub fn grid(&self) -> &PriceGrid {
+        &self.grid
+    }
+
     /// The instrument this book is for.
     pub fn instrument(&self) -> InstrumentId {
         self.instrument

@@ -254,6 +254,32 @@ impl PriceGrid {
         ))
     }
 
+    /// The prices of this grid from index `first` to index `last` (both
+    /// included) as a grid of their own, with the same ticks: the window an
+    /// array-indexed book covers when the whole grid is too large to hold.
+    /// `last` is clamped to the grid; `first` past `last` is
+    /// [`GridError::Empty`].
+    pub fn window(&self, first: u32, last: u32) -> Result<PriceGrid, GridError> {
+        let last = last.min(self.len.saturating_sub(1));
+        if first > last || self.is_empty() {
+            return Err(GridError::Empty);
+        }
+        let mut ranges = Vec::new();
+        for s in &self.segments {
+            let (lo, hi) = (first.max(s.base), last.min(s.base + s.len - 1));
+            if lo > hi {
+                continue;
+            }
+            let at = |i: u32| Price::from_raw(s.first.raw() + i64::from(i - s.base) * s.step);
+            ranges.push(TickRange {
+                start: at(lo),
+                end: at(hi),
+                step: Price::from_raw(s.step),
+            });
+        }
+        PriceGrid::new(&ranges)
+    }
+
     /// The lowest price.
     pub fn min(&self) -> Option<Price> {
         self.price_at(0)
@@ -280,6 +306,27 @@ mod tests {
             end: p(b),
             step: p(s),
         }
+    }
+
+    #[test]
+    fn a_window_keeps_the_ticks_of_every_range_it_spans() {
+        // 0.01..0.10 by 0.01 (indices 0..=9), then 0.10..1.00 by 0.05
+        // (0.15 is index 10).
+        let g = PriceGrid::new(&[range("0.01", "0.10", "0.01"), range("0.10", "1.00", "0.05")])
+            .unwrap();
+        let w = g.window(7, 11).unwrap();
+        assert_eq!(
+            w.ranges(),
+            vec![range("0.08", "0.10", "0.01"), range("0.15", "0.20", "0.05")]
+        );
+        assert_eq!(w.len(), 5);
+        for i in 7..=11 {
+            assert_eq!(w.index_of(g.price_at(i).unwrap()), Some(i - 7));
+        }
+        assert_eq!(w.index_of(p("0.07")), None);
+        assert_eq!(g.window(15, u32::MAX).unwrap().max(), g.max());
+        assert_eq!(g.window(5, 4), Err(GridError::Empty));
+        assert_eq!(g.window(g.len(), u32::MAX), Err(GridError::Empty));
     }
 
     #[test]

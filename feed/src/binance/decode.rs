@@ -1,20 +1,23 @@
-//! One Binance spot frame into a typed, borrowed [`Msg`].
+//! One Binance frame (spot or USD-M futures) into a typed, borrowed [`Msg`].
 //!
 //! A frame is either the combined-stream envelope
 //! `{"stream":"btcusdt@depth@100ms","data":{...}}` or the bare payload (a
 //! single-stream connection, or the REST depth snapshot). The decoder makes
 //! one pass over the bytes with [`Scanner`], collecting the keys it knows
 //! in any order and skipping the rest, then decides the message kind from
-//! what it found: `"e":"depthUpdate"` or `"e":"trade"`, `lastUpdateId` for a
-//! snapshot, and an `"u"` without `"e"` for `bookTicker`. `"b"` and `"a"`
+//! what it found: `"e":"depthUpdate"`, `"e":"trade"` or `"e":"bookTicker"`
+//! (futures), `lastUpdateId` for a snapshot, and an `"u"` without `"e"` for
+//! a spot `bookTicker`. A futures diff carries `"pu"`, the previous diff's
+//! final update id, kept in [`DepthUpdate::prev_final_update_id`]. `"b"` and `"a"`
 //! are arrays of levels in a depth update and decimal strings in a
 //! `bookTicker`; the value's own type tells which was sent. Unknown event
-//! types decode to [`Msg::Other`] so that a venue addition is counted, not
-//! fatal. Duplicate keys and trailing bytes are errors.
+//! types decode to [`Msg::Other`] so that a venue addition is counted, by
+//! name in [`DecodeStats::unknown`], not fatal. Duplicate keys and trailing bytes are errors.
 
 use super::error::{Cause, DecodeError, ErrorCounts, Span};
 use super::levels::{Levels, json_error, value_start};
 use crate::json::Scanner;
+use crate::kinds::UnknownKinds;
 use pt_engine::model::{FixedError, Price, Qty};
 
 /// A `depthUpdate` diff: absolute quantities for the levels that changed
@@ -27,6 +30,9 @@ pub struct DepthUpdate<'a> {
     pub first_update_id: u64,
     /// `u`.
     pub final_update_id: u64,
+    /// `pu` (futures only): the final update id of the diff before this
+    /// one on the stream.
+    pub prev_final_update_id: Option<u64>,
     /// `E`, milliseconds since the Unix epoch.
     pub event_time: u64,
     /// `b`.
@@ -50,6 +56,10 @@ pub struct BookTicker<'a> {
     pub ask: Price,
     /// `A`.
     pub ask_qty: Qty,
+    /// `E`, milliseconds since the Unix epoch (futures only).
+    pub event_time: Option<u64>,
+    /// `T`, the matching engine's time in ms (futures only).
+    pub transaction_time: Option<u64>,
 }
 
 /// A `trade`.
@@ -101,7 +111,7 @@ pub enum Msg<'a> {
 }
 
 /// Frames decoded, by kind, and errors, by cause.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct DecodeStats {
     /// [`Msg::DepthUpdate`].
     pub depth_updates: u64,
@@ -113,6 +123,8 @@ pub struct DecodeStats {
     pub snapshots: u64,
     /// [`Msg::Other`].
     pub others: u64,
+    /// [`Msg::Other`] by event type (`kline=67 aggTrade=91`).
+    pub unknown: UnknownKinds,
     /// Errors by cause.
     pub errors: ErrorCounts,
 }
@@ -127,7 +139,10 @@ impl DecodeStats {
             Ok(Msg::BookTicker(_)) => self.book_tickers += 1,
             Ok(Msg::Trade(_)) => self.trades += 1,
             Ok(Msg::Snapshot(_)) => self.snapshots += 1,
-            Ok(Msg::Other { .. }) => self.others += 1,
+            Ok(Msg::Other { event }) => {
+                self.others += 1;
+                self.unknown.count(event);
+            }
             Err(e) => self.errors.count(&e.cause),
         }
         r
@@ -152,6 +167,7 @@ struct Fields<'a> {
     symbol: Option<&'a [u8]>,
     first_id: Option<u64>,
     final_id: Option<(u64, Span)>,
+    prev_id: Option<u64>,
     b: Option<Side<'a>>,
     a: Option<Side<'a>>,
     bid_qty: Option<Qty>,
@@ -259,6 +275,7 @@ fn object<'a>(
                 };
                 put(&mut f.final_id, "u", at, scan, (v, span))?;
             }
+            b"pu" => int!(f.prev_id, "pu", "the previous final update id (integer)"),
             b"t" => int!(f.trade_id, "t", "the trade id (integer)"),
             b"T" => int!(f.trade_time, "T", "the trade time in ms (integer)"),
             b"lastUpdateId" => int!(
@@ -421,6 +438,7 @@ fn classify(f: Fields<'_>) -> Result<Msg<'_>, DecodeError> {
                 symbol: need(f.symbol, o, "s", "a symbol string")?,
                 first_update_id,
                 final_update_id,
+                prev_final_update_id: f.prev_id,
                 event_time: need(f.event_time, o, "E", "the event time in ms (integer)")?,
                 bids: levels(f.b, o, "b")?,
                 asks: levels(f.a, o, "a")?,
@@ -435,20 +453,14 @@ fn classify(f: Fields<'_>) -> Result<Msg<'_>, DecodeError> {
             trade_time: need(f.trade_time, o, "T", "the trade time in ms (integer)")?,
             event_time: need(f.event_time, o, "E", "the event time in ms (integer)")?,
         })),
+        Some(b"bookTicker") => book_ticker(f),
         Some(event) => Ok(Msg::Other { event }),
         None if f.last_update_id.is_some() => Ok(Msg::Snapshot(Snapshot {
             last_update_id: need(f.last_update_id, o, "lastUpdateId", "an integer")?,
             bids: need(f.bids, o, "bids", LEVELS)?,
             asks: need(f.asks, o, "asks", LEVELS)?,
         })),
-        None if f.final_id.is_some() => Ok(Msg::BookTicker(BookTicker {
-            update_id: need(f.final_id, o, "u", "an integer")?.0,
-            symbol: need(f.symbol, o, "s", "a symbol string")?,
-            bid: price(f.b, o, "b")?,
-            bid_qty: need(f.bid_qty, o, "B", "a decimal quantity string")?,
-            ask: price(f.a, o, "a")?,
-            ask_qty: need(f.ask_qty, o, "A", "a decimal quantity string")?,
-        })),
+        None if f.final_id.is_some() => book_ticker(f),
         None => Err(DecodeError::new(
             "frame",
             o,
@@ -456,4 +468,20 @@ fn classify(f: Fields<'_>) -> Result<Msg<'_>, DecodeError> {
             Cause::Unrecognised,
         )),
     }
+}
+
+/// A `bookTicker`, spot (no `e`) or futures (`"e":"bookTicker"`, with `E`
+/// and `T`).
+fn book_ticker(f: Fields<'_>) -> Result<Msg<'_>, DecodeError> {
+    let o = f.object;
+    Ok(Msg::BookTicker(BookTicker {
+        update_id: need(f.final_id, o, "u", "an integer")?.0,
+        symbol: need(f.symbol, o, "s", "a symbol string")?,
+        bid: price(f.b, o, "b")?,
+        bid_qty: need(f.bid_qty, o, "B", "a decimal quantity string")?,
+        ask: price(f.a, o, "a")?,
+        ask_qty: need(f.ask_qty, o, "A", "a decimal quantity string")?,
+        event_time: f.event_time,
+        transaction_time: f.trade_time,
+    }))
 }

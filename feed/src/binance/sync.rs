@@ -1,11 +1,21 @@
 //! Keeping a local L2 book in step with Binance's `depth` diff stream.
 //!
-//! Binance spot ("How to manage a local order book correctly"): buffer the
-//! diffs, fetch a REST snapshot, drop every diff with `u <= lastUpdateId`;
-//! the first diff applied must straddle the snapshot
-//! (`U <= lastUpdateId + 1 <= u`), and each later one must start right
-//! after its predecessor (`U == previous u + 1`). Quantities are absolute;
-//! zero removes a level.
+//! Binance's procedure for a local order book: buffer the diffs, fetch a
+//! REST snapshot, drop the diffs it already covers, bridge it with the
+//! first diff that straddles it, then check that every diff joins the one
+//! before. Spot and USD-M futures differ in the checks
+//! ([`SyncRules`]):
+//!
+//! | | spot | futures |
+//! |---|---|---|
+//! | dropped before the bridge | `u <= lastUpdateId` | `u < lastUpdateId` |
+//! | the first diff applied | `U <= lastUpdateId + 1 <= u` | `U <= lastUpdateId <= u` |
+//! | each later diff | `U == previous u + 1` | `pu == previous u` |
+//!
+//! A futures diff whose `pu` is `lastUpdateId` also bridges the snapshot
+//! (it follows the last update the snapshot includes); one without `pu` is
+//! checked by the spot rule instead.
+//! Quantities are absolute; zero removes a level.
 //!
 //! [`DepthSync`] is that procedure as a state machine with two states.
 //! *Waiting for a snapshot* (at start, and after a gap): diffs are copied
@@ -18,10 +28,18 @@
 //! supplies a new snapshot, which is then bridged with the buffer exactly as
 //! at start.
 //!
-//! A diff wholly before the next expected id (a repeat) is dropped as old,
-//! not treated as a gap: it carries nothing the book lacks. A diff that
-//! overlaps the book's last id without starting right after it is a gap,
-//! as Binance's rule reads.
+//! After the bridge, a diff that ends at or before the book's last id (a
+//! repeat) is dropped as old, not treated as a gap: it carries nothing the
+//! book lacks. A diff that overlaps the book's last id without joining it
+//! is a gap, as Binance's rules read.
+//!
+//! The ladder covers the instrument's whole grid when it has at most
+//! [`SyncConfig::max_window`] prices, and otherwise a window of that many
+//! around the best prices, placed at each snapshot; levels outside it are
+//! kept in a bounded store (see the `window` module). When the best price
+//! of a side moves out of the window, the top of book cannot be read from
+//! the ladder: the book turns stale and asks for a snapshot, which places
+//! the window again ([`DiffOutcome::OutOfWindow`]).
 //!
 //! One [`BookUpdate`] is emitted per applied diff, after all its levels:
 //! a diff is atomic at the venue, so the top of book between two of its
@@ -29,8 +47,9 @@
 //! the venue time `E` and the local receive time.
 
 use super::decode::{DepthUpdate, Snapshot};
+use super::window::{self, Overflow};
 use pt_engine::book::{BookError, Ladder};
-use pt_engine::instrument::PriceGrid;
+use pt_engine::instrument::{Instrument, PriceGrid};
 use pt_engine::model::{
     BookUpdate, EventKind, Header, InstrumentId, Nanos, Price, Qty, Side, header_flags,
 };
@@ -43,6 +62,55 @@ pub enum SyncState {
     WaitingSnapshot,
     /// The book is current as of the last applied update id.
     Synced,
+}
+
+/// The sequence rules of a diff stream; see the module documentation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SyncRules {
+    /// Binance spot: each diff's `U` follows the previous `u`.
+    #[default]
+    Spot,
+    /// Binance USD-M futures: each diff's `pu` is the previous `u`.
+    Futures,
+}
+
+/// How a [`DepthSync`] is set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncConfig {
+    /// The sequence rules.
+    pub rules: SyncRules,
+    /// Diffs kept while waiting for a snapshot (at least one); the oldest
+    /// is dropped, and counted, past this.
+    pub max_buffered: usize,
+    /// Most prices the ladder holds (16 bytes each); a larger grid gets a
+    /// window of this many prices around each snapshot's best prices.
+    pub max_window: u32,
+    /// Levels per side kept outside the window. A snapshot holds at most
+    /// 1,000 a side (`limit=1000`), so the default keeps them all.
+    pub overflow: usize,
+}
+
+impl SyncConfig {
+    /// Spot rules; 1,024 buffered diffs, a 65,536-price window (1 MiB a
+    /// book), 1,024 levels a side outside it.
+    pub const SPOT: SyncConfig = SyncConfig {
+        rules: SyncRules::Spot,
+        max_buffered: 1024,
+        max_window: 1 << 16,
+        overflow: 1024,
+    };
+
+    /// The same with futures rules.
+    pub const FUTURES: SyncConfig = SyncConfig {
+        rules: SyncRules::Futures,
+        ..SyncConfig::SPOT
+    };
+}
+
+impl Default for SyncConfig {
+    fn default() -> SyncConfig {
+        SyncConfig::SPOT
+    }
 }
 
 /// What [`DepthSync::on_diff`] did with a diff.
@@ -62,6 +130,9 @@ pub enum DiffOutcome {
         /// The diff's first update id (`U`).
         first: u64,
     },
+    /// Applied, but the best price of a side now lies outside the ladder's
+    /// window: the book is stale until a snapshot places the window again.
+    OutOfWindow,
 }
 
 /// What [`DepthSync::on_snapshot`] did with a snapshot.
@@ -97,8 +168,19 @@ pub struct SyncStats {
     pub snapshots_ignored: u64,
     /// Level changes stored in the ladder (diffs and snapshots).
     pub levels_applied: u64,
-    /// Levels whose price lies off the ladder's grid; not stored.
+    /// Levels whose price is not on the instrument's grid; not stored.
     pub off_grid_levels: u64,
+    /// Windows placed at a snapshot (the ladder rebuilt over new prices).
+    pub windows_placed: u64,
+    /// Level changes on the grid but outside the window, kept in the
+    /// overflow store.
+    pub outside_window_levels: u64,
+    /// Levels outside the window not stored because the overflow store's
+    /// side was full.
+    pub overflow_full: u64,
+    /// Times a side's best price left the window (each makes the book
+    /// stale).
+    pub out_of_window: u64,
     /// Levels the ladder refused for another reason; not stored.
     pub rejected_levels: u64,
 }
@@ -108,6 +190,7 @@ pub struct SyncStats {
 struct Buffered {
     first: u64,
     last: u64,
+    prev: Option<u64>,
     event_time: u64,
     recv_ts: Nanos,
     levels: Vec<(Side, Price, Qty)>,
@@ -125,6 +208,15 @@ enum Step {
 #[derive(Clone, Debug)]
 pub struct DepthSync {
     ladder: Ladder,
+    /// The instrument's whole grid; the ladder's is a window of it when
+    /// `windowed`.
+    grid: PriceGrid,
+    windowed: bool,
+    /// The window's first and last index in `grid`, once placed.
+    window: Option<(u32, u32)>,
+    overflow: Overflow,
+    rules: SyncRules,
+    max_window: u32,
     instrument: InstrumentId,
     state: SyncState,
     /// The first update id the book lacks (`lastUpdateId + 1`, then
@@ -143,12 +235,44 @@ pub struct DepthSync {
 }
 
 impl DepthSync {
-    /// A book over `grid`, waiting for its first snapshot; at most
-    /// `max_buffered` diffs (at least one) are kept while waiting.
+    /// A spot book over the whole of `grid`, waiting for its first
+    /// snapshot; at most `max_buffered` diffs (at least one) are kept while
+    /// waiting.
     pub fn new(instrument: InstrumentId, grid: PriceGrid, max_buffered: usize) -> DepthSync {
-        let max_buffered = max_buffered.max(1);
+        let config = SyncConfig {
+            max_buffered,
+            max_window: u32::MAX,
+            overflow: 0,
+            ..SyncConfig::SPOT
+        };
+        DepthSync::with_config(instrument, grid, config)
+    }
+
+    /// A book for a registry instrument: its id, and its grid for the
+    /// ticks.
+    pub fn for_instrument(instrument: &Instrument, config: SyncConfig) -> DepthSync {
+        DepthSync::with_config(instrument.id, instrument.grid.clone(), config)
+    }
+
+    /// A book over `grid` (the instrument's valid prices), waiting for its
+    /// first snapshot.
+    pub fn with_config(instrument: InstrumentId, grid: PriceGrid, config: SyncConfig) -> DepthSync {
+        let max_buffered = config.max_buffered.max(1);
+        let windowed = grid.len() > config.max_window;
+        let ladder_grid = if windowed {
+            // A one-price placeholder until the first snapshot places it.
+            grid.window(0, 0).unwrap_or_else(|_| grid.clone())
+        } else {
+            grid.clone()
+        };
         DepthSync {
-            ladder: Ladder::new(instrument, grid),
+            ladder: Ladder::new(instrument, ladder_grid),
+            grid,
+            windowed,
+            window: None,
+            overflow: Overflow::new(if windowed { config.overflow } else { 0 }),
+            rules: config.rules,
+            max_window: config.max_window,
             instrument,
             state: SyncState::WaitingSnapshot,
             next_id: 0,
@@ -186,6 +310,43 @@ impl DepthSync {
         self.pending.len()
     }
 
+    /// The sequence rules followed.
+    pub fn rules(&self) -> SyncRules {
+        self.rules
+    }
+
+    /// The best bid: the ladder's, unless a level outside the window is
+    /// better (then the book is stale and waiting for a snapshot).
+    pub fn best_bid(&self) -> Option<(Price, Qty)> {
+        self.best(Side::Buy)
+    }
+
+    /// The best ask, as [`DepthSync::best_bid`].
+    pub fn best_ask(&self) -> Option<(Price, Qty)> {
+        self.best(Side::Sell)
+    }
+
+    fn best(&self, side: Side) -> Option<(Price, Qty)> {
+        let (inside, outside) = match side {
+            Side::Buy => (self.ladder.best_bid(), self.overflow.best(Side::Buy)),
+            Side::Sell => (self.ladder.best_ask(), self.overflow.best(Side::Sell)),
+        };
+        let better = |o: Price, i: Price| match side {
+            Side::Buy => o > i,
+            Side::Sell => o < i,
+        };
+        match (inside, outside) {
+            (Some(i), Some(o)) if better(o.0, i.0) => Some(o),
+            (None, o) => o,
+            (i, _) => i,
+        }
+    }
+
+    /// Levels held outside the ladder's window, lowest price first.
+    pub fn outside_window(&self, side: Side) -> &[(Price, Qty)] {
+        self.overflow.side(side)
+    }
+
     /// The counters.
     pub fn stats(&self) -> &SyncStats {
         &self.stats
@@ -208,14 +369,51 @@ impl DepthSync {
         h
     }
 
-    fn step(&self, first: u64, last: u64) -> Step {
-        if last < self.next_id {
-            Step::Old
-        } else if first == self.next_id || (!self.bridged && first < self.next_id) {
-            Step::Apply
-        } else {
-            Step::Gap
+    fn step(&self, first: u64, last: u64, prev: Option<u64>) -> Step {
+        // The last update id the book includes.
+        let book = self.next_id.saturating_sub(1);
+        match (self.rules, prev) {
+            (SyncRules::Futures, _) if !self.bridged => {
+                if last < book {
+                    Step::Old
+                } else if first <= book || prev == Some(book) {
+                    Step::Apply
+                } else {
+                    Step::Gap
+                }
+            }
+            (SyncRules::Futures, Some(prev)) => {
+                if prev == book {
+                    Step::Apply
+                } else if last <= book {
+                    Step::Old
+                } else {
+                    Step::Gap
+                }
+            }
+            _ => {
+                if last < self.next_id {
+                    Step::Old
+                } else if first == self.next_id || (!self.bridged && first < self.next_id) {
+                    Step::Apply
+                } else {
+                    Step::Gap
+                }
+            }
         }
+    }
+
+    /// Whether a side's best price lies outside the window, so the ladder
+    /// cannot show the top of book.
+    #[inline]
+    fn top_outside(&self) -> bool {
+        if self.overflow.is_empty() {
+            return false;
+        }
+        let bid = self.overflow.best(Side::Buy);
+        let ask = self.overflow.best(Side::Sell);
+        bid.is_some_and(|o| self.ladder.best_bid().is_none_or(|i| o.0 > i.0))
+            || ask.is_some_and(|o| self.ladder.best_ask().is_none_or(|i| o.0 < i.0))
     }
 
     /// Handles one diff; emits the book after it when it is applied, or a
@@ -232,7 +430,7 @@ impl DepthSync {
             return DiffOutcome::Buffered;
         }
         let header = self.header(last, diff.event_time, recv_ts);
-        match self.step(first, last) {
+        match self.step(first, last, diff.prev_final_update_id) {
             Step::Old => {
                 self.stats.diffs_old += 1;
                 DiffOutcome::Old
@@ -243,7 +441,15 @@ impl DepthSync {
                     .iter()
                     .map(|(p, q)| (Side::Buy, p, q))
                     .chain(diff.asks.iter().map(|(p, q)| (Side::Sell, p, q)));
-                emit(self.apply(levels, last, &header));
+                let update = self.apply(levels, last, &header);
+                if self.windowed && self.top_outside() {
+                    self.stats.out_of_window += 1;
+                    self.gap(&header, &mut emit);
+                    // Kept: the next snapshot may be older than this diff.
+                    self.buffer(diff, recv_ts);
+                    return DiffOutcome::OutOfWindow;
+                }
+                emit(update);
                 DiffOutcome::Applied
             }
             Step::Gap => {
@@ -269,7 +475,11 @@ impl DepthSync {
             self.stats.snapshots_ignored += 1;
             return SnapshotOutcome::Ignored;
         }
+        if self.windowed {
+            self.place_window(snap);
+        }
         self.ladder.clear();
+        self.overflow.clear();
         self.ladder.set_stale(false);
         let mut header = self.header(id, 0, recv_ts);
         header.venue_ts = Nanos::UNSET;
@@ -292,10 +502,16 @@ impl DepthSync {
         self.state = SyncState::Synced;
         while let Some(b) = self.pending.pop_front() {
             let header = self.header(b.last, b.event_time, b.recv_ts);
-            match self.step(b.first, b.last) {
+            match self.step(b.first, b.last, b.prev) {
                 Step::Old => self.stats.diffs_old += 1,
                 Step::Apply => {
                     let update = self.apply(b.levels.iter().copied(), b.last, &header);
+                    if self.windowed && self.top_outside() {
+                        self.stats.out_of_window += 1;
+                        self.recycle(b);
+                        self.gap(&header, &mut emit);
+                        return SnapshotOutcome::Gap;
+                    }
                     emit(update);
                 }
                 Step::Gap => {
@@ -337,7 +553,14 @@ impl DepthSync {
                 Some(u)
             }
             Err(BookError::OffGrid(_)) => {
-                self.stats.off_grid_levels += 1;
+                if self.windowed && self.grid.index_of(price).is_some() {
+                    self.stats.outside_window_levels += 1;
+                    if !self.overflow.set(side, price, qty) {
+                        self.stats.overflow_full += 1;
+                    }
+                } else {
+                    self.stats.off_grid_levels += 1;
+                }
                 None
             }
             Err(_) => {
@@ -345,6 +568,42 @@ impl DepthSync {
                 None
             }
         }
+    }
+
+    /// Places the window around the snapshot's best prices, unless every
+    /// level on the grid already lies inside the window it has (slow path:
+    /// a new window allocates its ladder).
+    fn place_window(&mut self, snap: &Snapshot<'_>) {
+        let on_grid = |(p, _): (Price, Qty)| self.grid.index_of(p);
+        let mut indices = snap.bids.iter().chain(snap.asks.iter()).filter_map(on_grid);
+        let fits = self
+            .window
+            .is_some_and(|(lo, hi)| indices.all(|i| (lo..=hi).contains(&i)));
+        if fits {
+            return;
+        }
+        // Centre between the best bid and ask (either alone when the other
+        // side is empty); a snapshot lists each side best first.
+        let bid = snap.bids.iter().find_map(on_grid);
+        let ask = snap.asks.iter().find_map(on_grid);
+        let Some(centre) = (match (bid, ask) {
+            (Some(b), Some(a)) => Some(b / 2 + a / 2 + (b % 2 + a % 2) / 2),
+            (b, a) => b.or(a),
+        }) else {
+            return;
+        };
+        let (first, last) = window::place(&self.grid, self.max_window, centre);
+        if self.window == Some((first, last)) {
+            return;
+        }
+        let Ok(grid) = self.grid.window(first, last) else {
+            return;
+        };
+        let crossed = self.ladder.crossed_count;
+        self.ladder = Ladder::new(self.instrument, grid);
+        self.ladder.crossed_count = crossed;
+        self.window = Some((first, last));
+        self.stats.windows_placed += 1;
     }
 
     fn gap(&mut self, header: &Header, emit: &mut impl FnMut(BookUpdate)) {
@@ -372,6 +631,7 @@ impl DepthSync {
         self.pending.push_back(Buffered {
             first: diff.first_update_id,
             last: diff.final_update_id,
+            prev: diff.prev_final_update_id,
             event_time: diff.event_time,
             recv_ts,
             levels,

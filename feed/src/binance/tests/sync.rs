@@ -2,11 +2,11 @@ use crate::binance::{DepthSync, DiffOutcome, Msg, SnapshotOutcome, SyncState, de
 use pt_engine::instrument::PriceGrid;
 use pt_engine::model::{BookUpdate, InstrumentId, Nanos, Price, Qty, book_flags, header_flags};
 
-fn p(s: &str) -> Price {
+pub(super) fn p(s: &str) -> Price {
     Price::parse(s).unwrap()
 }
 
-fn levels(l: &[(&str, &str)]) -> String {
+pub(super) fn levels(l: &[(&str, &str)]) -> String {
     let v: Vec<String> = l
         .iter()
         .map(|(p, q)| format!("[\"{p}\",\"{q}\"]"))
@@ -22,7 +22,7 @@ fn diff_json(first: u64, last: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]
     )
 }
 
-fn snap_json(id: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> String {
+pub(super) fn snap_json(id: u64, bids: &[(&str, &str)], asks: &[(&str, &str)]) -> String {
     format!(
         r#"{{"lastUpdateId":{id},"bids":{},"asks":{}}}"#,
         levels(bids),
@@ -65,7 +65,7 @@ fn on_snap(
     s.on_snapshot(&snap, Nanos(7), |u| out.push(u))
 }
 
-type Top = (Option<(Price, Qty)>, Option<(Price, Qty)>);
+pub(super) type Top = (Option<(Price, Qty)>, Option<(Price, Qty)>);
 
 fn top(s: &DepthSync) -> Top {
     (s.ladder().best_bid(), s.ladder().best_ask())
