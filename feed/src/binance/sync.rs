@@ -327,19 +327,22 @@ impl DepthSync {
     }
 
     fn best(&self, side: Side) -> Option<(Price, Qty)> {
-        let (inside, outside) = match side {
-            Side::Buy => (self.ladder.best_bid(), self.overflow.best(Side::Buy)),
-            Side::Sell => (self.ladder.best_ask(), self.overflow.best(Side::Sell)),
+        self.better_outside(side).or(match side {
+            Side::Buy => self.ladder.best_bid(),
+            Side::Sell => self.ladder.best_ask(),
+        })
+    }
+
+    /// The side's best level in the overflow store when it beats the
+    /// ladder's (or the ladder's side is empty).
+    #[inline]
+    fn better_outside(&self, side: Side) -> Option<(Price, Qty)> {
+        let o = self.overflow.best(side)?;
+        let beats = match side {
+            Side::Buy => self.ladder.best_bid().is_none_or(|i| o.0 > i.0),
+            Side::Sell => self.ladder.best_ask().is_none_or(|i| o.0 < i.0),
         };
-        let better = |o: Price, i: Price| match side {
-            Side::Buy => o > i,
-            Side::Sell => o < i,
-        };
-        match (inside, outside) {
-            (Some(i), Some(o)) if better(o.0, i.0) => Some(o),
-            (None, o) => o,
-            (i, _) => i,
-        }
+        beats.then_some(o)
     }
 
     /// Levels held outside the ladder's window, lowest price first.
@@ -407,13 +410,9 @@ impl DepthSync {
     /// cannot show the top of book.
     #[inline]
     fn top_outside(&self) -> bool {
-        if self.overflow.is_empty() {
-            return false;
-        }
-        let bid = self.overflow.best(Side::Buy);
-        let ask = self.overflow.best(Side::Sell);
-        bid.is_some_and(|o| self.ladder.best_bid().is_none_or(|i| o.0 > i.0))
-            || ask.is_some_and(|o| self.ladder.best_ask().is_none_or(|i| o.0 < i.0))
+        !self.overflow.is_empty()
+            && (self.better_outside(Side::Buy).is_some()
+                || self.better_outside(Side::Sell).is_some())
     }
 
     /// Handles one diff; emits the book after it when it is applied, or a
