@@ -13,34 +13,13 @@ mod peers;
 
 pub use peers::Transport;
 
-use std::io::Read;
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 /// The text of `../shared/data/<rel>`, gunzipped when the name ends in
-/// `.gz`; `None`, with a printed notice naming the file, when it is absent
-/// or unreadable, so a bench without the recordings skips.
+/// `.gz`; `None`, with a printed notice naming the file, when it is absent,
+/// so a bench without the recordings skips.
 pub fn shared_text(rel: &str) -> Option<String> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data")
-        .join(rel);
-    let read = || -> std::io::Result<String> {
-        let file = std::fs::File::open(&path)?;
-        let mut text = String::new();
-        if path.extension().is_some_and(|e| e == "gz") {
-            flate2::read::GzDecoder::new(file).read_to_string(&mut text)?;
-        } else {
-            std::io::BufReader::new(file).read_to_string(&mut text)?;
-        }
-        Ok(text)
-    };
-    match read() {
-        Ok(text) => Some(text),
-        Err(e) => {
-            println!("skipping: {}: {e}", path.display());
-            None
-        }
-    }
+    pt_tests::data::shared_text(rel)
 }
 
 /// Cores to pin the two threads to: (driver, echo/consumer).

@@ -23,7 +23,7 @@ use pt_feed::binance::{
 };
 use std::collections::BTreeMap;
 
-mod data_support;
+use pt_tests::data;
 
 const SYMBOLS: [&str; 4] = ["SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"];
 
@@ -80,10 +80,10 @@ fn nanos(secs: &str) -> i64 {
 /// Both files, merged by receive time (stable: a snapshot received in the
 /// same instant as a frame comes after it).
 fn load() -> Option<Vec<(i64, Input)>> {
-    let ws = data_support::shared("binance/BINANCE_FUTURES.ws.1.0")?;
-    let http = data_support::shared("binance/BINANCE_FUTURES.http.0.0")?;
+    let ws = data::shared("binance/BINANCE_FUTURES.ws.1.0")?;
+    let http = data::shared("binance/BINANCE_FUTURES.http.0.0")?;
     let mut inputs = Vec::new();
-    for (i, line) in data_support::text(&ws).lines().enumerate() {
+    for (i, line) in data::text(&ws).lines().enumerate() {
         if line.contains(" <-> ") {
             continue; // The connection's URL.
         }
@@ -92,7 +92,7 @@ fn load() -> Option<Vec<(i64, Input)>> {
             .unwrap_or_else(|| panic!("ws line {}: not '<secs>: <json>'", i + 1));
         inputs.push((nanos(ts), Input::Frame(json.to_owned())));
     }
-    for (i, line) in data_support::text(&http).lines().enumerate() {
+    for (i, line) in data::text(&http).lines().enumerate() {
         if line.is_empty() {
             continue;
         }

@@ -23,8 +23,6 @@ use pt_feed::binance::{
     DecodeStats, DepthSync, DepthUpdate, DiffOutcome, Msg, SnapshotOutcome, SyncConfig, decode,
 };
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::path::PathBuf;
 
 mod alloc_support;
 use alloc_support::allocations;
@@ -34,17 +32,7 @@ const FILE: &str = "spot_btcusdt_20240808.gz";
 /// `(receive ns, JSON)` per line, or `None` (with a notice) when the
 /// recording is absent.
 fn load() -> Option<Vec<(i64, String)>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/binance")
-        .join(FILE);
-    let Ok(file) = std::fs::File::open(&path) else {
-        println!("skipping: {} not found", path.display());
-        return None;
-    };
-    let mut text = String::new();
-    flate2::read::GzDecoder::new(file)
-        .read_to_string(&mut text)
-        .expect("gunzip");
+    let text = pt_tests::data::shared_text(&format!("binance/{FILE}"))?;
     let lines = text
         .lines()
         .enumerate()

@@ -8,17 +8,9 @@
 use pt_engine::model::{Nanos, Price, Qty};
 use pt_feed::kalshi::{Msg, YesNo, decode};
 use serde_json::Value;
-use std::path::PathBuf;
 
 fn lines(name: &str) -> Option<Vec<String>> {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/kalshi")
-        .join(name);
-    if !path.is_file() {
-        println!("skipping: {} not found", path.display());
-        return None;
-    }
-    let text = std::fs::read_to_string(&path).expect("read");
+    let text = pt_tests::data::shared_text(&format!("kalshi/{name}"))?;
     Some(
         text.lines()
             .filter(|l| !l.trim().is_empty())

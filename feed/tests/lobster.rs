@@ -7,23 +7,19 @@ use pt_engine::book::Top;
 use pt_engine::model::{InstrumentId, Price, Side};
 use pt_feed::lobster::{BadLines, Recording, Replay, equity_grid};
 
-mod data_support;
+use pt_tests::data;
 
 /// Replays a recording, comparing all `depth` levels both sides after
 /// every message; returns the replay and the mismatches.
 fn replay(messages: &str, rows: &str, rows_expected: usize) -> Option<(Replay, Vec<String>)> {
     let (Some(m), Some(o)) = (
-        data_support::shared(&format!("lobster/{messages}")),
-        data_support::shared(&format!("lobster/{rows}")),
+        data::shared(&format!("lobster/{messages}")),
+        data::shared(&format!("lobster/{rows}")),
     ) else {
         return None;
     };
-    let rec = Recording::parse(
-        &data_support::text(&m),
-        &data_support::text(&o),
-        BadLines::Fail,
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    let rec = Recording::parse(&data::text(&m), &data::text(&o), BadLines::Fail)
+        .unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(rec.steps.len(), rows_expected);
     let grid = equity_grid(Price::parse("1000").expect("price")).expect("grid");
     let mut replay = Replay::new(InstrumentId(1), grid, &rec.steps[0].row).expect("seed");

@@ -5,17 +5,12 @@
 use pt_engine::model::{Nanos, Price, Qty};
 use pt_feed::polymarket::decode_book;
 use serde_json::Value;
-use std::path::PathBuf;
 
 #[test]
 fn every_book_line_decodes_and_matches_serde_json() {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/polymarket/ssmd_polymarket_book.jsonl");
-    if !path.is_file() {
-        println!("skipping: {} not found", path.display());
+    let Some(text) = pt_tests::data::shared_text("polymarket/ssmd_polymarket_book.jsonl") else {
         return;
-    }
-    let text = std::fs::read_to_string(&path).expect("read");
+    };
     let mut books = 0;
     let mut levels = 0;
     for line in text.lines().filter(|l| !l.trim().is_empty()) {

@@ -5,6 +5,8 @@
 //! defined here so the tests can check every byte.
 #![forbid(unsafe_code)]
 
+pub mod data;
+
 /// Kind of the records `journal-child` writes.
 pub const CHILD_KIND: u16 = 7;
 

@@ -7,8 +7,9 @@
 //! Symbols match without regard to ASCII case (streams are named in lower
 //! case, payloads and URLs in upper case).
 
+use super::config::{DiffOutcome, SnapshotOutcome};
 use super::decode::{DepthUpdate, Snapshot};
-use super::sync::{DepthSync, DiffOutcome, SnapshotOutcome};
+use super::sync::DepthSync;
 use pt_engine::model::{BookUpdate, Nanos};
 
 /// The books of one stream, by symbol; see the module documentation.

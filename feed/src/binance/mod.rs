@@ -33,6 +33,7 @@
 //! `tests/binance_futures.rs`; measured by `benches/benches/binance.rs`.
 
 mod books;
+mod config;
 mod decode;
 mod error;
 mod levels;
@@ -40,12 +41,11 @@ mod sync;
 mod window;
 
 pub use books::{Books, DuplicateSymbol, snapshot_symbol};
+pub use config::{DiffOutcome, SnapshotOutcome, SyncConfig, SyncRules, SyncState, SyncStats};
 pub use decode::{BookTicker, DecodeStats, DepthUpdate, Msg, Snapshot, Trade, decode};
 pub use error::{Cause, DecodeError, ErrorCounts, Span};
 pub use levels::{LevelIter, Levels};
-pub use sync::{
-    DepthSync, DiffOutcome, SnapshotOutcome, SyncConfig, SyncRules, SyncState, SyncStats,
-};
+pub use sync::DepthSync;
 
 use pt_engine::instrument::{GridError, PriceGrid};
 use pt_engine::model::Price;

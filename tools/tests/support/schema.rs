@@ -109,7 +109,7 @@ const TICKER_PATTERN_FIXED: &str = "^[A-Z0-9.-]+$";
 /// Where the reference specs live: `../shared/reference/kalshi` beside the
 /// repository.
 pub fn spec_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/reference/kalshi")
+    pt_tests::data::shared_path("reference/kalshi")
 }
 
 /// One spec document, converted and registered under `uri`.
@@ -176,11 +176,7 @@ impl Specs {
     /// `skipping: <path> not found`) when the reference directory is absent.
     /// Panics when the directory exists but a spec is missing or malformed.
     pub fn load() -> Option<Specs> {
-        let dir = spec_dir();
-        if !dir.is_dir() {
-            eprintln!("skipping: {} not found", dir.display());
-            return None;
-        }
+        let dir = pt_tests::data::present(spec_dir())?;
         Some(Specs::load_from(&dir).unwrap_or_else(|e| panic!("{e}")))
     }
 
