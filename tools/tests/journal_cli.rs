@@ -2,8 +2,8 @@
 
 use pt_engine::model::journal_kind::journal_kind;
 use pt_engine::model::{
-    Event, EventKind, ExecReport, Header, InstrumentId, Liquidity, MarketEvent, Nanos, Price, Qty,
-    Record, Side,
+    Event, EventKind, ExecReport, Header, InstrumentId, Liquidity, MarketEvent, Mode, Nanos, Price,
+    Qty, Record, Side,
 };
 use pt_journal::{Writer, WriterConfig};
 use pt_tests::TestDir;
@@ -62,6 +62,9 @@ fn write_sample(dir: &Path) {
         header: Header::new(EventKind::Fill, InstrumentId(3), 5, Nanos(1)),
         price: Price::parse("0.55").unwrap(),
         qty: Qty::ONE,
+        cum_qty: Qty::ONE,
+        venue_ref: [0x5a; 16],
+        effective_mode: Mode::Live,
         liquidity: Liquidity::Taker,
         ..ExecReport::default()
     };
@@ -102,6 +105,13 @@ fn dump_decodes_engine_events_and_shows_others_as_hex() {
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v["seq"], 5);
     assert_eq!(v["event"]["price"], "0.55");
+    assert_eq!(v["event"]["cum_qty"], "1");
+    assert_eq!(
+        v["event"]["trade_id"],
+        "5a5a5a5a-5a5a-5a5a-5a5a-5a5a5a5a5a5a"
+    );
+    assert_eq!(v["event"]["mode"], "live");
+    assert_eq!(v["event"]["requested_mode"], "paper");
     assert_eq!(v["kind"], "fill");
 
     let (_, out, _) = pt(&[

@@ -7,8 +7,9 @@
 //! so a decoded record is valid by construction. `tests::layout_is_pinned`
 //! fixes each size and field offset; changing one is a journal format change.
 
-use super::fixed::{Price, Qty};
+use super::fixed::{Money, Price, Qty};
 use super::ids::{ClientOrderId, InstrumentId, StrategyId, VenueId};
+use super::order::Mode;
 use super::time::Nanos;
 use bytemuck::{CheckedBitPattern, NoUninit};
 use core::fmt;
@@ -58,6 +59,20 @@ pub enum EventKind {
     Cancelled = 0x43,
     /// The order expired.
     Expired = 0x44,
+    /// The venue refused to cancel the order (it is still working, or it
+    /// filled first).
+    CancelRejected = 0x45,
+    /// The venue changed the order's price or quantity (an amend or a
+    /// decrease).
+    Replaced = 0x46,
+    /// The venue refused to change the order; it works unchanged.
+    ReplaceRejected = 0x47,
+    /// The venue's view of an order (an order update, or a reconciliation
+    /// query): its price, quantity and cumulative fill as the venue has them.
+    OrderStatus = 0x48,
+    /// A request got no answer in time: the order's state is unknown until
+    /// an [`EventKind::OrderStatus`] from reconciliation settles it.
+    OrderUnknown = 0x49,
     /// An operator or supervisor command.
     Command = 0x50,
 }
@@ -369,7 +384,16 @@ pub struct OrderIntent {
     pub _reserved: [u8; 16],
 }
 
-/// What happened to an order.
+/// What happened to an order; the kinds follow the order state machine of
+/// [`OrderState`](super::OrderState).
+///
+/// Sized to one 128-byte record, so two things are derived rather than
+/// carried: the owning strategy is in the client order id
+/// ([`ClientOrderId::strategy`]), and the quantity still working is the
+/// order's quantity less [`ExecReport::cum_qty`] (a status report carries
+/// the order's quantity in `qty`; the OMS knows it for a fill). One 16-byte
+/// field holds the venue's reference: the trade id on a fill (what replayed
+/// fills are deduplicated by), the order id on every other report.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, NoUninit, CheckedBitPattern)]
 #[repr(C, align(8))]
 pub struct ExecReport {
@@ -377,26 +401,48 @@ pub struct ExecReport {
     pub header: Header,
     /// The order concerned.
     pub client_order_id: ClientOrderId,
-    /// The venue's order id (a UUID's 16 bytes); zero when not known yet.
-    pub venue_order_id: [u8; 16],
+    /// A fill's venue trade id, or the venue's order id for other kinds (a
+    /// UUID's 16 bytes); zero when not known yet. Read it through
+    /// [`ExecReport::trade_id`] and [`ExecReport::venue_order_id`].
+    pub venue_ref: [u8; 16],
     /// Fill price, or the order's price for other reports.
     pub price: Price,
-    /// Filled quantity, or the order's quantity for other reports.
+    /// This fill's quantity, or the order's quantity for other reports.
     pub qty: Qty,
-    /// Quantity still working after this report.
-    pub leaves_qty: Qty,
-    /// Fee charged for this fill, in the quote currency.
-    pub fee: Price,
+    /// Quantity filled so far, this fill included.
+    pub cum_qty: Qty,
+    /// Fee charged for this fill.
+    pub fee: Money,
     /// Why it was rejected; [`RejectCode::NONE`] otherwise.
     pub reject_code: RejectCode,
     /// Order side.
     pub side: Side,
     /// Maker or taker, for fills.
     pub liquidity: Liquidity,
-    /// Strategy that owns the order.
-    pub strategy: StrategyId,
+    /// The mode the order was asked for in.
+    pub requested_mode: Mode,
+    /// The mode it ran in (a live request runs on paper while the engine is
+    /// in paper mode, say).
+    pub effective_mode: Mode,
     /// Reserved, zero.
     pub _pad: [u8; 2],
+}
+
+impl ExecReport {
+    /// The venue's trade id, for a fill whose id is known.
+    pub fn trade_id(&self) -> Option<[u8; 16]> {
+        (self.header.kind == EventKind::Fill && self.venue_ref != [0; 16]).then_some(self.venue_ref)
+    }
+
+    /// The venue's order id, for any other report whose id is known.
+    pub fn venue_order_id(&self) -> Option<[u8; 16]> {
+        (self.header.kind != EventKind::Fill && self.venue_ref != [0; 16]).then_some(self.venue_ref)
+    }
+
+    /// The strategy that owns the order.
+    pub fn strategy(&self) -> StrategyId {
+        self.client_order_id.strategy()
+    }
 }
 
 /// An operator or supervisor command routed into the pipeline.

@@ -314,9 +314,15 @@ macro_rules! fixed_point {
 }
 
 fixed_point!(
-    /// A price (or an amount of money) in 10^-8 units of the quote currency.
-    /// For binary contracts the unit is one dollar, so `0.56` is 56 cents.
+    /// A price in 10^-8 units of the quote currency. For binary contracts
+    /// the unit is one dollar, so `0.56` is 56 cents.
     Price
+);
+fixed_point!(
+    /// An amount of money (a fee, cash, a PnL) in 10^-8 units of the quote
+    /// currency: the same scale as [`Price`], a different quantity, so a
+    /// fee cannot be passed where a price is expected.
+    Money
 );
 fixed_point!(
     /// A quantity (contracts, shares or base currency) in 10^-8 units. Signed so

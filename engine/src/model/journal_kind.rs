@@ -23,7 +23,7 @@ pub fn event_kind(journal_kind: u16) -> Option<EventKind> {
 }
 
 /// Every engine event kind, for listings and name lookups.
-pub const ALL_KINDS: [EventKind; 17] = [
+pub const ALL_KINDS: [EventKind; 22] = [
     EventKind::SnapshotBegin,
     EventKind::SnapshotLevel,
     EventKind::SnapshotEnd,
@@ -40,6 +40,11 @@ pub const ALL_KINDS: [EventKind; 17] = [
     EventKind::Fill,
     EventKind::Cancelled,
     EventKind::Expired,
+    EventKind::CancelRejected,
+    EventKind::Replaced,
+    EventKind::ReplaceRejected,
+    EventKind::OrderStatus,
+    EventKind::OrderUnknown,
     EventKind::Command,
 ];
 

@@ -5,6 +5,7 @@ mod events;
 mod fixed;
 mod ids;
 pub mod journal_kind;
+mod order;
 mod time;
 
 pub use events::{
@@ -12,6 +13,7 @@ pub use events::{
     MarketEvent, MarketStatus, OrderIntent, RECORD_SIZE, Record, RecordError, RejectCode,
     STAGE_STAMPS, Scope, Side, TimeInForce, book_flags, header_flags, order_flags,
 };
-pub use fixed::{FixedError, Price, Qty, SCALE, UNIT};
+pub use fixed::{FixedError, Money, Price, Qty, SCALE, UNIT};
 pub use ids::{ClientOrderId, ClientOrderIdError, InstrumentId, StrategyId, VenueId};
+pub use order::{Mode, OrderState};
 pub use time::Nanos;

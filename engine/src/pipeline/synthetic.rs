@@ -194,16 +194,14 @@ impl Stage<Event> for SyntheticGateway {
             client_order_id: o.client_order_id,
             price: o.price,
             qty: o.qty,
-            leaves_qty: o.qty,
             side: o.side,
-            strategy: o.strategy,
             ..ExecReport::default()
         };
         let _ = out.push(Event::Exec(ack));
         if self.acks.is_multiple_of(3) {
             let fill = ExecReport {
                 header: o.header.derived(EventKind::Fill),
-                leaves_qty: Qty::ZERO,
+                cum_qty: o.qty,
                 liquidity: Liquidity::Maker,
                 ..ack
             };

@@ -371,6 +371,19 @@ fn render(record: &pt_journal::RecordRef<'_>, as_json: bool) -> String {
     line
 }
 
+/// A venue's 16-byte id in the UUID form the venue prints it in.
+fn uuid(id: &[u8; 16]) -> String {
+    let h = hex(id);
+    format!(
+        "{}-{}-{}-{}-{}",
+        &h[..8],
+        &h[8..12],
+        &h[12..16],
+        &h[16..20],
+        &h[20..]
+    )
+}
+
 fn hex(bytes: &[u8]) -> String {
     const LIMIT: usize = 256;
     let mut s: String = bytes
@@ -447,7 +460,7 @@ fn describe(event: &Event) -> Vec<(&'static str, Value)> {
             f.push(("side", json!(format!("{:?}", x.side).to_lowercase())));
             f.push(("price", s(&x.price)));
             f.push(("qty", s(&x.qty)));
-            f.push(("leaves", s(&x.leaves_qty)));
+            f.push(("cum_qty", s(&x.cum_qty)));
             if !x.fee.is_zero() {
                 f.push(("fee", s(&x.fee)));
             }
@@ -460,7 +473,17 @@ fn describe(event: &Event) -> Vec<(&'static str, Value)> {
             if h.kind == EventKind::Reject {
                 f.push(("reject_code", json!(x.reject_code.0)));
             }
-            f.push(("strategy", json!(x.strategy.0)));
+            if let Some(id) = x.trade_id() {
+                f.push(("trade_id", json!(uuid(&id))));
+            }
+            if let Some(id) = x.venue_order_id() {
+                f.push(("venue_order_id", json!(uuid(&id))));
+            }
+            f.push(("mode", json!(x.effective_mode.name())));
+            if x.requested_mode != x.effective_mode {
+                f.push(("requested_mode", json!(x.requested_mode.name())));
+            }
+            f.push(("strategy", json!(x.strategy().0)));
         }
         Event::Command(c) => {
             f.push(("action", json!(format!("{:?}", c.action))));
