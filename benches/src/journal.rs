@@ -1,5 +1,5 @@
 //! Journal measurements shared by `benches/benches/journal.rs` and
-//! `pt bench journal`.
+//! `pt-bench journal`.
 
 use hdrhistogram::Histogram;
 use pt_journal::{Retention, StartAt, Tailer, Writer, WriterConfig};

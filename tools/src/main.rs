@@ -1,8 +1,8 @@
 //! `pt`: the PredictionTrader command line.
 //!
-//! Until the engine lands, `pt` runs the parts that exist: the pipeline
-//! runtime and ring benchmarks, the instrument registry checker, the
-//! journal inspector and the venue simulator.
+//! Until the engine lands, `pt` runs the parts that exist: the feed
+//! follower, the instrument registry checker, the journal inspector and the
+//! venue simulator (`pt-bench` measures the runtime).
 
 #![forbid(unsafe_code)]
 
@@ -25,7 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure this host: the pipeline's rings against their peers, the pipeline, the journal.
+    /// Measure the venue simulator on this host (`pt-bench` measures the
+    /// rings, the pipeline and the journal).
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
     /// Follow a Kalshi WebSocket feed into books and show them: the built-in
