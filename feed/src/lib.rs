@@ -1,8 +1,5 @@
 //! `pt-feed`: market data from venues into engine events.
 //!
-//! - [`net`]: the non-blocking network stack: mio, a rustls handshake and
-//!   our own TLS record layer, the HTTP/1.1 upgrade and RFC 6455 WebSocket
-//!   client, allocation-free per message.
 //! - [`kalshi`]: WebSocket v2 decoders, the subscription session with
 //!   sequence recovery, and the connection ([`kalshi::feed`]).
 //! - [`binance`]: spot depth, bookTicker and trade decoding and the `U`/`u`
@@ -18,11 +15,9 @@
 //! a total.
 #![forbid(unsafe_code)]
 
-pub mod auth;
 pub mod binance;
 pub mod json;
 pub mod kalshi;
 pub mod kinds;
 pub mod lobster;
-pub mod net;
 pub mod polymarket;

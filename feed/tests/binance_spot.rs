@@ -14,7 +14,7 @@
 //! the snapshot covers and bridge the rest.
 //!
 //! The third counts heap allocations on the test's own thread (a counting
-//! global allocator, `alloc_support/`) while every frame after the
+//! global allocator, `pt_tests::alloc`) while every frame after the
 //! snapshot is decoded and applied: there must be none.
 
 use pt_engine::instrument::Registry;
@@ -24,8 +24,10 @@ use pt_feed::binance::{
 };
 use std::collections::BTreeMap;
 
-mod alloc_support;
-use alloc_support::allocations;
+use pt_tests::alloc::allocations;
+
+#[global_allocator]
+static COUNTING: pt_tests::alloc::Counting = pt_tests::alloc::Counting;
 
 const FILE: &str = "spot_btcusdt_20240808.gz";
 

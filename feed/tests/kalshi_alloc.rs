@@ -10,8 +10,10 @@ use pt_engine::instrument::PriceGrid;
 use pt_engine::model::{InstrumentId, Nanos, Price, VenueId};
 use pt_feed::kalshi::session::{Market, Session, SessionConfig};
 
-mod alloc_support;
-use alloc_support::allocations;
+use pt_tests::alloc::allocations;
+
+#[global_allocator]
+static COUNTING: pt_tests::alloc::Counting = pt_tests::alloc::Counting;
 
 const TICKERS: [&str; 3] = [
     "KXBTCD-26DEC31-T99999.99",

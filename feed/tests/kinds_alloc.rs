@@ -10,8 +10,10 @@ use pt_feed::kinds::UnknownKinds;
 use pt_feed::polymarket::BookDecoder;
 use std::io::Write as _;
 
-mod alloc_support;
-use alloc_support::allocations;
+use pt_tests::alloc::allocations;
+
+#[global_allocator]
+static COUNTING: pt_tests::alloc::Counting = pt_tests::alloc::Counting;
 
 #[test]
 fn counting_kinds_allocates_nothing() {

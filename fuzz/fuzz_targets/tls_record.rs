@@ -6,7 +6,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pt_feed::net::record::{HEADER, MAX_CIPHERTEXT, alert, next_handshake_message, whole_record};
+use pt_net::record::{HEADER, MAX_CIPHERTEXT, alert, next_handshake_message, whole_record};
 
 fuzz_target!(|data: &[u8]| {
     let mut rest = data;

@@ -6,8 +6,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pt_feed::net::http::{UpgradeResponse, parse_upgrade_response};
-use pt_feed::net::ws::{Decoded, Frame, MessageReader, parse_header};
+use pt_net::http::{UpgradeResponse, parse_upgrade_response};
+use pt_net::ws::{Decoded, Frame, MessageReader, parse_header};
 
 const MAX_MESSAGE: usize = 1024;
 

@@ -3,8 +3,9 @@
 //! `journal-child` is a writer process for the journal's crash and
 //! cross-process tests; the deterministic record contents it writes are
 //! defined here so the tests can check every byte.
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
+pub mod alloc;
 pub mod data;
 
 /// Kind of the records `journal-child` writes.

@@ -219,7 +219,7 @@ async fn the_engine_books_equal_the_venue_books_after_every_recovery() {
         ticker: true,
     };
     let mut fc = FeedConfig::new("127.0.0.1", sim.addr.port(), session);
-    fc.tls = Some(pt_feed::net::tls::client_config_from_ca_file(&ca).expect("CA"));
+    fc.tls = Some(pt_net::tls::client_config_from_ca_file(&ca).expect("CA"));
     fc.signer = Some(Arc::new(signer));
     fc.backoff_base = Duration::from_millis(20);
     fc.backoff_cap = Duration::from_millis(200);

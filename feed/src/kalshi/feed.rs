@@ -2,17 +2,17 @@
 //! reconnecting with jittered exponential backoff.
 //!
 //! Each connection signs its upgrade afresh (`GET /trade-api/ws/v2`, see
-//! [`crate::auth`]); the signing key never leaves the [`Signer`]. A lost or
+//! [`pt_net::auth`]); the signing key never leaves the [`Signer`]. A lost or
 //! refused connection makes every book stale (the session emits the gap
 //! events) and the next attempt waits out the backoff; an open connection
 //! resets it. One thread calls [`KalshiFeed::poll`] in a loop: no locks, and
 //! no allocation per message once connected (connecting does allocate).
 
 use super::session::{Session, SessionConfig, SessionConfigError, SessionCounters};
-use crate::auth::{Signer, WS_PATH, now_ms};
-use crate::net::{Backoff, Jitter, NetError, PollOutcome, WsClient, WsConfig, WsMessage};
 use pt_engine::model::{InstrumentId, MarketEvent, Nanos};
-use rustls::ClientConfig;
+use pt_net::auth::{Signer, WS_PATH, now_ms};
+use pt_net::tls::ClientConfig;
+use pt_net::{Backoff, Jitter, NetError, PollOutcome, WsClient, WsConfig, WsMessage};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

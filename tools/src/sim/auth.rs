@@ -37,7 +37,7 @@ use sha2::Sha256;
 /// liquidity; API keys are users 1 and up.
 pub type UserId = u32;
 
-pub use pt_feed::auth::{
+pub use pt_net::auth::{
     KEY_HEADER, MAX_KEY_ID_LEN, SIGNATURE_HEADER, Signer, SignerError, TIMESTAMP_HEADER, WS_PATH,
     check_key_id, now_ms, signed_message,
 };

@@ -1,18 +1,20 @@
 //! Allocations per received message, counted on the client thread only:
-//! `pt_feed::net` over plain TCP and TLS against a real server, and both our
+//! `pt_net` over plain TCP and TLS against a real server, and both our
 //! frame decoder and tungstenite's reading the same bytes from memory.
 //!
-//! The counting allocator (`alloc_support/`) counts per thread, so the
+//! The counting allocator (`pt_tests::alloc`) counts per thread, so the
 //! server's threads and other tests running in parallel do not interfere.
 
-mod alloc_support;
 mod net_support;
 
-use alloc_support::allocations;
+use pt_tests::alloc::allocations;
+
+#[global_allocator]
+static COUNTING: pt_tests::alloc::Counting = pt_tests::alloc::Counting;
 use futures_util::{SinkExt, StreamExt};
 use net_support::*;
-use pt_feed::net::ws::{Decoded, Frame, MessageReader, Opcode, encode_frame};
-use pt_feed::net::{PollOutcome, WsClient, WsMessage};
+use pt_net::ws::{Decoded, Frame, MessageReader, Opcode, encode_frame};
+use pt_net::{PollOutcome, WsClient, WsMessage};
 use std::cell::Cell;
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
@@ -277,7 +279,7 @@ fn decoder_vs_tungstenite_allocations_per_message() {
     let s = Schedule::of(WARM_UP..WARM_UP + MEASURED);
     println!(
         "{MEASURED} messages of ~{} bytes ({} frames, {} pings): tungstenite {theirs} \
-         allocations ({:.3}/message), pt_feed::net::ws {ours}",
+         allocations ({:.3}/message), pt_net::ws {ours}",
         payload(0).len(),
         s.frames,
         s.pings,

@@ -4,7 +4,7 @@
 //! writes whatever bytes a malformed-frame test needs.
 #![allow(dead_code, unreachable_pub)]
 
-use pt_feed::net::{NetError, PollOutcome, WsClient, WsConfig, WsMessage, tls};
+use pt_net::{NetError, PollOutcome, WsClient, WsConfig, WsMessage, tls};
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 use std::future::Future;
 use std::path::PathBuf;
@@ -175,7 +175,7 @@ pub fn raw_server(frames: Vec<u8>) -> Server {
                 .unwrap()
                 .trim()
                 .to_owned();
-            let accept = pt_feed::net::http::accept_key(&key);
+            let accept = pt_net::http::accept_key(&key);
             let head = format!(
                 "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\
                  Connection: Upgrade\r\nSec-WebSocket-Accept: {accept}\r\n\r\n"

@@ -1,4 +1,4 @@
-//! `pt_feed::net` against real servers on 127.0.0.1: tokio-tungstenite over
+//! `pt_net` against real servers on 127.0.0.1: tokio-tungstenite over
 //! tokio-rustls for the happy paths and refusals, a raw TCP server for
 //! malformed frames.
 // tungstenite fixes the handshake callback's (large) error type.
@@ -8,7 +8,7 @@ mod net_support;
 
 use futures_util::{SinkExt, StreamExt};
 use net_support::*;
-use pt_feed::net::{NetError, PollOutcome, ProtocolError, WsClient, WsConfig, tls};
+use pt_net::{NetError, PollOutcome, ProtocolError, WsClient, WsConfig, tls};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;

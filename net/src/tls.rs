@@ -5,7 +5,8 @@
 //! which crypto providers other crates in the build enable.
 
 use super::NetError;
-use rustls::{ClientConfig, RootCertStore};
+pub use rustls::ClientConfig;
+use rustls::RootCertStore;
 use std::path::Path;
 use std::sync::Arc;
 

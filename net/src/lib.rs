@@ -1,4 +1,5 @@
-//! The engine's own non-blocking network stack: TCP via mio, TLS via rustls,
+//! `pt-net`: the engine's own non-blocking network stack, shared by the
+//! feed and the gateway (a leaf: it depends on no other `pt` crate): TCP via mio, TLS via rustls,
 //! the HTTP/1.1 upgrade and RFC 6455 WebSocket client framing.
 //!
 //! One [`WsClient`] is one connection, driven from one (pinned) thread by
@@ -26,7 +27,9 @@
 //! own connections, buffered or unbuffered, copy each received record into a
 //! fresh `Vec` (about 12,250 allocations on the same run), which is why the
 //! records after the handshake are ours.
+#![forbid(unsafe_code)]
 
+pub mod auth;
 pub mod backoff;
 pub mod conn;
 mod error;

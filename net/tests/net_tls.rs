@@ -1,4 +1,4 @@
-//! The client's own TLS record layer (`pt_feed::net::record`) against a real
+//! The client's own TLS record layer (`pt_net::record`) against a real
 //! rustls server on loopback: every cipher suite both versions offer, key
 //! updates both ways, session tickets used for resumption, close_notify,
 //! and a record corrupted on the wire.
@@ -7,7 +7,7 @@ mod net_support;
 
 use futures_util::{SinkExt, StreamExt};
 use net_support::*;
-use pt_feed::net::{NetError, PollOutcome, WsClient, WsConfig, WsMessage};
+use pt_net::{NetError, PollOutcome, WsClient, WsConfig, WsMessage};
 use rustls::crypto::ring::{cipher_suite, default_provider};
 use rustls::{HandshakeKind, SupportedCipherSuite, SupportedProtocolVersion};
 use std::io::{Read, Write};
