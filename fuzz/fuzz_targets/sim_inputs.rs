@@ -4,14 +4,14 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use pt_tools::sim::auth::KeyStore;
-use pt_tools::sim::faults::Faults;
-use pt_tools::sim::server::{SimConfig, build_shared};
-use pt_tools::sim::wire::{parse_count, parse_price};
+use pt_sim::auth::KeyStore;
+use pt_sim::faults::Faults;
+use pt_sim::server::{SimConfig, build_shared};
+use pt_sim::wire::{parse_count, parse_price};
 use std::sync::OnceLock;
 
-fn shared() -> std::sync::Arc<pt_tools::sim::server::Shared> {
-    static SHARED: OnceLock<std::sync::Arc<pt_tools::sim::server::Shared>> = OnceLock::new();
+fn shared() -> std::sync::Arc<pt_sim::server::Shared> {
+    static SHARED: OnceLock<std::sync::Arc<pt_sim::server::Shared>> = OnceLock::new();
     SHARED
         .get_or_init(|| {
             build_shared(
@@ -31,7 +31,7 @@ fuzz_target!(|data: &[u8]| {
     };
     // Several commands, separated by newlines, through one session.
     let commands: Vec<&str> = text.split('\n').collect();
-    for frame in pt_tools::sim::ws::commands_for_fuzzing(shared(), 1, &commands) {
+    for frame in pt_sim::ws::commands_for_fuzzing(shared(), 1, &commands) {
         assert!(
             serde_json::from_str::<serde_json::Value>(&frame).is_ok(),
             "{frame}"

@@ -4,9 +4,9 @@
 
 mod support;
 
-use pt_tools::sim::auth::KeyStore;
-use pt_tools::sim::render::Wire;
-use pt_tools::sim::server::{Running, SimConfig, start_with_keys};
+use pt_sim::auth::KeyStore;
+use pt_sim::render::Wire;
+use pt_sim::server::{Running, SimConfig, start_with_keys};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -499,7 +499,7 @@ impl LocalBook {
         } else {
             side.insert(
                 price,
-                pt_tools::sim::wire::count(pt_engine::model::Qty::from_raw(now)),
+                pt_sim::wire::count(pt_engine::model::Qty::from_raw(now)),
             );
         }
     }
@@ -515,7 +515,7 @@ impl LocalBook {
                         .map(|l| {
                             let p = l[0].as_str().unwrap_or_default();
                             let p = if flip {
-                                pt_tools::sim::wire::dollars(100_000_000 - fixed(p))
+                                pt_sim::wire::dollars(100_000_000 - fixed(p))
                             } else {
                                 p.to_owned()
                             };

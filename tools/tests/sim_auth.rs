@@ -7,10 +7,10 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use pt_tests::TestDir;
-use pt_tools::sim::auth::{
+use pt_sim::auth::{
     self, AuthError, KEY_HEADER, KeyStore, SIGNATURE_HEADER, Signer, TIMESTAMP_HEADER, UserId,
 };
+use pt_tests::TestDir;
 use rsa::pkcs1::{EncodeRsaPrivateKey as _, EncodeRsaPublicKey as _};
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _, EncodePublicKey as _, LineEnding};
 use rsa::{RsaPrivateKey, RsaPublicKey};

@@ -41,7 +41,7 @@ async fn keygen_then_run_then_a_signed_request() {
     let ca = dir.join("ca.pem");
     let (_sim, addr) = start_sim(&keys, &ca, 200);
     let ca_pem = std::fs::read_to_string(&ca).expect("the CA file");
-    let signer = pt_tools::sim::auth::Signer::from_pem_file("alice", &private).expect("key");
+    let signer = pt_sim::auth::Signer::from_pem_file("alice", &private).expect("key");
     let client = Client::to(addr, Some(&ca_pem), Some(Arc::new(signer)));
     let (status, body) = client.request("GET", "/portfolio/balance", None).await;
     assert_eq!(status, 200, "{body}");
@@ -50,7 +50,7 @@ async fn keygen_then_run_then_a_signed_request() {
     assert_eq!(status, 200);
     assert_eq!(markets["markets"].as_array().map(Vec::len), Some(4));
     // A client trusting another CA is refused by TLS, not answered.
-    let other = pt_tools::sim::tls::make_identity().expect("identity");
+    let other = pt_sim::tls::make_identity().expect("identity");
     let stranger = Client::to(addr, Some(&other.ca_pem), None);
     let refused =
         tokio::spawn(async move { stranger.request("GET", "/markets", None).await }).await;

@@ -14,10 +14,10 @@ use anyhow::Context as _;
 use hdrhistogram::Histogram;
 use pt_engine::model::Nanos;
 use pt_engine::pipeline::new_histogram;
-use pt_tools::sim::auth::{KeyStore, Signer};
-use pt_tools::sim::client::{Client, Read};
-use pt_tools::sim::exchange::Event;
-use pt_tools::sim::server::{SimConfig, start_with_keys};
+use pt_sim::auth::{KeyStore, Signer};
+use pt_sim::client::{Client, Read};
+use pt_sim::exchange::Event;
+use pt_sim::server::{SimConfig, start_with_keys};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -160,7 +160,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
         }
     }
     let sent: HashMap<(u64, u64), i64> = match &sim.shared.probe {
-        Some(p) => pt_tools::sim::server::lock(&p.frames)
+        Some(p) => pt_sim::server::lock(&p.frames)
             .iter()
             .map(|(&(_, sid, seq), &ns)| ((sid, seq), ns))
             .collect(),
@@ -184,7 +184,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
             "client_order_id": id,
         });
         let path = "/trade-api/v2/portfolio/events/orders";
-        let headers = signer.headers(pt_tools::sim::server::now_ms(), "POST", path);
+        let headers = signer.headers(pt_sim::server::now_ms(), "POST", path);
         let t0 = Nanos::now().0;
         sent_at.insert(id, t0);
         let (status, reply) = conn
@@ -195,7 +195,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
     }
     let mut orders = new_histogram();
     if let Some(p) = &sim.shared.probe {
-        for (id, arrived) in pt_tools::sim::server::lock(&p.orders).iter() {
+        for (id, arrived) in pt_sim::server::lock(&p.orders).iter() {
             if let Some(sent) = sent_at.get(id) {
                 orders.saturating_record((arrived - sent).max(1) as u64);
             }

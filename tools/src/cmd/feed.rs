@@ -154,14 +154,14 @@ fn remote(args: &FeedArgs, venue: &str) -> anyhow::Result<FeedConfig> {
 }
 
 /// Starts the simulator on a loopback port with a key made for this run.
-async fn embedded(args: &FeedArgs) -> anyhow::Result<(FeedConfig, pt_tools::sim::server::Running)> {
-    use pt_tools::sim::auth::KeyStore;
-    use pt_tools::sim::server::{self, SimConfig};
+async fn embedded(args: &FeedArgs) -> anyhow::Result<(FeedConfig, pt_sim::server::Running)> {
+    use pt_sim::auth::KeyStore;
+    use pt_sim::server::{self, SimConfig};
     let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
         .context("cannot make an RSA key for the simulator")?;
     let mut keys = KeyStore::empty();
     keys.insert("pt-feed", key.to_public_key());
-    let mut faults = pt_tools::sim::faults::Faults::default();
+    let mut faults = pt_sim::faults::Faults::default();
     for f in &args.sim_faults {
         faults
             .set(f)

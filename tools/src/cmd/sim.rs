@@ -1,9 +1,9 @@
 //! `pt sim`: run the Kalshi-compatible exchange on loopback, or make an API key.
 
 use anyhow::Context as _;
-use pt_tools::sim::faults::Faults;
-use pt_tools::sim::render::Wire;
-use pt_tools::sim::server::{self, SimConfig};
+use pt_sim::faults::Faults;
+use pt_sim::render::Wire;
+use pt_sim::server::{self, SimConfig};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -84,7 +84,7 @@ pub(crate) fn run(command: Sim) -> anyhow::Result<()> {
     match command {
         Sim::Keygen(args) => {
             let (public, private) =
-                pt_tools::sim::auth::keygen(&args.key_id, &args.keys, &args.private_out)?;
+                pt_sim::auth::keygen(&args.key_id, &args.keys, &args.private_out)?;
             println!("private key: {}", private.display());
             println!("public key:  {}", public.display());
             Ok(())

@@ -1,8 +1,8 @@
-//! Test helpers around [`pt_tools::sim::client`].
+//! Test helpers around [`pt_sim::client`].
 
-use pt_tools::sim::auth::Signer;
+use pt_sim::auth::Signer;
 #[allow(unused_imports)] // not every test crate uses the client
-pub use pt_tools::sim::client::*;
+pub use pt_sim::client::*;
 use serde_json::Value;
 
 /// The throwaway RSA key in `tests/data/pss_vectors.json` (made by Python's

@@ -1,17 +1,18 @@
-//! The REST API (Trade API v2 under `/trade-api/v2`), the WebSocket route,
+//! The REST API (Trade API v2 under `/trade-api/v2`), the WebSocket path
 //! and the simulator's own admin endpoints under `/sim/admin`.
 
 // Handlers return early with a ready `Response`; boxing it would only add an
 // allocation to every error path of a slow-path server.
 #![allow(clippy::result_large_err)]
 
-use super::exchange::{
+use crate::access::{authenticate, error};
+use crate::exchange::{
     BookSide, Exchange, NewOrder, Order, Outcome, Reject, SelfTradePrevention, TimeInForce, UserId,
 };
-use super::faults::{self, Faults};
-use super::render;
-use super::server::{Shared, lock, now_ms};
-use super::wire::{FieldError, parse_count, parse_price};
+use crate::faults::{self, Faults};
+use crate::render;
+use crate::state::{Shared, lock, now_ms};
+use crate::wire::{FieldError, parse_count, parse_price};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
@@ -33,8 +34,9 @@ pub const MAX_BATCH: usize = 20;
 
 type App = State<Arc<Shared>>;
 
-/// The whole HTTP surface.
-pub fn router(shared: Arc<Shared>) -> Router {
+/// The REST and admin routes; the server adds the WebSocket route and the
+/// state.
+pub fn routes() -> Router<Arc<Shared>> {
     let api = Router::new()
         .route("/exchange/status", get(exchange_status))
         .route("/markets", get(markets))
@@ -70,15 +72,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/probe", get(probe));
     Router::new()
         .nest(PREFIX, api)
-        .route(WS_PATH, get(super::ws::upgrade))
         .nest("/sim/admin", admin)
         .fallback(not_found)
-        .with_state(shared)
-}
-
-/// A Kalshi-style error response.
-pub fn error(status: StatusCode, code: &str, message: &str) -> Response {
-    (status, axum::Json(render::error(code, message))).into_response()
 }
 
 fn reject(r: &Reject) -> Response {
@@ -150,29 +145,6 @@ async fn gate(
             .into_response());
     }
     Ok(user)
-}
-
-/// Verifies Kalshi's three signature headers; 401 otherwise.
-pub fn authenticate(
-    shared: &Shared,
-    headers: &HeaderMap,
-    method: &Method,
-    path: &str,
-) -> Result<UserId, Response> {
-    use super::auth::{KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
-    let h = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    shared
-        .keys
-        .verify(
-            h(KEY_HEADER),
-            h(TIMESTAMP_HEADER),
-            h(SIGNATURE_HEADER),
-            method.as_str(),
-            path,
-            now_ms(),
-            shared.config.auth_window_ms,
-        )
-        .map_err(|e| error(StatusCode::UNAUTHORIZED, e.code(), &e.message()))
 }
 
 async fn exchange_status(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
@@ -321,16 +293,16 @@ async fn balance(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
         StatusCode::OK,
         json!({
             "balance": render_cents(bal),
-            "balance_dollars": super::wire::dollars(bal),
+            "balance_dollars": crate::wire::dollars(bal),
             "portfolio_value": render_cents(value),
             "updated_ts": now_ms() / 1000,
-            "balance_breakdown": [{"exchange_index": 0, "balance": super::wire::dollars(bal)}],
+            "balance_breakdown": [{"exchange_index": 0, "balance": crate::wire::dollars(bal)}],
         }),
     )
 }
 
 fn render_cents(raw: i64) -> i64 {
-    super::wire::cents(raw)
+    crate::wire::cents(raw)
 }
 
 /// Marks each position at the midpoint of its market (or its last price).
@@ -665,7 +637,7 @@ fn cancel(s: &Shared, user: UserId, id: &str) -> Result<Value, Reject> {
             json!({
                 "order_id": o.order_id,
                 "client_order_id": o.client_order_id,
-                "reduced_by": super::wire::count(reduced),
+                "reduced_by": crate::wire::count(reduced),
                 "ts_ms": now,
             })
         })
@@ -822,7 +794,7 @@ async fn decrease_order(
             json!({
                 "order_id": o.order_id,
                 "client_order_id": o.client_order_id,
-                "remaining_count": super::wire::count(o.remaining_count),
+                "remaining_count": crate::wire::count(o.remaining_count),
                 "ts_ms": now,
             })
         })

@@ -8,11 +8,11 @@
 //! faults (skipped sequence numbers, duplicates, reordering, delay, dropped
 //! connections) are applied here, on the way out.
 
-use super::exchange::{Event, UserId};
-use super::faults::Faults;
-use super::render::{self, Wire};
-use super::rest::authenticate;
-use super::server::{Published, Shared, lock};
+use crate::access::authenticate;
+use crate::exchange::{Event, UserId};
+use crate::faults::Faults;
+use crate::render::{self, Wire};
+use crate::state::{Published, Shared, lock};
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::http::{HeaderMap, Method, Uri};

@@ -1,4 +1,5 @@
-//! `pt sim`: a Kalshi-compatible exchange on loopback.
+//! `pt-sim`: a Kalshi-compatible exchange on loopback, run by `pt sim` and
+//! by the tests of every client of it.
 //!
 //! It speaks Kalshi's published Trade API v2 (REST and WebSocket, the
 //! fixed-point `*_dollars` / `*_fp` shapes and the V2 order endpoints) over
@@ -6,7 +7,10 @@
 //!
 //! - [`exchange`]: the pure matching engine, accounts, fees and settlement;
 //! - [`auth`]: API keys and RSA-PSS request signatures;
-//! - [`server`]: shared state, the TLS listener, start and stop;
+//! - [`state`]: the shared state (configuration, the exchange behind a
+//!   mutex, the published change stream);
+//! - [`server`]: the TLS listener, the routes, start and stop;
+//! - [`access`]: signature checks and error responses both APIs use;
 //! - [`rest`] and [`ws`]: the REST and WebSocket APIs, and `/sim/admin`;
 //! - [`render`] and [`wire`]: Kalshi's JSON shapes and number formats;
 //! - [`model`]: the seeded background makers and takers;
@@ -14,6 +18,9 @@
 //! - [`tls`]: the certificate made at start;
 //! - [`client`]: a client for tests and benches.
 
+#![forbid(unsafe_code)]
+
+pub mod access;
 pub mod auth;
 pub mod client;
 pub mod exchange;
@@ -22,6 +29,7 @@ pub mod model;
 pub mod render;
 pub mod rest;
 pub mod server;
+pub mod state;
 pub mod tls;
 pub mod wire;
 pub mod ws;

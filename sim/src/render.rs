@@ -7,11 +7,11 @@
 //! and for validating against the AsyncAPI 2.0.0 spec, which still lists them
 //! as required.
 
-use super::exchange::{
+use crate::exchange::{
     BookSide, BookView, Fill, MarketSpec, MarketStats, Order, OrderStatus, Outcome, Position,
     Trade, UserId,
 };
-use super::wire::{count, dollars, fee, price, rfc3339};
+use crate::wire::{count, dollars, fee, price, rfc3339};
 use pt_engine::model::{Price, Qty};
 use serde_json::{Map, Value, json};
 
@@ -226,8 +226,8 @@ pub fn order(o: &Order) -> Value {
 
 fn stp(o: &Order) -> &'static str {
     match o.self_trade_prevention {
-        super::exchange::SelfTradePrevention::TakerAtCross => "taker_at_cross",
-        super::exchange::SelfTradePrevention::Maker => "maker",
+        crate::exchange::SelfTradePrevention::TakerAtCross => "taker_at_cross",
+        crate::exchange::SelfTradePrevention::Maker => "maker",
     }
 }
 

@@ -7,8 +7,8 @@
 //! a bench that is the result. Protocol outcomes (status codes, error
 //! bodies, a closed session) are returned.
 
-use super::auth::Signer;
-use super::server::Running;
+use crate::auth::Signer;
+use crate::server::Running;
 use futures_util::{SinkExt as _, StreamExt as _};
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -26,7 +26,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 
 /// Milliseconds since the epoch.
 pub fn now_ms() -> i64 {
-    super::server::now_ms()
+    crate::state::now_ms()
 }
 
 /// A client of one running simulator.
@@ -58,7 +58,7 @@ impl Client {
     /// A client for a simulator at `addr` whose CA is `ca_pem` (None: plain).
     pub fn to(addr: SocketAddr, ca_pem: Option<&str>, signer: Option<Arc<Signer>>) -> Client {
         let tls = ca_pem.map(|pem| {
-            TlsConnector::from(super::tls::client_config(pem).expect("client TLS config"))
+            TlsConnector::from(crate::tls::client_config(pem).expect("client TLS config"))
         });
         Client { addr, tls, signer }
     }

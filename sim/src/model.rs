@@ -9,10 +9,10 @@
 //! same seed gives the same sequence of orders, so the same stream, as long
 //! as no client trades.
 
-use super::exchange::{
+use crate::exchange::{
     BookSide, Event, Exchange, HOUSE, NewOrder, SelfTradePrevention, TimeInForce, UserId,
 };
-use super::server::Shared;
+use crate::state::Shared;
 use pt_engine::model::{Price, Qty};
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -228,8 +228,8 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::exchange::FeeSchedule;
-    use crate::sim::server::market_specs;
+    use crate::exchange::FeeSchedule;
+    use crate::state::market_specs;
 
     fn stream(seed: u64, steps: usize) -> (Vec<Event>, usize) {
         let mut ex = Exchange::new(FeeSchedule::default(), seed);

@@ -1458,7 +1458,7 @@ proptest! {
 
 #[test]
 fn ephemeral_memory_stays_bounded() {
-    use crate::sim::model::Rng;
+    use crate::model::Rng;
     const MAKER: UserId = HOUSE;
     const TAKER: UserId = 99;
     let mut ex = ex();
