@@ -82,28 +82,11 @@ impl Spsc for PtLink {
     }
     #[inline]
     fn send(tx: &mut Self::Tx, value: u64) {
-        static RAW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        if *RAW.get_or_init(|| std::env::var_os("PT_EXP_RAWSEND").is_some()) {
-            while tx.try_send(value).is_err() {
-                core::hint::spin_loop();
-            }
-        } else {
-            let _ = tx.send(value);
-        }
+        let _ = tx.send(value);
     }
     #[inline]
     fn recv(rx: &mut Self::Rx, f: &mut dyn FnMut(u64)) -> usize {
-        static POP: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        if *POP.get_or_init(|| std::env::var_os("PT_EXP_POP").is_some()) {
-            let mut n = 0;
-            while let Some(v) = rx.try_recv() {
-                f(v);
-                n += 1;
-            }
-            n
-        } else {
-            rx.recv_batch(pt_engine::pipeline::MAX_BATCH, f)
-        }
+        rx.recv_batch(pt_engine::pipeline::MAX_BATCH, f)
     }
 }
 
