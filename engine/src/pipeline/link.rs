@@ -46,7 +46,7 @@ pub struct LinkTx<T> {
 impl<T: Copy + Send> LinkTx<T> {
     /// Sends `event`, waiting while the ring is full. Never drops: it fails
     /// only when the receiver is gone.
-    #[inline]
+    #[inline(always)]
     pub fn send(&mut self, event: T) -> Result<(), Disconnected<T>> {
         // The fast path is a bare push, small enough to inline into the
         // stage loop; waiting lives out of line (it measurably slowed the
@@ -62,7 +62,9 @@ impl<T: Copy + Send> LinkTx<T> {
     }
 
     /// Busy-spin: retry after each pause, with nothing else in the loop.
-    #[inline]
+    /// Out of line, so the fast path above stays small enough to inline
+    /// into every caller's loop.
+    #[inline(never)]
     fn spin_until_sent(&mut self, event: T) -> Result<(), Disconnected<T>> {
         let mut event = event;
         let mut waits: u64 = 0;
