@@ -1,11 +1,9 @@
 //! Binance spot BTCUSDT, recorded (../shared/data/binance):
 //!
 //! - `binance_decode`: one `depthUpdate` frame to fixed-point levels, per
-//!   frame. `scanner` is `pt_feed::binance::decode` plus iterating every
-//!   level (each level is parsed twice: validated in `decode`, again when
-//!   iterated); the peer is serde_json into `#[derive(Deserialize)]`
-//!   structs borrowing the strings, then `Price`/`Qty` parsing of every
-//!   level.
+//!   frame, ours against serde_json ([`pt_benches::binance`]); each of
+//!   our levels is parsed twice (validated in `decode`, again when
+//!   iterated).
 //! - `binance_book`: one level change (`Ladder::set`, which also reads the
 //!   new best levels) over every diff after the recorded snapshot, against
 //!   a `BTreeMap` ladder reading its best levels after each change.
@@ -15,69 +13,20 @@
 //! `cargo bench -p pt-benches --bench binance`
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use pt_benches::binance::{scanner_depth, serde_depth};
 use pt_engine::book::plain_header;
 use pt_engine::model::{InstrumentId, Nanos, Price, Qty, Side};
 use pt_feed::binance::{DepthSync, Msg, decode, spot_grid};
-use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::hint::black_box;
 
 fn load() -> Option<Vec<String>> {
-    let text = pt_benches::shared_text("binance/spot_btcusdt_20240808.gz")?;
+    let text = pt_tests::data::shared_text("binance/spot_btcusdt_20240808.gz")?;
     Some(
         text.lines()
             .filter_map(|l| l.split_once(' ').map(|(_, json)| json.to_owned()))
             .collect(),
     )
-}
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    data: DepthData<'a>,
-}
-
-#[derive(Deserialize)]
-struct DepthData<'a> {
-    #[serde(rename = "E")]
-    event_time: u64,
-    #[serde(rename = "s", borrow)]
-    symbol: &'a str,
-    #[serde(rename = "U")]
-    first: u64,
-    #[serde(rename = "u")]
-    last: u64,
-    #[serde(rename = "b", borrow)]
-    bids: Vec<[&'a str; 2]>,
-    #[serde(rename = "a", borrow)]
-    asks: Vec<[&'a str; 2]>,
-}
-
-fn serde_depth(frame: &str) -> i64 {
-    let Ok(env) = serde_json::from_str::<Envelope<'_>>(frame) else {
-        return 0;
-    };
-    let d = env.data;
-    let mut acc = (d.event_time + d.first + d.last) as i64 + d.symbol.len() as i64;
-    for [p, q] in d.bids.iter().chain(&d.asks) {
-        let (Ok(p), Ok(q)) = (Price::parse(p), Qty::parse(q)) else {
-            return 0;
-        };
-        acc = acc.wrapping_add(p.raw() ^ q.raw());
-    }
-    acc
-}
-
-fn scanner_depth(frame: &str) -> i64 {
-    let Ok(Msg::DepthUpdate(d)) = decode(frame.as_bytes()) else {
-        return 0;
-    };
-    let mut acc =
-        (d.event_time + d.first_update_id + d.final_update_id) as i64 + d.symbol.len() as i64;
-    for (p, q) in d.bids.iter().chain(d.asks.iter()) {
-        acc = acc.wrapping_add(p.raw() ^ q.raw());
-    }
-    acc
 }
 
 /// The book synced at the recorded snapshot, and the frames after it.

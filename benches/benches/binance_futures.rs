@@ -3,8 +3,7 @@
 //! [`Books`] that follows the futures sequence rules (`pu`).
 //!
 //! - `futures_decode`: one `depthUpdate` frame (with `pu`) to fixed-point
-//!   levels, per frame, against serde_json into borrowing structs plus
-//!   `Price`/`Qty` parsing of every level.
+//!   levels, per frame, ours against serde_json ([`pt_benches::binance`]).
 //! - `futures_pipeline`: every frame after the last REST snapshot (depth,
 //!   bookTicker, aggTrade, kline), bytes to `BookUpdate` on one core:
 //!   decode, route by symbol, `DepthSync` (futures rules), book.
@@ -12,160 +11,39 @@
 //! `cargo bench -p pt-benches --bench binance_futures`
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
+use pt_benches::binance::{scanner_depth, serde_depth};
 use pt_engine::instrument::Registry;
-use pt_engine::model::{Nanos, Price, Qty};
+use pt_engine::model::Nanos;
 use pt_feed::binance::{Books, DepthSync, Msg, SyncConfig, decode, snapshot_symbol};
-use serde::Deserialize;
+use pt_tests::binance_futures::{Input, REGISTRY, SYMBOLS, load};
 use std::hint::black_box;
-
-/// The ticks of the recorded symbols, as an operator's registry lists them.
-const REGISTRY: &str = r#"
-[[venue]]
-name = "binance-futures"
-
-[[instrument]]
-symbol = "SUSHIUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.001", end = "10000", step = "0.001" }]
-
-[[instrument]]
-symbol = "AKROUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.00001", end = "100", step = "0.00001" }]
-
-[[instrument]]
-symbol = "KEEPUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.0001", end = "1000", step = "0.0001" }]
-
-[[instrument]]
-symbol = "CTKUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.00001", end = "1000", step = "0.00001" }]
-"#;
-
-/// Receive time (as text, which sorts like the number it is only when the
-/// widths agree, so it is parsed) and the input.
-enum Input {
-    Frame(String),
-    Snapshot { symbol: String, json: String },
-}
-
-fn secs(ts: &str) -> f64 {
-    ts.parse().unwrap_or(f64::MAX)
-}
-
-/// Both files merged by receive time; a snapshot received in the same
-/// instant as a frame comes after it.
-fn load() -> Option<Vec<Input>> {
-    let ws = pt_benches::shared_text("binance/BINANCE_FUTURES.ws.1.0")?;
-    let http = pt_benches::shared_text("binance/BINANCE_FUTURES.http.0.0")?;
-    let mut inputs: Vec<(f64, Input)> = ws
-        .lines()
-        .filter(|l| !l.contains(" <-> "))
-        .filter_map(|l| l.split_once(": "))
-        .map(|(ts, json)| (secs(ts), Input::Frame(json.to_owned())))
-        .collect();
-    for line in http.lines() {
-        let Some((url, rest)) = line.split_once(" -> ") else {
-            continue;
-        };
-        let (Some((ts, json)), Some(symbol)) = (rest.split_once(": "), snapshot_symbol(url)) else {
-            continue;
-        };
-        let symbol = symbol.to_owned();
-        let json = json.to_owned();
-        inputs.push((secs(ts), Input::Snapshot { symbol, json }));
-    }
-    inputs.sort_by(|a, b| a.0.total_cmp(&b.0));
-    Some(inputs.into_iter().map(|(_, i)| i).collect())
-}
-
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow)]
-    data: DepthData<'a>,
-}
-
-#[derive(Deserialize)]
-struct DepthData<'a> {
-    #[serde(rename = "E")]
-    event_time: u64,
-    #[serde(rename = "s", borrow)]
-    symbol: &'a str,
-    #[serde(rename = "U")]
-    first: u64,
-    #[serde(rename = "u")]
-    last: u64,
-    #[serde(rename = "pu")]
-    prev: u64,
-    #[serde(rename = "b", borrow)]
-    bids: Vec<[&'a str; 2]>,
-    #[serde(rename = "a", borrow)]
-    asks: Vec<[&'a str; 2]>,
-}
-
-fn serde_depth(frame: &str) -> i64 {
-    let Ok(env) = serde_json::from_str::<Envelope<'_>>(frame) else {
-        return 0;
-    };
-    let d = env.data;
-    let mut acc = (d.event_time + d.first + d.last + d.prev) as i64 + d.symbol.len() as i64;
-    for [p, q] in d.bids.iter().chain(&d.asks) {
-        let (Ok(p), Ok(q)) = (Price::parse(p), Qty::parse(q)) else {
-            return 0;
-        };
-        acc = acc.wrapping_add(p.raw() ^ q.raw());
-    }
-    acc
-}
-
-fn scanner_depth(frame: &str) -> i64 {
-    let Ok(Msg::DepthUpdate(d)) = decode(frame.as_bytes()) else {
-        return 0;
-    };
-    let prev = d.prev_final_update_id.unwrap_or(0);
-    let mut acc = (d.event_time + d.first_update_id + d.final_update_id + prev) as i64
-        + d.symbol.len() as i64;
-    for (p, q) in d.bids.iter().chain(d.asks.iter()) {
-        acc = acc.wrapping_add(p.raw() ^ q.raw());
-    }
-    acc
-}
 
 /// The books with every recorded snapshot applied, and the index of the
 /// first input after the last snapshot.
-fn synced(inputs: &[Input]) -> Option<(Books, usize)> {
+fn synced(inputs: &[(i64, Input)]) -> Option<(Books, usize)> {
     let registry = Registry::from_toml(REGISTRY, "registry.toml").ok()?;
     let venue = registry.venue("binance-futures")?.id;
     let mut books = Books::new();
-    for symbol in ["SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"] {
+    for symbol in SYMBOLS {
         let instrument = registry.lookup(venue, symbol)?;
         let sync = DepthSync::for_instrument(instrument, SyncConfig::FUTURES);
         books.add(symbol, sync).ok()?;
     }
     let last = inputs
         .iter()
-        .rposition(|i| matches!(i, Input::Snapshot { .. }))?;
-    for input in &inputs[..=last] {
+        .rposition(|(_, i)| matches!(i, Input::Snapshot { .. }))?;
+    for (_, input) in &inputs[..=last] {
         match input {
             Input::Frame(json) => {
                 if let Ok(Msg::DepthUpdate(d)) = decode(json.as_bytes()) {
                     books.on_diff(&d, Nanos(0), |_| {});
                 }
             }
-            Input::Snapshot { symbol, json } => {
+            Input::Snapshot { url, json } => {
                 let Ok(Msg::Snapshot(s)) = decode(json.as_bytes()) else {
                     return None;
                 };
+                let symbol = snapshot_symbol(url)?;
                 books.on_snapshot(symbol.as_bytes(), &s, Nanos(0), |_| {});
             }
         }
@@ -173,18 +51,21 @@ fn synced(inputs: &[Input]) -> Option<(Books, usize)> {
     Some((books, last + 1))
 }
 
-fn futures(c: &mut Criterion) {
-    let Some(inputs) = load() else { return };
-    let frames: Vec<&str> = inputs
+/// The websocket frames among `inputs`, in order.
+fn frames(inputs: &[(i64, Input)]) -> Vec<&str> {
+    inputs
         .iter()
-        .filter_map(|i| match i {
+        .filter_map(|(_, i)| match i {
             Input::Frame(json) => Some(json.as_str()),
             Input::Snapshot { .. } => None,
         })
-        .collect();
-    let depth: Vec<&str> = frames
-        .iter()
-        .copied()
+        .collect()
+}
+
+fn futures(c: &mut Criterion) {
+    let Some(inputs) = load() else { return };
+    let depth: Vec<&str> = frames(&inputs)
+        .into_iter()
         .filter(|f| matches!(decode(f.as_bytes()), Ok(Msg::DepthUpdate(_))))
         .collect();
     assert_eq!(
@@ -213,13 +94,7 @@ fn futures(c: &mut Criterion) {
         println!("skipping: the futures books did not sync from the recording");
         return;
     };
-    let rest: Vec<&str> = inputs[after..]
-        .iter()
-        .filter_map(|i| match i {
-            Input::Frame(json) => Some(json.as_str()),
-            Input::Snapshot { .. } => None,
-        })
-        .collect();
+    let rest = frames(&inputs[after..]);
     let mut updates = 0u64;
     {
         let mut b = books.clone();

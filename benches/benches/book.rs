@@ -15,8 +15,8 @@ use std::hint::black_box;
 /// A LOBSTER pair from ../shared/data/lobster, messages and rows split
 /// for timing.
 fn load(messages: &str, rows: &str) -> Option<(Vec<Message>, Vec<BookRow>)> {
-    let m = pt_benches::shared_text(&format!("lobster/{messages}"))?;
-    let o = pt_benches::shared_text(&format!("lobster/{rows}"))?;
+    let m = pt_tests::data::shared_text(&format!("lobster/{messages}"))?;
+    let o = pt_tests::data::shared_text(&format!("lobster/{rows}"))?;
     let rec = Recording::parse(&m, &o, BadLines::Fail).expect("recording");
     Some(rec.steps.into_iter().map(|s| (s.message, s.row)).unzip())
 }

@@ -28,7 +28,7 @@ fn main() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(20);
     let Some(text) =
-        pt_benches::shared_text("lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv")
+        pt_tests::data::shared_text("lobster/AMZN_2012-06-21_34200000_57600000_message_1.csv")
     else {
         return;
     };

@@ -7,6 +7,7 @@
 //! crossbeam's `ArrayQueue`, `std::sync::mpsc::sync_channel` and the
 //! `disruptor` crate.
 
+pub mod binance;
 pub mod journal;
 pub mod kalshi;
 mod peers;
@@ -14,13 +15,6 @@ mod peers;
 pub use peers::Transport;
 
 use std::time::{Duration, Instant};
-
-/// The text of `../shared/data/<rel>`, gunzipped when the name ends in
-/// `.gz`; `None`, with a printed notice naming the file, when it is absent,
-/// so a bench without the recordings skips.
-pub fn shared_text(rel: &str) -> Option<String> {
-    pt_tests::data::shared_text(rel)
-}
 
 /// Cores to pin the two threads to: (driver, echo/consumer).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -23,95 +23,7 @@ use pt_feed::binance::{
 };
 use std::collections::BTreeMap;
 
-use pt_tests::data;
-
-const SYMBOLS: [&str; 4] = ["SUSHIUSDT", "AKROUSDT", "KEEPUSDT", "CTKUSDT"];
-
-/// The ticks of the recorded symbols, as an operator's registry would
-/// list them.
-const REGISTRY: &str = r#"
-[[venue]]
-name = "binance-futures"
-
-[[instrument]]
-symbol = "SUSHIUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.001", end = "10000", step = "0.001" }]
-
-[[instrument]]
-symbol = "AKROUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.00001", end = "100", step = "0.00001" }]
-
-[[instrument]]
-symbol = "KEEPUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.0001", end = "1000", step = "0.0001" }]
-
-[[instrument]]
-symbol = "CTKUSDT"
-venue = "binance-futures"
-kind = "perpetual"
-qty_step = "1"
-price_ranges = [{ start = "0.00001", end = "1000", step = "0.00001" }]
-"#;
-
-/// One recorded input: a websocket frame, or a REST snapshot with the
-/// symbol its URL names.
-enum Input {
-    Frame(String),
-    Snapshot { symbol: String, json: String },
-}
-
-/// `<unix seconds with a fraction>` as nanoseconds, exactly.
-fn nanos(secs: &str) -> i64 {
-    let (whole, frac) = secs.split_once('.').unwrap_or((secs, ""));
-    let frac = format!("{frac:0<9}");
-    whole.parse::<i64>().expect("seconds") * 1_000_000_000
-        + frac[..9].parse::<i64>().expect("fraction")
-}
-
-/// Both files, merged by receive time (stable: a snapshot received in the
-/// same instant as a frame comes after it).
-fn load() -> Option<Vec<(i64, Input)>> {
-    let ws = data::shared("binance/BINANCE_FUTURES.ws.1.0")?;
-    let http = data::shared("binance/BINANCE_FUTURES.http.0.0")?;
-    let mut inputs = Vec::new();
-    for (i, line) in data::text(&ws).lines().enumerate() {
-        if line.contains(" <-> ") {
-            continue; // The connection's URL.
-        }
-        let (ts, json) = line
-            .split_once(": ")
-            .unwrap_or_else(|| panic!("ws line {}: not '<secs>: <json>'", i + 1));
-        inputs.push((nanos(ts), Input::Frame(json.to_owned())));
-    }
-    for (i, line) in data::text(&http).lines().enumerate() {
-        if line.is_empty() {
-            continue;
-        }
-        let (url, rest) = line
-            .split_once(" -> ")
-            .unwrap_or_else(|| panic!("http line {}: not '<url> -> <secs>: <json>'", i + 1));
-        let (ts, json) = rest.split_once(": ").expect("'<secs>: <json>'");
-        let symbol = snapshot_symbol(url).expect("symbol= in the URL").to_owned();
-        inputs.push((
-            nanos(ts),
-            Input::Snapshot {
-                symbol,
-                json: json.to_owned(),
-            },
-        ));
-    }
-    inputs.sort_by_key(|(ts, _)| *ts);
-    Some(inputs)
-}
+use pt_tests::binance_futures::{Input, REGISTRY, SYMBOLS, load};
 
 type Top = (Price, Qty, Price, Qty);
 
@@ -179,7 +91,8 @@ fn replay(inputs: &[(i64, Input)], config: SyncConfig) -> (Run, Books) {
                 Ok(_) => {}
                 Err(e) => panic!("{}", e.display(json.as_bytes())),
             },
-            Input::Snapshot { symbol, json } => {
+            Input::Snapshot { url, json } => {
+                let symbol = snapshot_symbol(url).expect("symbol= in the URL");
                 let Ok(Msg::Snapshot(snap)) = run.stats.decode(json.as_bytes()) else {
                     panic!("{symbol}: not a snapshot");
                 };
@@ -315,7 +228,7 @@ fn a_missing_diff_is_a_gap_by_the_pu_rule() {
     // Drop the tenth SUSHIUSDT diff after its snapshot.
     let snapshot_at = inputs
         .iter()
-        .position(|(_, i)| matches!(i, Input::Snapshot { symbol, .. } if symbol == "SUSHIUSDT"))
+        .position(|(_, i)| matches!(i, Input::Snapshot { url, .. } if snapshot_symbol(url) == Some("SUSHIUSDT")))
         .expect("snapshot");
     let dropped = inputs
         .iter()

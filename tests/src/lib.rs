@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 pub mod alloc;
+pub mod binance_futures;
 pub mod data;
 
 /// Kind of the records `journal-child` writes.
