@@ -56,6 +56,84 @@ fn fused() {
     assert!(outputs > 0);
 }
 
+/// Input `seq` of the graph fixture: market data, every 500th a cancel-all.
+fn graph_input(seq: u64) -> (&'static str, Event) {
+    use pt_tests::graph as fixture;
+    if seq % 500 == 499 {
+        (fixture::CMD, fixture::command_input(seq))
+    } else {
+        (fixture::MD, fixture::market_input(seq, 1_000))
+    }
+}
+
+/// The trading loop (back-edge, cancel-all fan-out) on the fused graph
+/// runner, stamped with the monotonic clock.
+fn graph_fused() {
+    use pt_engine::graph::FusedGraph;
+    use pt_engine::model::Mono;
+    let mut graph = FusedGraph::new(pt_tests::graph::trading_loop(1_000)).unwrap();
+    let links = [graph.link_id("md").unwrap(), graph.link_id("cmd").unwrap()];
+    let mut outputs = 0u64;
+    let run = |graph: &mut FusedGraph<Event>, seq: u64, outputs: &mut u64| {
+        let (name, event) = graph_input(seq);
+        let link = if name == "md" { links[0] } else { links[1] };
+        graph
+            .send(link, event, Nanos(seq as i64), Mono::now(), &mut |_, _| {
+                *outputs += 1
+            })
+            .unwrap();
+    };
+    for seq in 0..WARM_UP {
+        run(&mut graph, seq, &mut outputs);
+    }
+    let before = allocations();
+    for seq in WARM_UP..WARM_UP + MEASURED {
+        run(&mut graph, seq, &mut outputs);
+    }
+    let during = allocations() - before;
+    println!("graph fused: {MEASURED} inputs, {outputs} outputs, {during} allocations");
+    assert_eq!(
+        during,
+        0,
+        "the fused graph allocated in steady state: {:?}",
+        graph.stats()
+    );
+    assert!(outputs > MEASURED);
+}
+
+/// The same loop threaded, one thread per node, free-running.
+fn graph_threaded() {
+    use pt_engine::graph::ThreadedGraph;
+    let config = PipelineConfig::unpinned(PlacementMode::OnePerStage, WaitStrategy::Park);
+    let mut graph = ThreadedGraph::start(pt_tests::graph::trading_loop(1_000), &config).unwrap();
+    let links = [graph.link_id("md").unwrap(), graph.link_id("cmd").unwrap()];
+    let mut outputs = 0u64;
+    let mut sink = |_, _: Event| outputs += 1;
+    let send = |graph: &mut ThreadedGraph<Event>, seq: u64, sink: &mut dyn FnMut(_, Event)| {
+        let (name, event) = graph_input(seq);
+        let link = if name == "md" { links[0] } else { links[1] };
+        graph.send(link, event, &mut |l, e| sink(l, e)).unwrap();
+    };
+    for seq in 0..WARM_UP {
+        send(&mut graph, seq, &mut sink);
+    }
+    graph.wait_idle(&mut sink);
+    let before = allocations();
+    for seq in WARM_UP..WARM_UP + MEASURED {
+        send(&mut graph, seq, &mut sink);
+    }
+    graph.wait_idle(&mut sink);
+    let during = allocations() - before;
+    let done = graph.shutdown(&mut sink);
+    println!("graph threaded: {MEASURED} inputs, {outputs} outputs, {during} allocations");
+    assert_eq!(
+        during, 0,
+        "the threaded graph allocated in steady state: {:?}",
+        done.stats
+    );
+    assert!(outputs > MEASURED);
+}
+
 /// A stage that allocates on every event: the check below must catch it.
 struct Leaky;
 
@@ -181,6 +259,8 @@ fn main() {
     );
 
     fused();
+    graph_fused();
+    graph_threaded();
     book();
     book_stage();
     threaded(PlacementMode::OnePerStage);

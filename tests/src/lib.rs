@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod binance_futures;
 pub mod data;
+pub mod graph;
 
 /// Kind of the records `journal-child` writes.
 pub const CHILD_KIND: u16 = 7;

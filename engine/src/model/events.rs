@@ -10,7 +10,7 @@
 use super::fixed::{Money, Price, Qty};
 use super::ids::{ClientOrderId, InstrumentId, StrategyId, VenueId};
 use super::order::Mode;
-use super::time::Nanos;
+use super::time::{Nanos, Stamp};
 use bytemuck::{CheckedBitPattern, NoUninit};
 use core::fmt;
 
@@ -249,8 +249,9 @@ pub struct Header {
     pub venue_ts: Nanos,
     /// When the local host received it (the origin of latency measurements).
     pub recv_ts: Nanos,
-    /// When each pipeline stage took the event, by stage position.
-    pub stamps: [Nanos; STAGE_STAMPS],
+    /// Which stages took the event and when (monotonic): filled in order,
+    /// the last slot rewritten once all are used (see [`Header::push_stamp`]).
+    pub stamps: [Stamp; STAGE_STAMPS],
 }
 
 impl Header {
@@ -265,13 +266,31 @@ impl Header {
         }
     }
 
-    /// The header with stage stamps cleared; what a downstream record inherits.
+    /// What a record caused by this one inherits: instrument, sequence,
+    /// venue and receive times, and the stage stamps so far, so an intent
+    /// carries the monotonic times of the market event that caused it
+    /// (tick-to-trade per stage).
     pub fn derived(&self, kind: EventKind) -> Header {
-        Header {
-            kind,
-            stamps: [Nanos::UNSET; STAGE_STAMPS],
-            ..*self
-        }
+        Header { kind, ..*self }
+    }
+
+    /// Records a stage stamp in the first free slot, or over the last one
+    /// when all are used (the first stamps and the latest are what latency
+    /// needs).
+    #[inline]
+    pub fn push_stamp(&mut self, stamp: Stamp) {
+        let slot = self
+            .stamps
+            .iter()
+            .position(|s| !s.is_set())
+            .unwrap_or(STAGE_STAMPS - 1);
+        self.stamps[slot] = stamp;
+    }
+
+    /// The latest stage stamp, if any.
+    #[inline]
+    pub fn last_stamp(&self) -> Option<Stamp> {
+        self.stamps.iter().rev().find(|s| s.is_set()).copied()
     }
 }
 

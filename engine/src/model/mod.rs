@@ -16,4 +16,4 @@ pub use events::{
 pub use fixed::{FixedError, Money, Price, Qty, SCALE, UNIT};
 pub use ids::{ClientOrderId, ClientOrderIdError, InstrumentId, StrategyId, VenueId};
 pub use order::{Mode, OrderState};
-pub use time::Nanos;
+pub use time::{Mono, Nanos, Stamp};

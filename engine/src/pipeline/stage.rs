@@ -1,6 +1,6 @@
 //! The stage contract and the events a pipeline can carry.
 
-use crate::model::{Event, Nanos, STAGE_STAMPS};
+use crate::model::{Event, Mono, Nanos, STAGE_STAMPS, Stamp};
 
 /// An event a pipeline can carry: copied through rings, stamped by stages.
 pub trait PipelineEvent: Copy + Send + 'static {
@@ -30,14 +30,22 @@ impl PipelineEvent for Event {
         t.is_set().then_some(t)
     }
 
+    // The linear pipeline stamps by position with the wall time it hands its
+    // stages: slot `k` names stage `k` and keeps the low 56 bits, and the high
+    // bits come back from the receive time (the graph runtime stamps with the
+    // monotonic clock instead).
     fn stamp_of(&self, slot: usize) -> Option<Nanos> {
-        let t = *self.header().stamps.get(slot)?;
-        t.is_set().then_some(t)
+        let s = *self.header().stamps.get(slot)?;
+        if !s.is_set() || usize::from(s.node()) != slot {
+            return None;
+        }
+        let high = (self.header().recv_ts.0 as u64) & !((1u64 << 56) - 1);
+        Some(Nanos((high | s.at().0) as i64))
     }
 
     fn stamp(&mut self, slot: usize, at: Nanos) {
         if let Some(s) = self.header_mut().stamps.get_mut(slot) {
-            *s = at;
+            *s = Stamp::new(slot as u8, Mono(at.0 as u64));
         }
     }
 }
