@@ -20,4 +20,5 @@ pub mod json;
 pub mod kalshi;
 pub mod kinds;
 pub mod lobster;
+pub mod market_data;
 pub mod polymarket;

@@ -73,7 +73,7 @@ fn count(status: &str, name: &str) -> u64 {
 }
 
 #[test]
-fn refused_books_resync_inline_and_with_the_book_stage_on_its_own_thread() {
+fn refused_books_resync_fused_and_with_the_feed_and_books_on_threads_of_their_own() {
     for threads in [false, true] {
         let mut cmd = pt();
         cmd.args([
@@ -108,7 +108,7 @@ fn refused_books_resync_inline_and_with_the_book_stage_on_its_own_thread() {
         // The `ok` answers to its snapshot requests are not passed over.
         assert!(status.ends_with("  unknown kinds none"), "{status}");
         if threads {
-            assert!(stdout.contains("ring latency, ns:"), "{stdout}");
+            assert!(stdout.contains("feed → book latency, ns:"), "{stdout}");
             assert!(
                 stdout.lines().any(|l| l.trim_start().starts_with("book ")),
                 "{stdout}"

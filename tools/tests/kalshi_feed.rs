@@ -1,19 +1,23 @@
 //! The engine's Kalshi feed against `pt sim` over TLS on loopback: the
 //! feed thread (mio, rustls, our WebSocket client, the decoders, the
 //! session) drives the engine's book stage while the simulator's market
-//! moves. Sequence gaps, duplicates, reordering, deltas the book must
-//! refuse (`corrupt_delta`: the book stage hands the market back to the
-//! feed, which asks for its snapshot) and dropped connections are
+//! moves, through the market-data loop the engine runs (the feed edge and
+//! the book stage in a graph). Sequence gaps, duplicates, reordering,
+//! deltas the book must refuse (`corrupt_delta`: the book's update carries
+//! `RESYNC` back to the feed edge, which asks for its snapshot) and
+//! dropped connections are
 //! injected; after each recovery the engine's books must equal the
 //! simulator's, level for level.
 
 mod support;
 
 use pt_engine::book::BookStage;
+use pt_engine::graph::{FusedGraph, GraphSpec};
 use pt_engine::instrument::PriceGrid;
-use pt_engine::model::{InstrumentId, Price, Qty, Side, VenueId};
+use pt_engine::model::{InstrumentId, Mono, Nanos, Price, Qty, Side, VenueId};
 use pt_feed::kalshi::feed::{FeedConfig, FeedCounters, KalshiFeed};
 use pt_feed::kalshi::session::{Market, SessionConfig, SessionCounters};
+use pt_feed::market_data::{BOOK, FEED, FeedEdge, add_market_data};
 use pt_sim::auth::KeyStore;
 use pt_sim::server::{SimConfig, start_with_keys};
 use serde_json::{Value, json};
@@ -39,6 +43,8 @@ struct Report {
     whole: bool,
     open: bool,
     stale_books: usize,
+    /// Snapshot requests from the books, and those the feed sent.
+    resyncs: (u64, u64),
 }
 
 enum Ask {
@@ -53,20 +59,19 @@ fn spawn_feed(config: FeedConfig) -> (mpsc::Sender<Ask>, std::thread::JoinHandle
     let handle = std::thread::spawn(move || {
         let cent = Price::from_raw(1_000_000);
         let grid = PriceGrid::uniform(cent, Price::from_raw(99_000_000), cent).unwrap();
-        let mut stage =
+        let books =
             BookStage::new((0..MARKETS).map(|i| (InstrumentId(i as u32 + 1), grid.clone())))
                 .unwrap();
-        let mut feed = KalshiFeed::new(config).expect("feed config");
+        let feed = KalshiFeed::new(config).expect("feed config");
+        let edge = FeedEdge::new(feed, Duration::from_millis(5));
+        let mut spec = GraphSpec::new();
+        add_market_data(&mut spec, Box::new(edge), books, None);
+        let mut graph = FusedGraph::new(spec).unwrap();
         loop {
-            feed.poll(Duration::from_millis(5), &mut |e| {
-                stage.apply(&e);
-            });
-            // A book that refused a change: ask the venue for it again.
-            while let Some(id) = stage.take_resync() {
-                feed.resync(id, &mut |e| {
-                    stage.apply(&e);
-                });
-            }
+            graph.poll(Nanos::now(), Mono::now(), &mut |_, _| {});
+            let stage = graph.node::<BookStage>(BOOK).unwrap();
+            let edge = graph.node::<FeedEdge<KalshiFeed>>(FEED).unwrap();
+            let feed = edge.feed();
             match rx.try_recv() {
                 Ok(Ask::Report(reply)) => {
                     let mut books = Vec::new();
@@ -86,6 +91,7 @@ fn spawn_feed(config: FeedConfig) -> (mpsc::Sender<Ask>, std::thread::JoinHandle
                         whole: feed.session().all_whole(),
                         open: feed.is_open(),
                         stale_books,
+                        resyncs: edge.resyncs(),
                     });
                 }
                 Ok(Ask::Stop) | Err(mpsc::TryRecvError::Disconnected) => return,
@@ -246,10 +252,17 @@ async fn the_engine_books_equal_the_venue_books_after_every_recovery() {
     for (fault, value) in faults {
         admin(&anon, "/sim/admin/faults", json!({ fault: value })).await;
         let seen = previous.session;
+        let asked = previous.resyncs;
         wait_for(&tx, fault, |r| match fault {
             "skip_seq" => r.session.gaps >= seen.gaps + 3,
             "duplicate" => r.session.duplicates >= seen.duplicates + 3,
-            "corrupt_delta" => r.session.resyncs >= seen.resyncs + 3,
+            // The books' RESYNC updates reached the feed edge, which sent
+            // the snapshot requests.
+            "corrupt_delta" => {
+                r.session.resyncs >= seen.resyncs + 3
+                    && r.resyncs.0 >= asked.0 + 3
+                    && r.resyncs.1 >= asked.1 + 3
+            }
             _ => r.session.gaps >= seen.gaps + 2 && r.session.duplicates > seen.duplicates,
         })
         .await;

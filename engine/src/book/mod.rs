@@ -11,7 +11,9 @@ mod ladder;
 mod stage;
 
 pub use ladder::{BinaryBook, BookError, Ladder, plain_header};
-pub use stage::{BookStage, BookStageCounters, BookStageError, MAX_INSTRUMENT_ID, market_event};
+pub use stage::{
+    BookStage, BookStageCounters, BookStageError, MAX_INSTRUMENT_ID, is_resync, market_event,
+};
 
 #[cfg(test)]
 mod tests;

@@ -12,17 +12,23 @@
 //! - `Status` with [`MarketStatus::Gap`] marks the book stale: it emits one
 //!   update carrying [`book_flags::STALE`] and ignores level changes until
 //!   the next snapshot, since they would apply to a book that missed data.
+//!   A gap the feed's session reported, it is already resyncing; a gap that
+//!   is a graph's stale mark (its market-data link overflowed, the header
+//!   carries [`header_flags::STALE`]) the feed does not know of, so that
+//!   update also carries [`book_flags::RESYNC`].
 //! - A change the book refuses (off the grid, a level below zero) is
 //!   counted, and the book goes stale the same way: it no longer matches
-//!   the venue's. The feed learns of it from [`BookStage::take_resync`]
-//!   and asks the venue for a fresh snapshot.
+//!   the venue's. Its update carries [`book_flags::RESYNC`], which the
+//!   market-data loop (a link back to the feed edge) turns into a snapshot
+//!   request. The book's stale flag is the one answer to "can this book be
+//!   traded on"; nothing else keeps one.
 //! - Trades and other statuses pass through unchanged for the strategy.
 
 use super::Ladder;
 use crate::instrument::PriceGrid;
 use crate::model::{
     BookUpdate, Event, EventKind, Header, InstrumentId, MarketEvent, MarketStatus, Nanos, Price,
-    Qty, Side, book_flags,
+    Qty, Side, book_flags, header_flags,
 };
 use crate::pipeline::{Outbox, Stage};
 
@@ -50,6 +56,8 @@ pub struct BookStageCounters {
     pub orphan_snapshot_parts: u64,
     /// Updates after which the book was crossed or locked.
     pub crossed: u64,
+    /// Snapshots asked of the feed ([`book_flags::RESYNC`] updates).
+    pub resyncs: u64,
 }
 
 #[derive(Debug)]
@@ -57,8 +65,6 @@ struct Slot {
     book: Ladder,
     /// A snapshot has begun and not yet ended.
     loading: bool,
-    /// The book refused a change; the feed has not yet been told.
-    resync: bool,
 }
 
 /// The book stage: one ladder per configured instrument.
@@ -67,8 +73,6 @@ pub struct BookStage {
     books: Vec<Slot>,
     /// Instrument id → index into `books`, `u32::MAX` when none.
     index: Vec<u32>,
-    /// Books with `resync` set.
-    resyncs_pending: usize,
     counters: BookStageCounters,
 }
 
@@ -110,7 +114,6 @@ impl BookStage {
         let mut stage = BookStage {
             books: Vec::new(),
             index: Vec::new(),
-            resyncs_pending: 0,
             counters: BookStageCounters::default(),
         };
         for (id, grid) in instruments {
@@ -130,7 +133,6 @@ impl BookStage {
             stage.books.push(Slot {
                 book,
                 loading: false,
-                resync: false,
             });
         }
         Ok(stage)
@@ -170,20 +172,6 @@ impl BookStage {
         self.counters
     }
 
-    /// An instrument whose book refused a change since the last call (and
-    /// has had no snapshot since): the feed should ask the venue for a
-    /// fresh snapshot of it. Each refusal is handed out once; call until
-    /// `None`. Costs nothing while none is pending.
-    pub fn take_resync(&mut self) -> Option<InstrumentId> {
-        if self.resyncs_pending == 0 {
-            return None;
-        }
-        let slot = self.books.iter_mut().find(|s| s.resync)?;
-        slot.resync = false;
-        self.resyncs_pending -= 1;
-        Some(slot.book.instrument())
-    }
-
     fn slot_mut(&mut self, instrument: InstrumentId) -> Option<&mut Slot> {
         let i = *self.index.get(instrument.0 as usize)?;
         self.books.get_mut(i as usize)
@@ -212,10 +200,6 @@ impl BookStage {
                 slot.book.clear();
                 slot.book.set_stale(true);
                 slot.loading = true;
-                // A snapshot is coming anyway: no need to ask for one.
-                if core::mem::take(&mut slot.resync) {
-                    self.resyncs_pending -= 1;
-                }
                 return None;
             }
             EventKind::SnapshotLevel if slot.loading => {
@@ -235,7 +219,12 @@ impl BookStage {
                 c.gaps += 1;
                 slot.loading = false;
                 slot.book.set_stale(true);
-                Ok(Some(slot.book.update(&header)))
+                let mut update = slot.book.update(&header);
+                if m.header.flags & header_flags::STALE != 0 {
+                    update.book_flags |= book_flags::RESYNC;
+                    c.resyncs += 1;
+                }
+                Ok(Some(update))
             }
             EventKind::LevelDelta | EventKind::LevelSet if slot.book.is_stale() => {
                 c.ignored_while_stale += 1;
@@ -268,13 +257,32 @@ impl BookStage {
                 // next snapshot, and the strategy is told so.
                 slot.loading = false;
                 slot.book.set_stale(true);
-                if !core::mem::replace(&mut slot.resync, true) {
-                    self.resyncs_pending += 1;
-                }
-                Some(slot.book.update(&header))
+                c.resyncs += 1;
+                let mut update = slot.book.update(&header);
+                update.book_flags |= book_flags::RESYNC;
+                Some(update)
             }
         }
     }
+}
+
+impl BookStage {
+    /// What one event gives: an update, the market event passed through
+    /// (trades, statuses other than a gap), or nothing.
+    fn output(&mut self, event: &Event) -> Option<Event> {
+        let Event::Market(m) = event else { return None };
+        match m.header.kind {
+            EventKind::Trade => Some(*event),
+            EventKind::Status if m.status != MarketStatus::Gap => Some(*event),
+            _ => self.apply(m).map(Event::Book),
+        }
+    }
+}
+
+/// Whether `event` is a book update asking its feed for a snapshot: what
+/// the market-data loop's link back to the feed carries.
+pub fn is_resync(event: &Event) -> bool {
+    matches!(event, Event::Book(u) if u.book_flags & book_flags::RESYNC != 0)
 }
 
 impl Stage<Event> for BookStage {
@@ -288,20 +296,26 @@ impl Stage<Event> for BookStage {
     }
 
     fn on_event(&mut self, event: &Event, _now: Nanos, out: &mut Outbox<Event>) {
-        let Event::Market(m) = event else { return };
-        match m.header.kind {
-            EventKind::Trade => {
-                let _ = out.push(*event);
-            }
-            EventKind::Status if m.status != MarketStatus::Gap => {
-                let _ = out.push(*event);
-            }
-            _ => {
-                if let Some(update) = self.apply(m) {
-                    let _ = out.push(Event::Book(update));
-                }
-            }
+        if let Some(e) = self.output(event) {
+            // One output at most, which `max_outputs` makes room for.
+            let _ = out.push(e);
         }
+    }
+}
+
+impl crate::graph::Node<Event> for BookStage {
+    fn name(&self) -> &str {
+        "book"
+    }
+
+    fn on_event(&mut self, event: &Event, _now: Nanos, out: &mut crate::graph::Out<Event>) {
+        if let Some(e) = self.output(event) {
+            out.push(e);
+        }
+    }
+
+    fn expected_outputs(&self) -> usize {
+        1
     }
 }
 

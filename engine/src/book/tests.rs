@@ -324,22 +324,42 @@ mod stage {
     }
 
     #[test]
-    fn a_refused_change_is_handed_to_the_feed_once_until_a_snapshot() {
+    fn a_refused_change_or_a_stale_mark_asks_the_feed_once_until_a_snapshot() {
+        use crate::book::is_resync;
+        use crate::model::header_flags;
         let mut stage = BookStage::new([(A, cent_grid())]).unwrap();
-        assert_eq!(stage.take_resync(), None);
         run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
-        // Two refusals (below zero, then ignored while stale): one resync.
-        run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
-        run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
+        // Two refusals (below zero, then ignored while stale): one request,
+        // on the update that made the book stale.
+        let out = run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
+        let (_, flags) = last_top(&out);
+        assert_ne!(flags & book_flags::STALE, 0);
+        assert!(is_resync(&out[0]));
+        let out = run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
+        assert!(out.is_empty());
         assert_eq!(stage.counters().negative, 1);
-        assert_eq!(stage.take_resync(), Some(A));
-        assert_eq!(stage.take_resync(), None);
-        // Refused again after a snapshot: asked again; a snapshot that
-        // begins before the feed asks makes the request unnecessary.
-        run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
-        run(&mut stage, &[ev(EventKind::LevelDelta, Side::Buy, 40, -6)]);
-        run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
-        assert_eq!(stage.take_resync(), None);
+        assert_eq!(stage.counters().resyncs, 1);
+        // A snapshot makes it whole: updates no longer ask.
+        let out = run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
+        assert!(!out.iter().any(is_resync));
         assert!(!stage.book(A).unwrap().is_stale());
+        // A gap the session reported: stale, but the session is already
+        // resyncing, so no request.
+        let mut gap = ev(EventKind::Status, Side::Buy, 0, 0);
+        if let Event::Market(m) = &mut gap {
+            m.status = MarketStatus::Gap;
+        }
+        let out = run(&mut stage, &[gap]);
+        assert_ne!(last_top(&out).1 & book_flags::STALE, 0);
+        assert!(!is_resync(&out[0]));
+        // A graph's stale mark (the market-data link overflowed): the feed
+        // cannot know, so the update asks.
+        run(&mut stage, &snapshot(&[(Side::Buy, 40, 5)]));
+        if let Event::Market(m) = &mut gap {
+            m.header.flags |= header_flags::STALE;
+        }
+        let out = run(&mut stage, &[gap]);
+        assert!(is_resync(&out[0]));
+        assert_eq!(stage.counters().resyncs, 2);
     }
 }

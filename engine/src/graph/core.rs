@@ -8,7 +8,7 @@
 //! graph's owner) go through a [`Remote`].
 
 use super::node::{GraphEvent, Node, NodeKind, Out, Polled};
-use super::spec::{End, FAMILIES, LinkId, Topology, family_index};
+use super::spec::{End, FAMILIES, Filter, LinkId, Topology, family_index};
 use crate::model::{Mono, Nanos, Stamp};
 use crate::pipeline::new_histogram;
 use hdrhistogram::Histogram;
@@ -53,11 +53,12 @@ pub(crate) trait Remote<E> {
 }
 
 /// One link an output may go on, as this executor sees it.
-#[derive(Clone, Copy, Debug)]
-struct Hop {
+struct Hop<E> {
     link: LinkId,
     /// The receiving node runs on this executor.
     local: bool,
+    /// Which events the link takes.
+    keep: Filter<E>,
 }
 
 pub(crate) struct Core<E> {
@@ -66,7 +67,7 @@ pub(crate) struct Core<E> {
     pub(crate) topo: Arc<Topology>,
     /// The topology's routes flattened for this executor: node `k`'s outputs
     /// of family `f` go on `hops[r.0..r.1]`, `r = routes[k * FAMILIES + f]`.
-    hops: Vec<Hop>,
+    hops: Vec<Hop<E>>,
     routes: Vec<(u32, u32)>,
     /// Per link: the receiving node's index (`usize::MAX`: the owner).
     receiver: Vec<usize>,
@@ -91,7 +92,11 @@ impl<E> core::fmt::Debug for Core<E> {
 
 impl<E: GraphEvent> Core<E> {
     /// An executor for the nodes present in `nodes`.
-    pub(crate) fn new(nodes: Vec<Option<Box<dyn Node<E>>>>, topo: Arc<Topology>) -> Core<E> {
+    pub(crate) fn new(
+        nodes: Vec<Option<Box<dyn Node<E>>>>,
+        topo: Arc<Topology>,
+        filters: &[Filter<E>],
+    ) -> Core<E> {
         let out_capacity = nodes
             .iter()
             .flatten()
@@ -121,7 +126,8 @@ impl<E: GraphEvent> Core<E> {
                 for &link in &topo.routes[k][f] {
                     let r = receiver[usize::from(link.0)];
                     let local = r != usize::MAX && nodes[r].is_some();
-                    hops.push(Hop { link, local });
+                    let keep = filters.get(usize::from(link.0)).copied().flatten();
+                    hops.push(Hop { link, local, keep });
                 }
                 routes.push((start, hops.len() as u32));
             }
@@ -180,6 +186,13 @@ impl<E: GraphEvent> Core<E> {
                 Polled::Idle | Polled::Emitted(_) => {}
             }
             emitted += self.out.len();
+            // The edge may have waited for the network: its events are
+            // stamped when it handed them over, not when its poll began.
+            let at = if at.is_set() && !self.out.is_empty() {
+                Mono::now()
+            } else {
+                at
+            };
             self.route(k, at, remote);
         }
         emitted
@@ -246,7 +259,10 @@ impl<E: GraphEvent> Core<E> {
                 node_counters[k].unrouted += 1;
                 continue;
             }
-            for &Hop { link, local } in &hops[start as usize..end as usize] {
+            for &Hop { link, local, keep } in &hops[start as usize..end as usize] {
+                if keep.is_some_and(|keep| !keep(&event)) {
+                    continue;
+                }
                 if local {
                     link_counters[usize::from(link.0)].sent += 1;
                     accept(queue, queue_grew, link_counters, link, event);

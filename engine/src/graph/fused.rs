@@ -51,9 +51,13 @@ impl<E: GraphEvent, F: FnMut(LinkId, E)> Remote<E> for Emit<'_, F> {
 impl<E: GraphEvent> FusedGraph<E> {
     /// Builds the graph.
     pub fn new(spec: GraphSpec<E>) -> Result<FusedGraph<E>, GraphError> {
-        let (nodes, topo) = spec.build()?;
+        let (nodes, topo, filters) = spec.build()?;
         Ok(FusedGraph {
-            core: Core::new(nodes.into_iter().map(Some).collect(), Arc::new(topo)),
+            core: Core::new(
+                nodes.into_iter().map(Some).collect(),
+                Arc::new(topo),
+                &filters,
+            ),
         })
     }
 
@@ -101,6 +105,14 @@ impl<E: GraphEvent> FusedGraph<E> {
         } else {
             Polled::Idle
         }
+    }
+
+    /// The node named `name`, if it is a `T`: an edge's session counters,
+    /// a book stage's books, between calls.
+    pub fn node<T: Node<E>>(&self, name: &str) -> Option<&T> {
+        let k = self.core.topo.names.iter().position(|n| n == name)?;
+        let node: &dyn std::any::Any = self.core.nodes[k].as_deref()?;
+        node.downcast_ref::<T>()
     }
 
     /// Counters now.

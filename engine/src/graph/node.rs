@@ -145,7 +145,7 @@ pub enum NodeKind {
 /// gives the same outputs on a pinned thread, fused, in replay and in a
 /// backtest. An edge owns I/O: the runtime polls it on its thread, and it
 /// may also take events (a venue edge takes orders).
-pub trait Node<E>: Send {
+pub trait Node<E>: Send + std::any::Any {
     /// A short unique name, used by links, placement and reports.
     fn name(&self) -> &str;
 
@@ -203,7 +203,7 @@ impl<S: Stage<E>, E: Copy> StageNode<S, E> {
     }
 }
 
-impl<S: Stage<E>, E: Copy + Send> Node<E> for StageNode<S, E> {
+impl<S: Stage<E> + 'static, E: Copy + Send + 'static> Node<E> for StageNode<S, E> {
     fn name(&self) -> &str {
         self.stage.name()
     }

@@ -77,7 +77,10 @@ pub(crate) struct Topology {
 }
 
 /// A checked graph: its nodes in declaration order and their wiring.
-pub(crate) type Built<E> = (Vec<Box<dyn Node<E>>>, Topology);
+pub(crate) type Built<E> = (Vec<Box<dyn Node<E>>>, Topology, Vec<Filter<E>>);
+
+/// Which events a link takes (`None`: all of its family).
+pub(crate) type Filter<E> = Option<fn(&E) -> bool>;
 
 /// A link's index in its graph.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -88,9 +91,10 @@ pub struct LinkId(pub u16);
 pub struct GraphSpec<E> {
     pub(crate) nodes: Vec<Box<dyn Node<E>>>,
     pub(crate) links: Vec<LinkSpec<Option<String>>>,
+    filters: Vec<Filter<E>>,
 }
 
-impl<E> fmt::Debug for GraphSpec<E> {
+impl<E: 'static> fmt::Debug for GraphSpec<E> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("GraphSpec")
             .field(
@@ -180,11 +184,12 @@ impl<E> Default for GraphSpec<E> {
         GraphSpec {
             nodes: Vec::new(),
             links: Vec::new(),
+            filters: Vec::new(),
         }
     }
 }
 
-impl<E> GraphSpec<E> {
+impl<E: 'static> GraphSpec<E> {
     /// An empty graph.
     pub fn new() -> GraphSpec<E> {
         GraphSpec::default()
@@ -221,6 +226,16 @@ impl<E> GraphSpec<E> {
         self
     }
 
+    /// Puts on `link` only the events `keep` accepts (a book's resync
+    /// requests, not every update): the others its sender emits of that
+    /// family still go on the node's other links.
+    pub fn only(&mut self, link: LinkId, keep: fn(&E) -> bool) -> &mut Self {
+        if let Some(f) = self.filters.get_mut(usize::from(link.0)) {
+            *f = Some(keep);
+        }
+        self
+    }
+
     /// Sets a link's ring size when it crosses threads.
     pub fn capacity(&mut self, link: LinkId, slots: usize) -> &mut Self {
         if let Some(l) = self.links.get_mut(usize::from(link.0)) {
@@ -246,6 +261,7 @@ impl<E> GraphSpec<E> {
             overflow: Overflow::default_for(family),
             capacity: None,
         });
+        self.filters.push(None);
         id
     }
 
@@ -320,6 +336,7 @@ impl<E> GraphSpec<E> {
                 links,
                 routes,
             },
+            self.filters,
         ))
     }
 }

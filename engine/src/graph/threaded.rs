@@ -127,7 +127,7 @@ impl<E: GraphEvent> ThreadedGraph<E> {
         spec: GraphSpec<E>,
         config: &PipelineConfig,
     ) -> Result<ThreadedGraph<E>, StartError> {
-        let (nodes, topo) = spec.build().map_err(StartError::Graph)?;
+        let (nodes, topo, filters) = spec.build().map_err(StartError::Graph)?;
         let names: Vec<&str> = topo.names.iter().map(String::as_str).collect();
         let plan = resolve(config, &names, &available_cores()).map_err(StartError::Placement)?;
         let n = topo.names.len();
@@ -200,7 +200,7 @@ impl<E: GraphEvent> ThreadedGraph<E> {
                 })
                 .collect();
             let worker = Worker {
-                core: Core::new(mine, topo.clone()),
+                core: Core::new(mine, topo.clone(), &filters),
                 rings: Rings {
                     tx,
                     inbound: rx,
@@ -632,6 +632,9 @@ impl<E: GraphEvent> Worker<E> {
                 queue_grew,
                 link_counters,
             );
+            // An edge may have waited for the network: stamp what follows
+            // with the time now.
+            let at = if work > 0 { Mono::now() } else { at };
             work += self.core.run(now, at, &mut self.rings);
             work += self.rings.flush_all(&mut self.core.link_counters);
             self.publish();

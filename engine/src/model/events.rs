@@ -335,6 +335,10 @@ pub mod book_flags {
     pub const NO_BID: u8 = 1 << 2;
     /// No asks.
     pub const NO_ASK: u8 = 1 << 3;
+    /// The book went stale for a reason its feed cannot know (it refused a
+    /// change, or its market-data link overflowed): the feed must ask the
+    /// venue for a fresh snapshot. Set on the one update that says so.
+    pub const RESYNC: u8 = 1 << 4;
 }
 
 /// Top of book after a change, from the book stage.

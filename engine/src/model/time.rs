@@ -105,7 +105,10 @@ impl Stamp {
 
     /// Nanoseconds from `earlier` to `self`.
     pub const fn since(self, earlier: Stamp) -> u64 {
-        self.at().0.wrapping_sub(earlier.at().0) & Self::TIME_MASK
+        // 56 bits of nanoseconds last 2.28 years of process life; an
+        // earlier stamp that reads later (taken on another thread after
+        // this one's loop began) is 0, never a wrap.
+        self.at().0.saturating_sub(earlier.at().0)
     }
 }
 
@@ -146,6 +149,7 @@ mod tests {
         assert_eq!(s.at(), Mono(at.0 & ((1 << 56) - 1)));
         let later = Stamp::new(9, Mono(at.0 + 1_500));
         assert_eq!(later.since(s), 1_500);
+        assert_eq!(s.since(later), 0);
         assert!(!Stamp::UNSET.is_set());
         assert!(Mono::now().saturating_since(at) < u64::MAX);
     }

@@ -116,8 +116,9 @@ impl KalshiFeed {
         self.last_error.as_ref()
     }
 
-    /// The book stage found `instrument`'s book inconsistent (see
-    /// `pt_engine::book::BookStage::take_resync`): marks it stale and asks
+    /// The book stage found `instrument`'s book inconsistent (its update
+    /// carried `book_flags::RESYNC`, see [`crate::market_data`]): marks it
+    /// stale and asks
     /// the venue for a fresh snapshot of it, sent at the next
     /// [`KalshiFeed::poll`]. See [`Session::resync`].
     pub fn resync(&mut self, instrument: InstrumentId, emit: &mut dyn FnMut(MarketEvent)) -> bool {

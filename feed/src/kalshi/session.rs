@@ -276,8 +276,8 @@ impl Session {
     }
 
     /// The book stage refused a change to `instrument`'s book (a level
-    /// below zero, a price off the grid; see
-    /// `pt_engine::book::BookStage::take_resync`): the book no longer
+    /// below zero, a price off the grid) or missed data on an overflowing
+    /// link (its update carried `book_flags::RESYNC`): the book no longer
     /// matches the venue's. Marks the market stale (a `Status`/`Gap` event
     /// to `emit`; its deltas are dropped from now on) and queues
     /// `get_snapshot` for that market alone. `false`, doing nothing, when

@@ -8,11 +8,15 @@
 
 use anyhow::{Context as _, bail};
 use pt_engine::book::BookStage;
+use pt_engine::graph::{FusedGraph, GraphSpec, ThreadedGraph};
 use pt_engine::instrument::PriceGrid;
-use pt_engine::model::{BookUpdate, Event, InstrumentId, Price, Qty, Side, VenueId, book_flags};
-use pt_engine::pipeline::{Pipeline, PipelineConfig, PlacementMode, WaitStrategy};
+use pt_engine::model::{
+    BookUpdate, Event, InstrumentId, Mono, Nanos, Price, Qty, VenueId, book_flags,
+};
+use pt_engine::pipeline::{PipelineConfig, PlacementMode, WaitStrategy};
 use pt_feed::kalshi::feed::{FeedConfig, KalshiFeed};
-use pt_feed::kalshi::session::{Market, SessionConfig, SessionCounters};
+use pt_feed::kalshi::session::{Market, SessionConfig};
+use pt_feed::market_data::{FEED, FeedEdge, FeedStatus, add_market_data};
 use pt_net::auth::Signer;
 use pt_net::tls;
 use std::path::PathBuf;
@@ -53,10 +57,10 @@ pub(crate) struct FeedArgs {
     /// Stop after this many seconds; 0 runs until Ctrl-C.
     #[arg(long, default_value_t = 0)]
     seconds: u64,
-    /// Run the book stage on a thread of its own behind the engine's SPSC
-    /// ring (the pipeline runtime, one stage per thread), as the engine
-    /// will, and report the ring's latency; without it the feed and the
-    /// book stage share this thread.
+    /// Run the feed and the book stage on threads of their own joined by
+    /// the engine's SPSC rings (the graph runtime, one node per thread), as
+    /// the engine can, and report the feed → book latency; without it both
+    /// run fused on this thread.
     #[arg(long)]
     threads: bool,
     /// With --threads: pin the book thread to a core.
@@ -274,8 +278,10 @@ fn grid() -> anyhow::Result<PriceGrid> {
         .map_err(|e| anyhow::anyhow!("price grid: {e:?}"))
 }
 
-/// Polls the feed into the book stage, printing a status line every
-/// `--every` seconds, until `--seconds` pass or Ctrl-C.
+/// The market-data loop (the feed edge and the book stage, as the engine
+/// runs them), printing a status line every `--every` seconds until
+/// `--seconds` pass or Ctrl-C: fused on this thread, or with `--threads`
+/// the feed and the books on threads of their own behind the engine's rings.
 fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Result<()> {
     let tickers: Vec<String> = config
         .session
@@ -284,139 +290,106 @@ fn follow(config: FeedConfig, args: &FeedArgs, stop: &AtomicBool) -> anyhow::Res
         .map(|m| m.ticker.clone())
         .collect();
     let grid = grid()?;
-    let mut stage =
+    let books =
         BookStage::new((0..tickers.len()).map(|i| (InstrumentId(i as u32 + 1), grid.clone())))
             .map_err(|e| anyhow::anyhow!("books: {e}"))?;
-    let mut feed = KalshiFeed::new(config).map_err(|e| anyhow::anyhow!("--markets: {e}"))?;
-    if args.threads {
-        return follow_threaded(feed, stage, &tickers, args, stop);
-    }
+    let feed = KalshiFeed::new(config).map_err(|e| anyhow::anyhow!("--markets: {e}"))?;
+    // The feed waits for the network inside its poll; 2 ms keeps the loop
+    // responsive to Ctrl-C and the books' snapshot requests.
+    let edge = FeedEdge::new(feed, Duration::from_millis(2));
+    let monitor = edge.monitor();
+    let mut spec = GraphSpec::new();
+    add_market_data(&mut spec, Box::new(edge), books, None);
+    let mut view = View {
+        tops: vec![Top::default(); tickers.len()],
+        updates: 0,
+    };
     let mut clock = Clock::new(args);
-    let mut last = SessionCounters::default();
-    let mut updates = 0u64;
-    loop {
-        feed.poll(Duration::from_millis(2), &mut |e| {
-            updates += u64::from(stage.apply(&e).is_some());
-        });
-        while let Some(id) = stage.take_resync() {
-            feed.resync(id, &mut |e| {
-                stage.apply(&e);
-            });
+    let mut last = 0;
+    if !args.threads {
+        let mut graph = FusedGraph::new(spec).context("the market-data loop")?;
+        loop {
+            graph.poll(Nanos::now(), Mono::UNSET, &mut |_, e| view.take(e));
+            let (print, done) = clock.tick(stop);
+            if print {
+                let kinds = graph
+                    .node::<FeedEdge<KalshiFeed>>(FEED)
+                    .map(|f| f.feed().session().unhandled_kinds().to_string());
+                print_status(&clock, &monitor.status(), kinds, &tickers, &view, &mut last);
+            }
+            if done {
+                break;
+            }
         }
-        let (print, done) = clock.tick(stop);
-        if print {
-            let mut level = Vec::new();
-            let tops: Vec<Top> = (0..tickers.len())
-                .map(|i| {
-                    let id = InstrumentId(i as u32 + 1);
-                    let mut best = |s: Side| {
-                        stage.top_n(id, s, 1, &mut level);
-                        level.first().copied()
-                    };
-                    Top {
-                        bid: best(Side::Buy),
-                        ask: best(Side::Sell),
-                        stale: stage.book(id).is_none_or(|b| b.is_stale()),
-                    }
-                })
-                .collect();
-            print_status(&clock, &feed, &tickers, &tops, &mut last, updates);
-        }
-        if done {
-            break;
-        }
+        let edge = graph
+            .node::<FeedEdge<KalshiFeed>>(FEED)
+            .context("the feed edge")?;
+        return finish(edge.feed());
     }
-    finish(&feed)
-}
-
-/// [`follow`] with the book stage on its own thread behind the pipeline's
-/// ring. A book the stage refuses comes back as a stale update for a
-/// market the session still holds whole: that market is resynced.
-fn follow_threaded(
-    mut feed: KalshiFeed,
-    stage: BookStage,
-    tickers: &[String],
-    args: &FeedArgs,
-    stop: &AtomicBool,
-) -> anyhow::Result<()> {
     let config = PipelineConfig {
         placement: PlacementMode::OnePerStage,
-        // The feed thread and, by default, the simulator share the host:
-        // the book thread yields while its ring is empty.
+        // This thread and, by default, the simulator share the host: the
+        // loop's threads yield while they have nothing to do.
         wait: Some(WaitStrategy::SpinYield),
         pin: args.pin,
         ..PipelineConfig::default()
     };
-    let mut pipeline: Pipeline<Event> =
-        Pipeline::start(&config, vec![Box::new(stage)]).context("starting the book thread")?;
-    let mut out = Outputs {
-        tops: vec![Top::default(); tickers.len()],
-        stale_now: Vec::new(),
-        updates: 0,
-    };
-    let mut clock = Clock::new(args);
-    let mut last = SessionCounters::default();
+    let mut graph =
+        ThreadedGraph::start(spec, &config).context("starting the feed and book threads")?;
+    let cores: Vec<Option<usize>> = graph.plan().threads.iter().map(|t| t.core).collect();
     loop {
-        feed.poll(Duration::from_millis(2), &mut |m| {
-            pipeline.send(Event::Market(m), &mut |e| out.take(e));
-        });
-        pipeline.drain(&mut |e| out.take(e));
-        // Stale while the session holds the market whole: the stage refused
-        // a change (a gap would have made the session stale first).
-        for id in std::mem::take(&mut out.stale_now) {
-            if feed.session().is_whole(id) == Some(true) {
-                feed.resync(id, &mut |m| {
-                    pipeline.send(Event::Market(m), &mut |e| out.take(e));
-                });
-            }
+        if graph.drain(&mut |_, e| view.take(e)) == 0 {
+            std::thread::sleep(Duration::from_millis(1));
         }
         let (print, done) = clock.tick(stop);
         if print {
-            print_status(&clock, &feed, tickers, &out.tops, &mut last, out.updates);
+            print_status(&clock, &monitor.status(), None, &tickers, &view, &mut last);
         }
         if done {
             break;
         }
     }
-    let core = pipeline.plan().threads.first().and_then(|t| t.core);
-    let shutdown = pipeline.shutdown(&mut |_| {});
-    let pinned = shutdown.pinned.first().copied().unwrap_or(false);
-    match core {
-        Some(c) if pinned => println!("book thread on core {c}; ring latency, ns:"),
-        Some(c) => println!("book thread (pinning to core {c} failed); ring latency, ns:"),
-        None => println!("book thread (not pinned); ring latency, ns:"),
+    let done = graph.shutdown(&mut |_, e| view.take(e));
+    let book_thread = cores.get(1).copied().flatten();
+    match book_thread {
+        Some(c) if done.pinned.get(1) == Some(&true) => {
+            println!("book thread on core {c}; feed → book latency, ns:")
+        }
+        Some(c) => println!("book thread (pinning to core {c} failed); feed → book latency, ns:"),
+        None => println!("book thread (not pinned); feed → book latency, ns:"),
     }
     println!(
         "  {:<12} {:>10} {:>8} {:>8} {:>8} {:>10}",
         "stage", "events", "p50", "p99", "p99.9", "max"
     );
-    for s in shutdown.latency.summaries() {
+    for s in done.latency.summaries().iter().filter(|s| s.count > 0) {
         println!(
             "  {:<12} {:>10} {:>8} {:>8} {:>8} {:>10}",
             s.stage, s.count, s.p50, s.p99, s.p999, s.max
         );
     }
-    finish(&feed)
+    let feed = done.nodes.into_iter().next().context("the feed edge")?;
+    let feed: Box<dyn std::any::Any> = feed;
+    let edge = feed
+        .downcast::<FeedEdge<KalshiFeed>>()
+        .map_err(|_| anyhow::anyhow!("the first node is not the feed edge"))?;
+    println!("unknown kinds {}", edge.feed().session().unhandled_kinds());
+    finish(edge.feed())
 }
 
-/// What comes out of the book thread.
-struct Outputs {
+/// What the operator sees of the books: the latest update of each market.
+struct View {
     tops: Vec<Top>,
-    /// Instruments whose update said stale, since the last look.
-    stale_now: Vec<InstrumentId>,
     updates: u64,
 }
 
-impl Outputs {
+impl View {
     fn take(&mut self, e: Event) {
         if let Event::Book(u) = e {
             self.updates += 1;
             let i = (u.header.instrument.0 as usize).wrapping_sub(1);
             if let Some(t) = self.tops.get_mut(i) {
                 *t = Top::of_update(&u);
-                if t.stale {
-                    self.stale_now.push(u.header.instrument);
-                }
             }
         }
     }
@@ -435,36 +408,40 @@ fn finish(feed: &KalshiFeed) -> anyhow::Result<()> {
 
 /// One status line, then one line per market. `unknown kinds` (last: it
 /// may hold spaces) lists the frames the session passed over for their
-/// type, by type (`brand_new=3 fill=1`), or `none`.
+/// type, by type (`brand_new=3 fill=1`), or `none`; with the feed on
+/// another thread, their count (by type at exit).
 fn print_status(
     clock: &Clock,
-    feed: &KalshiFeed,
+    c: &FeedStatus,
+    kinds: Option<String>,
     tickers: &[String],
-    tops: &[Top],
-    last: &mut SessionCounters,
-    updates: u64,
+    view: &View,
+    last_frames: &mut u64,
 ) {
-    let c = feed.session_counters();
-    let f = feed.counters();
+    let kinds = match kinds {
+        Some(k) => k,
+        None if c.unknown_frames == 0 => "none".to_owned(),
+        None => format!("{} frames (by type at exit)", c.unknown_frames),
+    };
     println!(
         "{:>5}s  {}  frames {} ({}/s)  deltas {}  book updates {}  trades {}  gaps {}  resyncs {}  decode errors {}  reconnects {}  stale {}/{}  unknown kinds {}",
         clock.started.elapsed().as_secs(),
-        if feed.is_open() { "open" } else { "closed" },
+        if c.open { "open" } else { "closed" },
         c.frames,
-        (c.frames - last.frames) / clock.every,
+        (c.frames - *last_frames) / clock.every,
         c.deltas,
-        updates,
+        view.updates,
         c.trades,
         c.gaps,
         c.resyncs,
         c.decode_errors,
-        f.opened.saturating_sub(1),
-        tops.iter().filter(|t| t.stale).count(),
+        c.reconnects,
+        view.tops.iter().filter(|t| t.stale).count(),
         tickers.len(),
-        feed.session().unhandled_kinds(),
+        kinds,
     );
-    *last = c;
-    for (t, top) in tickers.iter().zip(tops) {
+    *last_frames = c.frames;
+    for (t, top) in tickers.iter().zip(&view.tops) {
         let show = |l: Option<(Price, Qty)>| {
             l.map_or_else(
                 || "-".to_owned(),
