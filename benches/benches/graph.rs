@@ -23,11 +23,8 @@ const INPUTS: usize = 100_000;
 fn inputs() -> Vec<(bool, Event)> {
     (0..INPUTS as u64)
         .map(|seq| {
-            if seq % 500 == 499 {
-                (false, fixture::command_input(seq))
-            } else {
-                (true, fixture::market_input(seq, INSTRUMENTS))
-            }
+            let (link, event) = fixture::input(seq, INSTRUMENTS);
+            (link == fixture::MD, event)
         })
         .collect()
 }

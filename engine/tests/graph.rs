@@ -4,7 +4,9 @@
 //! deadlocks nor loses anything, and an overflowing market-data link drops,
 //! counts and marks instruments stale.
 
-use pt_engine::graph::{FusedGraph, GraphError, GraphSpec, LinkStats, Overflow, ThreadedGraph};
+use pt_engine::graph::{
+    FusedGraph, GraphError, GraphShutdown, GraphSpec, LinkId, Overflow, ThreadedGraph,
+};
 use pt_engine::model::{Event, EventKind, Family, Mono, Nanos, header_flags};
 use pt_engine::pipeline::{GroupSpec, PipelineConfig, PlacementMode, WaitStrategy};
 use pt_tests::graph::{
@@ -13,13 +15,8 @@ use pt_tests::graph::{
 
 const INSTRUMENTS: u32 = 1_000;
 
-/// Input `seq`: market data, and every 500th a cancel-all command.
 fn input(seq: u64) -> (&'static str, Event) {
-    if seq % 500 == 499 {
-        (CMD, fixture::command_input(seq))
-    } else {
-        (MD, fixture::market_input(seq, INSTRUMENTS))
-    }
+    fixture::input(seq, INSTRUMENTS)
 }
 
 fn fused_outputs(n: u64) -> (Outputs, usize) {
@@ -29,17 +26,20 @@ fn fused_outputs(n: u64) -> (Outputs, usize) {
     for seq in 0..n {
         let (name, event) = input(seq);
         let link = graph.link_id(name).unwrap();
-        let before = out.count(EventKind::OrderCancel);
+        let mut cancels = 0;
         graph
             .send(
                 link,
                 event,
                 fixture::recv_time(seq),
                 Mono::now(),
-                &mut |l, e| out.push(l, e),
+                &mut |l, e| {
+                    cancels += usize::from(e.kind() == EventKind::OrderCancel);
+                    out.push(l, e)
+                },
             )
             .unwrap();
-        widest = widest.max(out.count(EventKind::OrderCancel) - before);
+        widest = widest.max(cancels);
     }
     let stats = graph.stats();
     assert_eq!(stats.links.iter().map(|l| l.dropped).sum::<u64>(), 0);
@@ -106,24 +106,44 @@ fn the_fused_runner_is_deterministic_and_the_loop_really_trades() {
     assert!(widest > 300, "widest cancel-all fan-out was {widest}");
 }
 
+/// Inputs `0..n` through the loop on `config`; `stepped` waits for each
+/// input's whole cascade (back-edge included) before the next.
+fn threaded_outputs(
+    config: &PipelineConfig,
+    n: u64,
+    stepped: bool,
+) -> (Outputs, GraphShutdown<Event>) {
+    let mut graph = ThreadedGraph::start(fixture::trading_loop(INSTRUMENTS), config).unwrap();
+    let mut out = Outputs::default();
+    let mut collect = |l, e| out.push(l, e);
+    for seq in 0..n {
+        let (name, event) = input(seq);
+        let link = graph.link_id(name).unwrap();
+        graph.send(link, event, &mut collect).unwrap();
+        if stepped {
+            graph.wait_idle(&mut collect);
+        }
+    }
+    let done = graph.shutdown(&mut collect);
+    (out, done)
+}
+
+/// The id of the link named `name` (the same in every runner of one spec).
+fn link_id(name: &str) -> LinkId {
+    FusedGraph::new(fixture::trading_loop(1))
+        .unwrap()
+        .link_id(name)
+        .unwrap()
+}
+
 #[test]
 fn the_threaded_runner_gives_the_fused_outputs_on_every_placement() {
     const N: u64 = 3_000;
     let (fused, _) = fused_outputs(N);
     for config in placements() {
-        let mut graph = ThreadedGraph::start(fixture::trading_loop(INSTRUMENTS), &config).unwrap();
-        let mut out = Outputs::default();
-        let mut collect = |l, e| out.push(l, e);
-        for seq in 0..N {
-            let (name, event) = input(seq);
-            let link = graph.link_id(name).unwrap();
-            graph.send(link, event, &mut collect).unwrap();
-            // One input's whole cascade, back-edge included, before the next.
-            graph.wait_idle(&mut collect);
-        }
-        let done = graph.shutdown(&mut collect);
+        let (out, _) = threaded_outputs(&config, N, true);
         for name in [INTENTS_OUT, EXEC_OUT, BOOKS_OUT] {
-            let id = done_link(&done.stats.links, name);
+            let id = link_id(name);
             assert!(
                 out.of(id) == fused.of(id),
                 "{config:?}: link {name} differs from the fused run ({} vs {} events)",
@@ -134,24 +154,11 @@ fn the_threaded_runner_gives_the_fused_outputs_on_every_placement() {
     }
 }
 
-fn done_link(links: &[LinkStats], name: &str) -> pt_engine::graph::LinkId {
-    let i = links.iter().position(|l| l.name == name).unwrap();
-    pt_engine::graph::LinkId(i as u16)
-}
-
 #[test]
 fn a_free_running_loop_on_tiny_rings_neither_deadlocks_nor_loses() {
     const N: u64 = 20_000;
     for config in placements() {
-        let mut graph = ThreadedGraph::start(fixture::trading_loop(INSTRUMENTS), &config).unwrap();
-        let mut out = Outputs::default();
-        let mut collect = |l, e| out.push(l, e);
-        for seq in 0..N {
-            let (name, event) = input(seq);
-            let link = graph.link_id(name).unwrap();
-            graph.send(link, event, &mut collect).unwrap();
-        }
-        let done = graph.shutdown(&mut collect);
+        let (out, done) = threaded_outputs(&config, N, false);
         for l in &done.stats.links {
             assert_eq!(l.dropped, 0, "{config:?}: {l:?}");
             assert_eq!(l.sent, l.received, "{config:?}: {l:?}");
@@ -164,10 +171,7 @@ fn a_free_running_loop_on_tiny_rings_neither_deadlocks_nor_loses() {
                 + done.stats.link("exec").unwrap().received
                 + done.stats.link(CMD).unwrap().received
         );
-        assert_eq!(
-            out.of(done_link(&done.stats.links, BOOKS_OUT)).len() as u64,
-            N - N / 500
-        );
+        assert_eq!(out.of(link_id(BOOKS_OUT)).len() as u64, N - N / 500);
         assert_eq!(out.count(EventKind::Ack), out.count(EventKind::OrderNew));
         assert_eq!(
             out.count(EventKind::Cancelled) + out.count(EventKind::CancelRejected),

@@ -56,14 +56,8 @@ fn fused() {
     assert!(outputs > 0);
 }
 
-/// Input `seq` of the graph fixture: market data, every 500th a cancel-all.
 fn graph_input(seq: u64) -> (&'static str, Event) {
-    use pt_tests::graph as fixture;
-    if seq % 500 == 499 {
-        (fixture::CMD, fixture::command_input(seq))
-    } else {
-        (fixture::MD, fixture::market_input(seq, 1_000))
-    }
+    pt_tests::graph::input(seq, 1_000)
 }
 
 /// The trading loop (back-edge, cancel-all fan-out) on the fused graph

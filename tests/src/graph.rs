@@ -76,7 +76,17 @@ pub fn market_input(seq: u64, instruments: u32) -> Event {
     })
 }
 
-/// A command input: every 500th is a `CancelAll`.
+/// Input `seq` of the loop's mixed stream over `instruments`, with the name
+/// of the input link it goes on: market data, and every 500th a cancel-all.
+pub fn input(seq: u64, instruments: u32) -> (&'static str, Event) {
+    if seq % 500 == 499 {
+        (CMD, command_input(seq))
+    } else {
+        (MD, market_input(seq, instruments))
+    }
+}
+
+/// A `CancelAll` command input.
 pub fn command_input(seq: u64) -> Event {
     let header = Header::new(EventKind::Command, InstrumentId(0), seq, recv_time(seq));
     Event::Command(Command {
