@@ -34,6 +34,7 @@
 mod core;
 mod fused;
 mod node;
+mod rings;
 mod spec;
 mod stats;
 mod threaded;
