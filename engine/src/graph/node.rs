@@ -18,6 +18,10 @@ pub trait GraphEvent: Copy + Send + 'static {
     /// overflowing market-data link delivers in place of what it dropped.
     fn stale_mark(instrument: u32, at: Nanos) -> Self;
 
+    /// Whether it is part of what repairs a stale book (a snapshot): a
+    /// market-data link waits for room rather than drop it.
+    fn repairs(&self) -> bool;
+
     /// The latest stage stamp.
     fn last_stamp(&self) -> Option<Stamp>;
 
@@ -44,6 +48,14 @@ impl GraphEvent for Event {
             status: MarketStatus::Gap,
             ..MarketEvent::default()
         })
+    }
+
+    #[inline]
+    fn repairs(&self) -> bool {
+        matches!(
+            self.kind(),
+            EventKind::SnapshotBegin | EventKind::SnapshotLevel | EventKind::SnapshotEnd
+        )
     }
 
     #[inline]

@@ -111,53 +111,55 @@ impl<E: GraphEvent> Remote<E> for Rings<E> {
         let Some(tx) = tx[i].as_mut() else {
             return;
         };
-        match tx.overflow {
-            Overflow::Block => {
-                let mut event = event;
-                let mut backoff = Backoff::new(*wait);
-                loop {
-                    match tx.tx.try_send(event) {
-                        Ok(()) => {
-                            counters[i].sent += 1;
-                            break;
-                        }
-                        Err(back) => {
-                            event = back;
-                            if tx.tx.is_disconnected() {
-                                counters[i].dropped += 1;
-                                break;
-                            }
-                            counters[i].full_waits += 1;
-                            // Keep taking what comes back from later threads
-                            // while the receiver is busy: it may itself be
-                            // waiting to send to us. Every cycle of waiting
-                            // threads has a back-edge, so this breaks it;
-                            // forward inputs stay in their rings, so the
-                            // queue holds at most what the cycle carries.
-                            if Self::pull(inbound, true, queue, backlog_grew, counters) == 0 {
-                                backoff.wait();
-                            }
-                        }
+        if tx.overflow == Overflow::MarkStale && !event.repairs() {
+            let room = Self::flush_stale(tx, *now, &mut counters[i]);
+            let refused = if room {
+                tx.tx.try_send(event).err()
+            } else {
+                Some(event)
+            };
+            match refused {
+                None => counters[i].sent += 1,
+                Some(e) => {
+                    counters[i].dropped += 1;
+                    let instrument = e.instrument();
+                    if !tx.pending.contains(&instrument) {
+                        tx.pending.push(instrument);
                     }
                 }
             }
-            Overflow::MarkStale => {
-                let room = Self::flush_stale(tx, *now, &mut counters[i]);
-                let refused = if room {
-                    tx.tx.try_send(event).err()
-                } else {
-                    Some(event)
-                };
-                match refused {
-                    None => counters[i].sent += 1,
-                    Some(e) => {
-                        counters[i].dropped += 1;
-                        let instrument = e.instrument();
-                        if !tx.pending.contains(&instrument) {
-                            tx.pending.push(instrument);
-                        }
-                    }
-                }
+            return;
+        }
+        // A blocking link, or a snapshot on a market-data link: dropping the
+        // data that repairs a book would only make the book ask for it again.
+        let mut event = event;
+        let mut backoff = Backoff::new(*wait);
+        loop {
+            // Stale marks first (none on a blocking link): nothing newer
+            // overtakes them.
+            let room = Self::flush_stale(tx, *now, &mut counters[i]);
+            let refused = if room {
+                tx.tx.try_send(event).err()
+            } else {
+                Some(event)
+            };
+            let Some(back) = refused else {
+                counters[i].sent += 1;
+                return;
+            };
+            event = back;
+            if tx.tx.is_disconnected() {
+                counters[i].dropped += 1;
+                return;
+            }
+            counters[i].full_waits += 1;
+            // Keep taking what comes back from later threads while the
+            // receiver is busy: it may itself be waiting to send to us.
+            // Every cycle of waiting threads has a back-edge, so this breaks
+            // it; forward inputs stay in their rings, so the queue holds at
+            // most what the cycle carries.
+            if Self::pull(inbound, true, queue, backlog_grew, counters) == 0 {
+                backoff.wait();
             }
         }
     }

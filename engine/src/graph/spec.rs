@@ -15,6 +15,8 @@ pub enum Overflow {
     /// marked stale: once the ring has room again the receiver gets a stale
     /// mark for it before anything newer, and resynchronises. For market
     /// data only, where a late event is worth less than a fresh snapshot.
+    /// The snapshot itself ([`super::GraphEvent::repairs`]) waits for room:
+    /// dropping it would only make the book ask for it again.
     MarkStale,
 }
 
