@@ -10,6 +10,7 @@
 
 pub mod book;
 pub mod config;
+pub mod contract;
 pub mod graph;
 pub mod instrument;
 pub mod model;

@@ -47,7 +47,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap, VecDeque, btree_map};
 
 use pt_engine::instrument::PriceGrid;
-use pt_engine::model::{Price, Qty, UNIT};
+use pt_engine::model::{Liquidity, Price, Qty, UNIT};
 use serde::{Deserialize, Serialize};
 
 mod book;
@@ -64,11 +64,11 @@ mod views;
 
 use book::*;
 use fees::*;
-pub use fees::{FeeSchedule, trade_fee};
 use ids::*;
 use ledger::*;
 use matching::*;
 use orders::*;
+pub use pt_engine::contract::{FeeAccumulator, FeeModel, FeeType};
 pub use types::*;
 
 /// Money in dollars at 1e-8 (same scale as [`Price`]).
@@ -82,8 +82,6 @@ pub const HOUSE: UserId = 0;
 /// fee and cost computation far inside `i128`.
 pub const MAX_COUNT: Qty = Qty::from_raw(1_000_000_000 * UNIT);
 
-/// Raw units in one cent.
-const CENT: Money = 1_000_000;
 /// Counts are whole hundredths of a contract: raw units per hundredth.
 const COUNT_STEP: i64 = 1_000_000;
 
@@ -124,7 +122,7 @@ fn check_price(spec: &MarketSpec, price: Price) -> Result<(), Reject> {
 /// keep history (see [`Exchange::set_ephemeral`]).
 #[derive(Debug)]
 pub struct Exchange {
-    pub(crate) fees: FeeSchedule,
+    pub(crate) fees: FeeModel,
     pub(crate) ids: IdGen,
     pub(crate) paused: bool,
     pub(crate) markets: BTreeMap<String, Market>,
@@ -134,7 +132,7 @@ pub struct Exchange {
 
 impl Exchange {
     /// An empty exchange. `seed` makes the generated ids deterministic.
-    pub fn new(fees: FeeSchedule, seed: u64) -> Exchange {
+    pub fn new(fees: FeeModel, seed: u64) -> Exchange {
         Exchange {
             fees,
             ids: IdGen(seed),
@@ -243,20 +241,22 @@ impl Exchange {
         Ok(market)
     }
 
-    /// The worst-case fee of trading `count` from `side` at `limit`: at the
-    /// fillable price nearest 0.50, where `P × (1 − P)` is largest.
+    /// The worst-case fee of trading `count` from `side` at `limit`: the
+    /// trade fee at the fillable price nearest 0.50, where `P × (1 − P)` is
+    /// largest, plus at most one step of the account's precision of
+    /// rounding.
     fn worst_fee(&self, side: BookSide, count: Qty, limit: Price, post_only: bool) -> Money {
-        let half = Price::from_raw(UNIT / 2);
-        let p = match side {
-            BookSide::Bid => limit.min(half),
-            BookSide::Ask => limit.max(half),
+        let (low, high) = match side {
+            BookSide::Bid => (Price::ZERO, limit),
+            BookSide::Ask => (limit, Price::ONE),
         };
-        let bps = if post_only {
-            self.fees.maker_bps
+        let worst = |liquidity| self.fees.worst_trade_fee(liquidity, count, low, high).raw();
+        let fee = if post_only {
+            worst(Liquidity::Maker)
         } else {
-            self.fees.taker_bps.max(self.fees.maker_bps)
+            worst(Liquidity::Maker).max(worst(Liquidity::Taker))
         };
-        trade_fee(bps, count, p).max(0)
+        fee.saturating_add(self.fees.precision.raw())
     }
 
     /// Rejects unless `user` can pay for `count` at `price`; the part that
@@ -522,17 +522,9 @@ impl Exchange {
             ctx.cancel_resting(idx);
         }
         for (&user, pos) in ctx.market.positions.iter_mut() {
-            let held = pos.position.raw();
-            let payout = match outcome {
-                Outcome::Yes => held.max(0),
-                Outcome::No => held.saturating_neg().max(0),
-            };
-            pos.realized_pnl = pos
-                .realized_pnl
-                .saturating_add(payout)
-                .saturating_sub(pos.market_exposure);
-            pos.market_exposure = 0;
-            pos.position = Qty::ZERO;
+            let mut holding = holding_of(pos);
+            let payout = holding.settle(outcome == Outcome::Yes).raw();
+            set_holding(pos, &holding);
             pos.last_updated_ms = now_ms;
             ctx.ledger.credit(user, payout);
         }

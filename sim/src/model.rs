@@ -228,11 +228,11 @@ pub async fn run(shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exchange::FeeSchedule;
+    use crate::exchange::FeeModel;
     use crate::state::market_specs;
 
     fn stream(seed: u64, steps: usize) -> (Vec<Event>, usize) {
-        let mut ex = Exchange::new(FeeSchedule::default(), seed);
+        let mut ex = Exchange::new(FeeModel::default(), seed);
         let specs = market_specs(3, 0);
         let tickers = specs.iter().map(|s| s.ticker.clone()).collect();
         for spec in specs {

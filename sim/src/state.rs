@@ -9,7 +9,7 @@
 //! reflects, so a session drops the batches its snapshot already contains.
 
 use crate::auth::KeyStore;
-use crate::exchange::{Event, Exchange, FeeSchedule, MarketSpec, MarketStats, Money};
+use crate::exchange::{Event, Exchange, FeeModel, MarketSpec, MarketStats, Money};
 use crate::faults::{Faults, RateLimiter, Tier};
 use crate::render::Wire;
 use std::collections::HashMap;
@@ -185,7 +185,7 @@ impl Shared {
 /// Builds the exchange with `config.markets` markets and opens an account
 /// for every API key.
 pub fn build_shared(config: SimConfig, keys: KeyStore) -> Arc<Shared> {
-    let mut exchange = Exchange::new(FeeSchedule::default(), config.seed);
+    let mut exchange = Exchange::new(FeeModel::default(), config.seed);
     for spec in market_specs(config.markets, now_ms()) {
         // Generated tickers are distinct.
         let _ = exchange.add_market(spec);

@@ -19,45 +19,37 @@ impl Ledger {
     }
 }
 
-/// Applies a fill of `n` on `side` at `price` to a position; returns the
-/// payout of the YES/NO pairs it netted ($1 each).
+/// The engine's view of a position's holding (quantity, basis, realized).
+pub(crate) fn holding_of(pos: &Position) -> pt_engine::contract::BinaryPosition {
+    use pt_engine::model::Money as M;
+    pt_engine::contract::BinaryPosition {
+        qty: pos.position,
+        cost_basis: M::from_raw(pos.market_exposure),
+        realized: M::from_raw(pos.realized_pnl),
+        traded: M::from_raw(pos.total_traded),
+    }
+}
+
+/// Writes a holding back into a position.
+pub(crate) fn set_holding(pos: &mut Position, holding: &pt_engine::contract::BinaryPosition) {
+    pos.position = holding.qty;
+    pos.market_exposure = holding.cost_basis.raw();
+    pos.realized_pnl = holding.realized.raw();
+    pos.total_traded = holding.traded.raw();
+}
+
+/// Applies a fill of `n` on `side` at `price` to a position with the
+/// engine's netting arithmetic; returns its cash before fees.
 pub(crate) fn book_fill(
     pos: &mut Position,
     side: BookSide,
     n: Qty,
     price: Price,
     now_ms: i64,
-) -> Money {
-    let old = pos.position.raw();
-    let signed = side.signed(n.raw());
-    let reducing = old != 0 && (old > 0) != (signed > 0);
-    let netted = if reducing {
-        n.raw().min(old.saturating_abs())
-    } else {
-        0
-    };
-    let netted_cost = leg_cost(side, Qty::from_raw(netted), price);
-    let opening_cost = leg_cost(side, Qty::from_raw(n.raw() - netted), price);
-    if netted > 0 {
-        // Average cost: the netted share of the old position's basis.
-        let old_abs = old.saturating_abs();
-        let basis = if netted == old_abs {
-            pos.market_exposure
-        } else {
-            saturate(i128::from(pos.market_exposure) * i128::from(netted) / i128::from(old_abs))
-        };
-        pos.market_exposure = pos.market_exposure.saturating_sub(basis);
-        pos.realized_pnl = pos
-            .realized_pnl
-            .saturating_add(netted)
-            .saturating_sub(basis)
-            .saturating_sub(netted_cost);
-    }
-    pos.market_exposure = pos.market_exposure.saturating_add(opening_cost);
-    pos.position = Qty::from_raw(old.saturating_add(signed));
-    pos.total_traded = pos
-        .total_traded
-        .saturating_add(netted_cost.saturating_add(opening_cost));
+) -> pt_engine::contract::FillCash {
+    let mut holding = holding_of(pos);
+    let cash = holding.fill(side.yes_side(), n, price);
+    set_holding(pos, &holding);
     pos.last_updated_ms = now_ms;
-    netted
+    cash
 }

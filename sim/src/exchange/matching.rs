@@ -10,7 +10,7 @@ pub(crate) struct Ctx<'a> {
     pub(crate) orders: &'a mut OrderStore,
     pub(crate) ledger: &'a mut Ledger,
     pub(crate) ids: &'a mut IdGen,
-    pub(crate) fees: FeeSchedule,
+    pub(crate) fees: FeeModel,
     pub(crate) now_ms: i64,
     pub(crate) events: &'a mut Vec<Event>,
     /// The order the request is about: kept even once done, so the caller
@@ -152,10 +152,8 @@ impl Ctx<'_> {
             taker_side,
             ts_ms: self.now_ms,
         }));
-        let taker_fee = trade_fee(self.fees.taker_bps, n, price);
-        let maker_fee = trade_fee(self.fees.maker_bps, n, price);
-        self.apply_fill(taker, n, price, true, taker_fee, &trade_id);
-        self.apply_fill(maker, n, price, false, maker_fee, &trade_id);
+        let taker_fee = self.apply_fill(taker, n, price, true, &trade_id);
+        let maker_fee = self.apply_fill(maker, n, price, false, &trade_id);
         self.ledger.fees_collected = self
             .ledger
             .fees_collected
@@ -174,25 +172,38 @@ impl Ctx<'_> {
         self.order_event(maker);
     }
 
-    /// Books one side of a trade: order, position, cash, fill record.
+    /// Books one side of a trade: order, position, cash, fill record;
+    /// returns the fee charged.
     pub(crate) fn apply_fill(
         &mut self,
         idx: usize,
         n: Qty,
         price: Price,
         is_taker: bool,
-        fee: Money,
         trade_id: &str,
-    ) {
+    ) -> Money {
         let Some(Some(Entry {
             order: o,
             ephemeral,
+            fee_acc,
             ..
         })) = self.orders.slots.get_mut(idx)
         else {
-            return;
+            return 0;
         };
-        let cost = leg_cost(o.side, n, price);
+        let pos = self.market.positions.entry(o.user).or_default();
+        let cash = book_fill(pos, o.side, n, price, self.now_ms);
+        let liquidity = if is_taker {
+            Liquidity::Taker
+        } else {
+            Liquidity::Maker
+        };
+        let fee = self
+            .fees
+            .fill_fee(liquidity, n, price, cash.revenue(), fee_acc)
+            .net()
+            .raw();
+        let cost = cash.cost.raw();
         o.fill_count = qty_add(o.fill_count, n);
         o.remaining_count = qty_sub(o.remaining_count, n);
         if o.remaining_count.raw() <= 0 {
@@ -206,8 +217,6 @@ impl Ctx<'_> {
             o.maker_fees = o.maker_fees.saturating_add(fee);
         }
         o.last_update_ms = self.now_ms;
-        let pos = self.market.positions.entry(o.user).or_default();
-        let payout = book_fill(pos, o.side, n, price, self.now_ms);
         pos.fees_paid = pos.fees_paid.saturating_add(fee);
         let fill = Fill {
             fill_id: self.ids.uuid(),
@@ -225,7 +234,7 @@ impl Ctx<'_> {
             post_position: pos.position,
         };
         self.ledger
-            .credit(o.user, payout.saturating_sub(cost).saturating_sub(fee));
+            .credit(o.user, cash.revenue().raw().saturating_sub(fee));
         if !*ephemeral {
             self.ledger
                 .fills
@@ -234,6 +243,7 @@ impl Ctx<'_> {
                 .push(fill.clone());
         }
         self.events.push(Event::Fill(fill));
+        fee
     }
 
     /// After matching: rests `idx`'s remainder, or cancels it when

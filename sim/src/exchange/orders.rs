@@ -14,6 +14,8 @@ pub(crate) struct Entry {
     /// Its user keeps no history: the entry goes once the order stops
     /// resting.
     pub(crate) ephemeral: bool,
+    /// The rounding fees of its fills, for the whole-cent rebate.
+    pub(crate) fee_acc: FeeAccumulator,
 }
 
 /// Orders in a slab: every order of ordinary users, the resting orders of
@@ -76,6 +78,7 @@ impl OrderStore {
             key,
             seq: self.next_seq,
             ephemeral,
+            fee_acc: FeeAccumulator::default(),
         };
         self.next_seq += 1;
         let idx = match self.free.pop() {

@@ -36,7 +36,7 @@ fn spec(ticker: &str) -> MarketSpec {
 }
 
 /// Two markets; users 1–3 with $1000 each.
-fn exchange(fees: FeeSchedule) -> Exchange {
+fn exchange(fees: FeeModel) -> Exchange {
     let mut ex = Exchange::new(fees, 7);
     ex.add_market(spec(M1)).expect("M1");
     ex.add_market(spec(M2)).expect("M2");
@@ -47,7 +47,7 @@ fn exchange(fees: FeeSchedule) -> Exchange {
 }
 
 fn ex() -> Exchange {
-    exchange(FeeSchedule::default())
+    exchange(FeeModel::default())
 }
 
 fn order(user: UserId, side: BookSide, count: i64, price: &str) -> NewOrder {
@@ -763,53 +763,39 @@ fn pause() {
 }
 
 #[test]
-fn fee_values() {
-    let fee = |n: i64, price: &str| trade_fee(700, q(n), p(price));
-    assert_eq!(fee(100, "0.50"), usd("1.75"));
-    assert_eq!(fee(1, "0.50"), usd("0.02"));
-    assert_eq!(fee(10, "0.01"), usd("0.01"));
-    assert_eq!(fee(3, "0.33"), usd("0.05"));
-    assert_eq!(trade_fee(0, q(100), p("0.5")), 0);
-    assert_eq!(trade_fee(700, Qty::ZERO, p("0.5")), 0);
-    assert_eq!(trade_fee(700, q(1), Price::ONE), 0);
-    assert_eq!(
-        trade_fee(10_000, Qty::from_raw(i64::MAX), p("0.5")),
-        i64::MAX
-    );
-    // Fractional counts: 0.5 contract at 0.50 → 0.00875 → $0.01.
-    assert_eq!(
-        trade_fee(700, Qty::from_raw(UNIT / 2), p("0.5")),
-        usd("0.01")
-    );
-    // A rebate rounds up (toward zero): −0.0025 × 100 × 0.25 = −0.0625 → −$0.06.
-    assert_eq!(trade_fee(-25, q(100), p("0.5")), -usd("0.06"));
-}
-
-#[test]
-fn fees_match_float_where_unambiguous() {
-    let mut checked = 0;
-    for n in 1..=200i64 {
-        for cents in 1..=99i64 {
-            let price = Price::from_raw(cents * 1_000_000);
-            let fp = cents as f64 / 100.0;
-            let exact_cents = 0.07 * n as f64 * fp * (1.0 - fp) * 100.0;
-            if (exact_cents - exact_cents.round()).abs() < 1e-6 {
-                continue; // on a whole cent: float rounding could go either way
-            }
-            let expected = exact_cents.ceil() as i64 * CENT;
-            assert_eq!(trade_fee(700, q(n), price), expected, "n={n} p={price}");
-            checked += 1;
-        }
+fn fills_pay_the_engines_fee_model_with_rounding_and_rebates() {
+    // 100 at 0.50: the trade fee 1.75 is on the cent, so no rounding.
+    let mut ex = ex();
+    place(&mut ex, ask(1, 100, "0.50"));
+    let mut events = Vec::new();
+    let b = ex.place(bid(2, 100, "0.50"), T0, &mut events).expect("bid");
+    assert_eq!(b.taker_fees, usd("1.75"));
+    // Three 1-lot fills at 0.33 for one order: each trade fee is
+    // 0.07 × 0.33 × 0.67 = 0.015477 → 0.0155, and flooring the balance to
+    // the cent adds 0.0045; the third fill's accumulator passes $0.01 and
+    // refunds a cent. 0.05 in all, what one fill of 3 costs.
+    let mut ex = self::ex();
+    for _ in 0..3 {
+        place(&mut ex, ask(1, 1, "0.33"));
     }
-    assert!(checked > 15_000);
+    let before = ex.balance(2);
+    let b = ex.place(bid(2, 3, "0.33"), T0, &mut events).expect("bid");
+    assert_eq!(b.taker_fees, usd("0.05"));
+    assert_eq!(before - ex.balance(2), usd("0.99") + usd("0.05"));
+    let fees: Vec<Money> = ex.fills(2).iter().map(|f| f.fee).collect();
+    assert_eq!(
+        fees,
+        vec![usd("0.01"), usd("0.02"), usd("0.02")],
+        "newest first"
+    );
 }
 
 #[test]
 fn maker_fees_are_charged_and_recorded() {
-    let mut ex = exchange(FeeSchedule {
-        taker_bps: 700,
-        maker_bps: 175,
-    });
+    let mut ex = exchange(FeeModel::kalshi(
+        FeeType::QuadraticWithMakerFees,
+        Price::ONE,
+    ));
     let a = place(&mut ex, ask(1, 100, "0.50"));
     let mut events = Vec::new();
     let b = ex.place(bid(2, 100, "0.50"), T0, &mut events).expect("bid");
@@ -1276,19 +1262,30 @@ fn check(ex: &Exchange, initial: Money, seen: &Seen) -> Result<(), TestCaseError
     }
     // (e) fees follow the formula and add up per order; the stored fills are
     // exactly the Fill events of users that keep history.
+    // Σ net fee − Σ trade fee of an order is what its accumulator still
+    // holds: between $0 and $0.01.
     let fees = ex.fee_schedule();
+    let mut trade_fees: HashMap<&str, Money> = HashMap::new();
     for f in seen.fills.values().flatten() {
-        let bps = if f.is_taker {
-            fees.taker_bps
+        let liquidity = if f.is_taker {
+            Liquidity::Taker
         } else {
-            fees.maker_bps
+            Liquidity::Maker
         };
-        prop_assert_eq!(f.fee, trade_fee(bps, f.count, f.yes_price));
+        let trade = fees.trade_fee(liquidity, f.count, f.yes_price).raw();
+        *trade_fees.entry(f.order_id.as_str()).or_default() += trade;
     }
     for (_, e) in ex.orders.iter() {
         let o = &e.order;
         let sum = seen.fees.get(o.order_id.as_str()).copied().unwrap_or(0);
         prop_assert_eq!(o.taker_fees + o.maker_fees, sum);
+        let held = sum - trade_fees.get(o.order_id.as_str()).copied().unwrap_or(0);
+        prop_assert!(
+            (0..=usd("0.01")).contains(&held),
+            "order {} holds {held}",
+            o.order_id
+        );
+        prop_assert_eq!(held, e.fee_acc.0.raw());
     }
     for user in [HOUSE, 1, 2, 3] {
         let stored = ex.fills(user);
@@ -1365,7 +1362,8 @@ proptest! {
         outcomes in (any::<bool>(), any::<bool>()),
         house_ephemeral in any::<bool>(),
     ) {
-        let fees = FeeSchedule { taker_bps: 700, maker_bps: if maker_fee { 175 } else { 0 } };
+        let fee_type = if maker_fee { FeeType::QuadraticWithMakerFees } else { FeeType::Quadratic };
+        let fees = FeeModel::kalshi(fee_type, Price::ONE);
         let mut ex = exchange(fees);
         ex.open_account(3, usd("30"));
         if house_ephemeral {

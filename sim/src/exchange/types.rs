@@ -31,14 +31,6 @@ impl BookSide {
         }
     }
 
-    /// The signed position change of a fill of `n` on this side.
-    pub(crate) const fn signed(self, n: i64) -> i64 {
-        match self {
-            BookSide::Bid => n,
-            BookSide::Ask => -n,
-        }
-    }
-
     /// How much of `position` (signed raw contracts) an order on this side
     /// would close: a bid closes NO (negative), an ask closes YES.
     pub(crate) const fn reducible(self, position: i64) -> i64 {

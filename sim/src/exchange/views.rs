@@ -10,7 +10,7 @@ impl Exchange {
     }
 
     /// The fee rates in force.
-    pub fn fee_schedule(&self) -> FeeSchedule {
+    pub fn fee_schedule(&self) -> FeeModel {
         self.fees
     }
 
