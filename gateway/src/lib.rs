@@ -1,8 +1,33 @@
 //! `pt-gateway`: everything between a strategy's order intent and a venue.
 //!
-//! This crate will hold the risk gate and kill switches, the order management
-//! system, the ledger (positions, PnL, fees, settlement), the execution venues
-//! (`kalshi`, `paper`) and crash recovery with venue reconciliation.
-//!
-//! Nothing is implemented yet.
+//! - [`policy`]: the risk policy from TOML, checked.
+//! - [`markets`]: what the gate knows of each instrument.
+//! - [`risk`]: the gate, with a reason code for every refusal, and the
+//!   venue's order-rate bucket.
+//! - [`kill`]: kill switches and trading states per scope.
+//! - [`oms`]: order states, fills, open-order aggregates.
+//! - [`ledger`]: positions, PnL, fees and cash per mode.
+//! - [`venue`]: the venue trait, the gate-approved order type it takes,
+//!   and the write-ahead journal.
+//! - [`paper`]: the paper venue, filling from the engine's books.
+//! - [`Gateway`]: all of it as one pure core.
 #![forbid(unsafe_code)]
+
+mod core;
+pub mod kill;
+pub mod ledger;
+pub mod markets;
+pub mod oms;
+pub mod paper;
+pub mod policy;
+pub mod risk;
+pub mod venue;
+
+pub use crate::core::{GATEWAY, Gateway, GatewayConfig, GatewayCounters, VenueConfig};
+pub use kill::{Cause, KillSwitches, Trading};
+pub use ledger::Ledger;
+pub use markets::Markets;
+pub use oms::{Oms, Order};
+pub use paper::{CancelRule, PaperConfig, PaperVenue};
+pub use policy::RiskPolicy;
+pub use venue::{Approved, Disconnected, NoJournal, Venue, WriteAhead};

@@ -205,8 +205,13 @@ pub struct OrderIntent {
     pub time_in_force: TimeInForce,
     /// [`order_flags`].
     pub order_flags: u8,
+    /// The mode the order was asked for in (set by the gateway when it
+    /// approves the intent; what the orders journal records).
+    pub requested_mode: Mode,
+    /// The mode it runs in after the gateway's policy.
+    pub effective_mode: Mode,
     /// Reserved, zero.
-    pub _pad: [u8; 3],
+    pub _pad: u8,
     /// Expiry time; [`Nanos::UNSET`] for none.
     pub expiry: Nanos,
     /// Reserved, zero.

@@ -184,6 +184,11 @@ pub enum CommandAction {
     ReloadRisk = 4,
     /// Drain and stop.
     Shutdown = 5,
+    /// Let only risk-reducing orders through in the scope (its trading
+    /// state becomes reducing); a reset makes it active again.
+    SetReducing = 6,
+    /// Set the venue's requested mode (`arg` is the [`Mode`](crate::model::Mode) number).
+    SetMode = 7,
 }
 
 /// A reject reason: the gateway's own codes below 1000, venue codes above.
@@ -195,10 +200,113 @@ pub struct RejectCode(pub u16);
 impl RejectCode {
     /// Not a reject.
     pub const NONE: RejectCode = RejectCode(0);
-    /// A risk limit refused the order.
+    /// A risk limit refused the order (unspecified).
     pub const RISK_LIMIT: RejectCode = RejectCode(1);
-    /// A kill switch is tripped.
+    /// A kill switch in the order's scope is tripped (halted).
     pub const KILL_SWITCH: RejectCode = RejectCode(2);
+    /// The quantity is above the policy's per-order maximum.
+    pub const MAX_QTY: RejectCode = RejectCode(3);
+    /// Quantity × price is above the per-order maximum.
+    pub const MAX_NOTIONAL: RejectCode = RejectCode(4);
+    /// The price is not on the instrument's price grid.
+    pub const OFF_GRID: RejectCode = RejectCode(5);
+    /// The price is too far through the opposite best.
+    pub const PRICE_COLLAR: RejectCode = RejectCode(6);
+    /// The market is paused, closed or settled.
+    pub const MARKET_NOT_OPEN: RejectCode = RejectCode(7);
+    /// The instrument's book is stale or has never been whole.
+    pub const BOOK_STALE: RejectCode = RejectCode(8);
+    /// The order would trade with one of our own resting orders.
+    pub const SELF_CROSS: RejectCode = RejectCode(9);
+    /// The instrument's position would pass its limit.
+    pub const POSITION_LIMIT: RejectCode = RejectCode(10);
+    /// The instrument's dollar exposure would pass its limit.
+    pub const EXPOSURE_LIMIT: RejectCode = RejectCode(11);
+    /// The event's position would pass its limit.
+    pub const EVENT_POSITION_LIMIT: RejectCode = RejectCode(12);
+    /// The event's dollar exposure would pass its limit.
+    pub const EVENT_EXPOSURE_LIMIT: RejectCode = RejectCode(13);
+    /// The strategy has its maximum of open orders.
+    pub const STRATEGY_OPEN_ORDERS: RejectCode = RejectCode(14);
+    /// The engine has its maximum of open orders.
+    pub const GLOBAL_OPEN_ORDERS: RejectCode = RejectCode(15);
+    /// The strategy's daily loss limit was reached (its kill switch tripped).
+    pub const DAILY_LOSS: RejectCode = RejectCode(16);
+    /// The venue's order-rate budget (token bucket) is spent.
+    pub const RATE_LIMIT: RejectCode = RejectCode(17);
+    /// The scope only takes risk-reducing orders, and this one adds risk.
+    pub const REDUCING_ONLY: RejectCode = RejectCode(18);
+    /// The client order id was used before: a resend never makes a second order.
+    pub const DUPLICATE_ID: RejectCode = RejectCode(19);
+    /// A cancel or replace names no open order.
+    pub const UNKNOWN_ORDER: RejectCode = RejectCode(20);
+    /// The order is in no state to cancel or replace (pending, final or already cancelling).
+    pub const NOT_CANCELLABLE: RejectCode = RejectCode(21);
+    /// Live was asked for but the venue has no `live_enabled = true`.
+    pub const LIVE_DISABLED: RejectCode = RejectCode(22);
+    /// Live was asked for but no risk policy is loaded.
+    pub const NO_RISK_POLICY: RejectCode = RejectCode(23);
+    /// The quantity is not positive or not a multiple of the instrument's step.
+    pub const BAD_QTY: RejectCode = RejectCode(24);
+    /// The instrument is not in the registry.
+    pub const UNKNOWN_INSTRUMENT: RejectCode = RejectCode(25);
+    /// The venue for the effective mode is not connected.
+    pub const NO_VENUE: RejectCode = RejectCode(26);
+    /// A reduce-only order would increase the position.
+    pub const REDUCE_ONLY: RejectCode = RejectCode(27);
+    /// The price is outside (0, 1) or the intent is malformed.
+    pub const BAD_PRICE: RejectCode = RejectCode(28);
+    /// The orders journal refused the write, so nothing was sent.
+    pub const JOURNAL: RejectCode = RejectCode(29);
     /// The venue refused it; the venue's own code is in the journal.
     pub const VENUE: RejectCode = RejectCode(1000);
+
+    /// Every gateway code, for listings and tests.
+    pub const GATEWAY: [RejectCode; 29] = {
+        let mut all = [RejectCode(0); 29];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = RejectCode(i as u16 + 1);
+            i += 1;
+        }
+        all
+    };
+
+    /// A short snake-case name (`max_qty`), as metrics and the console show it.
+    pub const fn name(self) -> &'static str {
+        match self.0 {
+            0 => "none",
+            1 => "risk_limit",
+            2 => "kill_switch",
+            3 => "max_qty",
+            4 => "max_notional",
+            5 => "off_grid",
+            6 => "price_collar",
+            7 => "market_not_open",
+            8 => "book_stale",
+            9 => "self_cross",
+            10 => "position_limit",
+            11 => "exposure_limit",
+            12 => "event_position_limit",
+            13 => "event_exposure_limit",
+            14 => "strategy_open_orders",
+            15 => "global_open_orders",
+            16 => "daily_loss",
+            17 => "rate_limit",
+            18 => "reducing_only",
+            19 => "duplicate_id",
+            20 => "unknown_order",
+            21 => "not_cancellable",
+            22 => "live_disabled",
+            23 => "no_risk_policy",
+            24 => "bad_qty",
+            25 => "unknown_instrument",
+            26 => "no_venue",
+            27 => "reduce_only",
+            28 => "bad_price",
+            29 => "journal",
+            1000.. => "venue",
+            _ => "unassigned",
+        }
+    }
 }

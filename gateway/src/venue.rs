@@ -1,0 +1,99 @@
+//! What the gateway sends orders to, the approved-order type it sends, and
+//! the write-ahead journal it records to first.
+
+use pt_engine::model::{Event, ExecReport, Nanos, OrderIntent, journal_kind::journal_kind};
+
+/// An intent the risk gate approved, with its requested and effective
+/// modes set. Only the gate builds one (its constructor is private to this
+/// crate), so a venue's `send`, which takes nothing else, cannot be reached
+/// by an order that bypassed the gate.
+#[derive(Debug, Clone, Copy)]
+pub struct Approved<'a> {
+    intent: &'a OrderIntent,
+}
+
+impl<'a> Approved<'a> {
+    pub(crate) fn new(intent: &'a OrderIntent) -> Approved<'a> {
+        Approved { intent }
+    }
+
+    /// The approved intent.
+    pub fn intent(&self) -> &'a OrderIntent {
+        self.intent
+    }
+}
+
+/// Where approved orders go: the paper venue, or a real venue's edge.
+/// Reports go into `reports` in the order they happened.
+pub trait Venue {
+    /// Takes an approved new order, cancel or replace.
+    fn send(&mut self, order: Approved<'_>, now: Nanos, reports: &mut Vec<ExecReport>);
+
+    /// Sees market data (a paper venue fills from it).
+    fn on_market(&mut self, event: &Event, now: Nanos, reports: &mut Vec<ExecReport>) {
+        let _ = (event, now, reports);
+    }
+
+    /// Releases what is due at `now` (delayed acks, socket reads).
+    fn poll(&mut self, now: Nanos, reports: &mut Vec<ExecReport>) {
+        let _ = (now, reports);
+    }
+
+    /// Whether orders can reach it.
+    fn connected(&self) -> bool {
+        true
+    }
+
+    /// Requests written to an outside venue so far (a paper venue makes none).
+    fn external_writes(&self) -> u64;
+}
+
+/// A live venue that is not connected: every live order is refused before
+/// it reaches one (`no_venue`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Disconnected;
+
+impl Venue for Disconnected {
+    fn send(&mut self, _: Approved<'_>, _: Nanos, _: &mut Vec<ExecReport>) {}
+    fn connected(&self) -> bool {
+        false
+    }
+    fn external_writes(&self) -> u64 {
+        0
+    }
+}
+
+/// Where every intent the gate approved and every state change is written
+/// before anything is sent.
+pub trait WriteAhead {
+    /// Appends one record; `Err` means it is not durable and nothing may act on it.
+    fn append(&mut self, event: &Event, at: Nanos) -> Result<(), String>;
+}
+
+impl WriteAhead for pt_journal::Writer {
+    #[inline]
+    fn append(&mut self, event: &Event, at: Nanos) -> Result<(), String> {
+        pt_journal::Writer::append(self, journal_kind(event.kind()), at.0, &event.to_bytes())
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    }
+}
+
+/// A journal held in memory (tests, and replays that compare).
+impl WriteAhead for Vec<Event> {
+    fn append(&mut self, event: &Event, _: Nanos) -> Result<(), String> {
+        self.push(*event);
+        Ok(())
+    }
+}
+
+/// No journal (a backtest whose inputs are the record).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoJournal;
+
+impl WriteAhead for NoJournal {
+    #[inline]
+    fn append(&mut self, _: &Event, _: Nanos) -> Result<(), String> {
+        Ok(())
+    }
+}
