@@ -157,7 +157,12 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             })
             .collect();
         Gateway {
-            oms: Oms::new(markets.slots(), config.max_orders),
+            oms: Oms::new(
+                (0..markets.slots())
+                    .map(|i| markets.get(InstrumentId(i as u32)).map_or(0, |m| m.event.0))
+                    .collect(),
+                config.max_orders,
+            ),
             ledgers: [ledger.clone(), ledger.clone(), ledger],
             kill: KillSwitches::new(config.venues.len(), strategies),
             markets,

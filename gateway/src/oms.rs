@@ -117,12 +117,34 @@ pub struct Oms {
     open_by_strategy: IdMap<StrategyId, u32>,
     open: u32,
     counters: OmsCounters,
+    event_of: Vec<u32>,
+    instrument_working: Vec<Working>,
+    event_working: Vec<Working>,
+}
+
+/// Quantity working per side and what it would cost if it all filled.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Working {
+    /// Leaves of buy and sell orders.
+    pub qty: [i64; 2],
+    /// Cost of those leaves at their limits.
+    pub cost: i64,
+}
+
+impl Working {
+    fn add(&mut self, o: &Order, sign: i64) {
+        let leaves = o.leaves();
+        self.qty[o.side as usize] += sign * leaves.raw();
+        self.cost += sign * pt_engine::contract::leg_cost(o.side, leaves, o.price).raw();
+    }
 }
 
 impl Oms {
-    /// An OMS for `instruments` instrument slots, with room for `orders`
-    /// open orders before it allocates.
-    pub fn new(instruments: usize, orders: usize) -> Oms {
+    /// An OMS for instruments whose events are `event_of` (by instrument
+    /// id), with room for `orders` open orders before it allocates.
+    pub fn new(event_of: Vec<u32>, orders: usize) -> Oms {
+        let instruments = event_of.len();
+        let events = event_of.iter().max().map_or(1, |&e| e as usize + 1);
         let mut orders_map = IdMap::default();
         orders_map.reserve(orders);
         let mut highest = IdMap::default();
@@ -136,7 +158,33 @@ impl Oms {
             open_by_strategy,
             open: 0,
             counters: OmsCounters::default(),
+            event_of,
+            instrument_working: vec![Working::default(); instruments],
+            event_working: vec![Working::default(); events],
         }
+    }
+
+    fn track(&mut self, o: &Order, sign: i64) {
+        let i = o.instrument.0 as usize;
+        if let (Some(w), Some(&e)) = (self.instrument_working.get_mut(i), self.event_of.get(i)) {
+            w.add(o, sign);
+            self.event_working[e as usize].add(o, sign);
+        }
+    }
+
+    /// What works on `instrument`.
+    pub fn instrument_working(&self, instrument: InstrumentId) -> Working {
+        self.instrument_working
+            .get(instrument.0 as usize)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// What works on the event of `instrument`.
+    pub fn event_working(&self, instrument: InstrumentId) -> Working {
+        self.event_of
+            .get(instrument.0 as usize)
+            .map_or_else(Working::default, |&e| self.event_working[e as usize])
     }
 
     /// The order, while it is open.
@@ -191,17 +239,9 @@ impl Oms {
         *h = (*h).max(id.counter());
     }
 
-    /// Quantity working on `side` of `instrument`, and its cost at the limits.
+    /// Quantity working on `side` of `instrument`.
     pub fn working(&self, instrument: InstrumentId, side: Side) -> Qty {
-        let mut total = 0i64;
-        for id in self.of_instrument(instrument) {
-            if let Some(o) = self.orders.get(id)
-                && o.side == side
-            {
-                total = total.saturating_add(o.leaves().raw());
-            }
-        }
-        Qty::from_raw(total)
+        Qty::from_raw(self.instrument_working(instrument).qty[side as usize])
     }
 
     /// An approved new order goes out: pending-new.
@@ -221,6 +261,10 @@ impl Oms {
             flags: intent.order_flags,
             sent_at: now,
         };
+        if let Some(old) = self.orders.get(&order.id).copied() {
+            self.track(&old, -1);
+        }
+        self.track(&order, 1);
         if self.orders.insert(order.id, order).is_none() {
             self.open += 1;
             *self
@@ -272,6 +316,7 @@ impl Oms {
     /// Applies a venue's (or the gateway's) report.
     pub fn on_report(&mut self, r: &ExecReport) -> Applied {
         let kind = r.header.kind;
+        let before = self.orders.get(&r.client_order_id).copied();
         let Some(o) = self.orders.get_mut(&r.client_order_id) else {
             if kind != EventKind::Reject {
                 self.counters.orphans += 1;
@@ -313,8 +358,13 @@ impl Oms {
             o.price = r.price;
         }
         let order = *o;
+        if let Some(before) = before {
+            self.track(&before, -1);
+        }
         if to.is_final() {
             self.close(order.id);
+        } else {
+            self.track(&order, 1);
         }
         Applied::Moved { from, to, order }
     }

@@ -250,23 +250,19 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             if projected.saturating_abs() > policy.instrument.max_position.raw() {
                 return Err(RejectCode::POSITION_LIMIT);
             }
-            let working_cost: i64 = self
-                .oms
-                .of_instrument(id)
-                .iter()
-                .filter_map(|x| self.oms.get(*x))
-                .map(|x| leg_cost(x.side, x.leaves(), x.price).raw())
-                .sum();
-            let exposure = position.cost_basis.raw() + working_cost + cost;
+            let working = self.oms.instrument_working(id);
+            let exposure = position.cost_basis.raw() + working.cost + cost;
             if exposure > policy.instrument.max_exposure.raw() {
                 return Err(RejectCode::EXPOSURE_LIMIT);
             }
-            if ledger.event_position(m.event).raw() + working_same + i.qty.raw()
+            let event = self.oms.event_working(id);
+            let event_qty = event.qty[0] + event.qty[1];
+            if ledger.event_position(m.event).raw() + event_qty + i.qty.raw()
                 > policy.event.max_position.raw()
             {
                 return Err(RejectCode::EVENT_POSITION_LIMIT);
             }
-            if ledger.event_exposure(m.event).raw() + working_cost + cost
+            if ledger.event_exposure(m.event).raw() + event.cost + cost
                 > policy.event.max_exposure.raw()
             {
                 return Err(RejectCode::EVENT_EXPOSURE_LIMIT);

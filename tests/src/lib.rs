@@ -8,6 +8,7 @@
 pub mod alloc;
 pub mod binance_futures;
 pub mod data;
+pub mod gateway;
 pub mod graph;
 
 /// Kind of the records `journal-child` writes.
