@@ -236,6 +236,11 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
         &self.journal
     }
 
+    /// The journal, to reserve or rotate it.
+    pub fn journal_mut(&mut self) -> &mut J {
+        &mut self.journal
+    }
+
     /// A venue's requested mode.
     pub fn mode(&self, venue: VenueId) -> Mode {
         self.venues
@@ -342,6 +347,9 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                         .request_change(i.client_order_id, i.target, false, now.0);
                 }
             },
+            // The gate's own refusals made no order: nothing to change.
+            Event::Exec(r)
+                if r.header.kind == EventKind::Reject && r.reject_code.0 < RejectCode::VENUE.0 => {}
             Event::Exec(r) => {
                 let applied = self.oms.on_report(r);
                 if r.header.kind == EventKind::Fill {

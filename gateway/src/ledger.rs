@@ -240,6 +240,16 @@ impl Ledger {
             .map(|(i, p)| (InstrumentId(i as u32), p))
     }
 
+    /// This ledger without its marks (unrealized PnL), which follow the
+    /// market rather than the journal: what a rebuild is compared by (the
+    /// marks return with the next book updates).
+    pub fn at_cost(&self) -> Ledger {
+        let mut l = self.clone();
+        l.unrealized.iter_mut().for_each(|u| *u = 0);
+        l.pnl.iter_mut().for_each(|p| p.unrealized = Money::ZERO);
+        l
+    }
+
     /// Whether every dollar is accounted for and the strategies' positions
     /// add up to the account's: the conservation the tests check.
     pub fn balanced(&self) -> Result<(), String> {

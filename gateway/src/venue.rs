@@ -79,10 +79,11 @@ impl WriteAhead for pt_journal::Writer {
     }
 }
 
-/// A journal held in memory (tests, and replays that compare).
-impl WriteAhead for Vec<Event> {
-    fn append(&mut self, event: &Event, _: Nanos) -> Result<(), String> {
-        self.push(*event);
+/// A journal held in memory with each record's time (tests, and replays
+/// that compare).
+impl WriteAhead for Vec<(Event, Nanos)> {
+    fn append(&mut self, event: &Event, at: Nanos) -> Result<(), String> {
+        self.push((*event, at));
         Ok(())
     }
 }

@@ -172,8 +172,8 @@ fn every_reject_reason_has_a_case() {
     );
     let i = h.new_order(1, 2, 0, Side::Buy, "0.20", 1);
     expect(&mut h, i, RejectCode::DAILY_LOSS);
-    // JOURNAL and NO_VENUE need a failing journal and a dropped link; the
-    // first is covered by the write-ahead tests, the second here:
+    // JOURNAL and NO_VENUE need a failing journal and a disconnected venue:
+    // `nothing_is_sent_that_the_journal_refused_and_live_needs_a_connected_venue`.
     let missing: Vec<_> = RejectCode::GATEWAY
         .iter()
         .filter(|c| {
@@ -248,7 +248,7 @@ fn live_needs_the_switch_a_policy_and_healthy_kill_switches_and_modes_are_record
     let modes: Vec<_> =
         h.gw.journal()
             .iter()
-            .filter_map(|e| match e {
+            .filter_map(|(e, _)| match e {
                 Event::Intent(i) if i.header.kind == EventKind::OrderNew => Some(i.effective_mode),
                 _ => None,
             })
@@ -417,4 +417,98 @@ fn latency_delays_the_venues_answers_and_a_silent_venue_makes_orders_unknown() {
     assert_eq!(out[0].header.kind, EventKind::OrderUnknown);
     assert_eq!(h.gw.oms().get(id(1, 1)).unwrap().state, OrderState::Unknown);
     assert_eq!(h.gw.oms().counters().timeouts, 1);
+}
+
+/// A journal that refuses every write after `ok` of them.
+struct FailingJournal {
+    ok: usize,
+}
+
+impl pt_gateway::WriteAhead for FailingJournal {
+    fn append(&mut self, _: &Event, _: pt_engine::model::Nanos) -> Result<(), String> {
+        if self.ok == 0 {
+            return Err("disk full".to_owned());
+        }
+        self.ok -= 1;
+        Ok(())
+    }
+}
+
+#[test]
+fn nothing_is_sent_that_the_journal_refused_and_live_needs_a_connected_venue() {
+    use pt_engine::graph::Out;
+    use pt_engine::model::Nanos;
+    use pt_gateway::{Disconnected, Gateway, GatewayConfig, Markets, PaperVenue, VenueConfig};
+    let registry = pt_tests::gateway::registry();
+    let markets = Markets::new(&registry, |_| pt_engine::contract::FeeModel::default());
+    let build = |mode, journal| {
+        let config = GatewayConfig {
+            venues: vec![VenueConfig {
+                mode,
+                live_enabled: true,
+            }],
+            ..GatewayConfig::default()
+        };
+        let paper = PaperVenue::new(&registry, &markets, PaperConfig::default());
+        Gateway::new(
+            markets.clone(),
+            Some(RiskPolicy::default()),
+            &config,
+            paper,
+            Disconnected,
+            journal,
+        )
+    };
+    let mut h = Harness::paper();
+    h.quote(0, "0.40", "0.45", 10);
+    let book: Vec<Event> = h.gw.journal().iter().map(|(e, _)| *e).collect();
+    let mut out = Out::new(8);
+    let intent = h.new_order(1, 1, 0, Side::Buy, "0.30", 1);
+    let feed = |gw: &mut Gateway<PaperVenue, Disconnected, FailingJournal>| {
+        let mut b = pt_engine::book::BookStage::new(
+            registry
+                .instruments()
+                .iter()
+                .map(|i| (i.id, i.grid.clone())),
+        )
+        .unwrap();
+        b.set_whole(pt_engine::model::InstrumentId(0));
+        for (side, px) in [(Side::Buy, "0.40"), (Side::Sell, "0.45")] {
+            let m = pt_engine::model::MarketEvent {
+                header: pt_engine::model::Header::new(
+                    EventKind::LevelSet,
+                    pt_engine::model::InstrumentId(0),
+                    1,
+                    Nanos(1),
+                ),
+                side,
+                price: p(px),
+                qty: q(10),
+                ..Default::default()
+            };
+            let u = b.apply(&m).unwrap();
+            gw.on_event(&Event::Book(u), Nanos(1), &mut Out::new(8));
+        }
+    };
+    assert!(book.is_empty(), "book updates are not journaled");
+    let mut gw = build(Mode::Paper, FailingJournal { ok: 0 });
+    feed(&mut gw);
+    gw.on_event(&Event::Intent(intent), Nanos(2), &mut out);
+    assert_eq!(reject_of(out.as_slice()), Some(RejectCode::JOURNAL));
+    assert_eq!(gw.oms().open(), 0, "a refused write leaves no order");
+    assert_eq!(
+        gw.paper().counters().resting,
+        0,
+        "and nothing reached the venue"
+    );
+    assert_eq!(
+        gw.counters().journal_failures,
+        2,
+        "the intent and its reject"
+    );
+    let mut gw = build(Mode::Live, FailingJournal { ok: 100 });
+    feed(&mut gw);
+    out.clear();
+    gw.on_event(&Event::Intent(intent), Nanos(2), &mut out);
+    assert_eq!(reject_of(out.as_slice()), Some(RejectCode::NO_VENUE));
 }

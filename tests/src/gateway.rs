@@ -91,7 +91,7 @@ impl Venue for CountingVenue {
 }
 
 /// The gateway the tests drive.
-pub type TestGateway = Gateway<PaperVenue, CountingVenue, Vec<Event>>;
+pub type TestGateway = Gateway<PaperVenue, CountingVenue, Vec<(Event, Nanos)>>;
 
 /// A gateway, its book stage and the time.
 #[derive(Debug)]
@@ -286,6 +286,23 @@ impl Harness {
         self.out.clear();
         self.gw.poll(Nanos(self.now), &mut self.out);
         self.out.as_slice()
+    }
+
+    /// Room for `n` more records in the in-memory journal.
+    pub fn reserve_journal(&mut self, n: usize) {
+        self.gw.journal_mut().reserve(n);
+    }
+
+    /// A gateway like this one's, rebuilt from its journal.
+    pub fn rebuilt(
+        &self,
+        policy: Option<RiskPolicy>,
+        mode: Mode,
+        live_enabled: bool,
+    ) -> TestGateway {
+        let mut fresh = Harness::new(policy, mode, live_enabled, PaperConfig::default()).gw;
+        fresh.recover(self.gw.journal().iter().map(|(e, at)| (e, *at)));
+        fresh
     }
 
     /// The venue this registry's markets trade on.
