@@ -10,13 +10,15 @@
 //! - [`venue`]: the venue trait, the gate-approved order type it takes,
 //!   and the write-ahead journal.
 //! - [`paper`]: the paper venue, filling from the engine's books.
-//! - [`Gateway`]: all of it as one pure core.
+//! - [`Gateway`]: all of it as one pure core; [`GatewayNode`] puts it in
+//!   the engine's graph.
 #![forbid(unsafe_code)]
 
 mod core;
 pub mod kill;
 pub mod ledger;
 pub mod markets;
+pub mod node;
 pub mod oms;
 pub mod paper;
 pub mod policy;
@@ -27,6 +29,7 @@ pub use crate::core::{GATEWAY, Gateway, GatewayConfig, GatewayCounters, VenueCon
 pub use kill::{Cause, KillSwitches, Trading};
 pub use ledger::Ledger;
 pub use markets::Markets;
+pub use node::GatewayNode;
 pub use oms::{Oms, Order};
 pub use paper::{CancelRule, PaperConfig, PaperVenue};
 pub use policy::RiskPolicy;

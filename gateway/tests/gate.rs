@@ -512,3 +512,98 @@ fn nothing_is_sent_that_the_journal_refused_and_live_needs_a_connected_venue() {
     gw.on_event(&Event::Intent(intent), Nanos(2), &mut out);
     assert_eq!(reject_of(out.as_slice()), Some(RejectCode::NO_VENUE));
 }
+
+/// The gateway in a fused graph behind the book stage: market data to the
+/// books and to the gateway (its paper venue keeps its own depth), book
+/// updates from the books, intents in, execution reports out: the same
+/// reports as direct calls.
+#[test]
+fn the_gateway_runs_as_a_graph_node_with_the_same_outputs() {
+    use pt_engine::graph::{FusedGraph, GraphSpec};
+    use pt_engine::model::{Family, Mono, Nanos};
+    use pt_gateway::GatewayNode;
+    let mut direct = Harness::paper();
+    let graph_harness = Harness::paper();
+    let mut spec = GraphSpec::new();
+    spec.node(Box::new(graph_harness.books));
+    spec.node(Box::new(GatewayNode::new(graph_harness.gw)));
+    spec.input("md", Family::Market, "book");
+    spec.link("books", Family::Book, "book", "gateway");
+    spec.input("md_paper", Family::Market, "gateway");
+    spec.input("intents", Family::Intent, "gateway");
+    spec.output("exec", Family::Exec, "gateway");
+    let mut graph = FusedGraph::new(spec).expect("valid graph");
+    let md = graph.link_id("md").unwrap();
+    let intents = graph.link_id("intents").unwrap();
+    let md_paper = graph.link_id("md_paper").unwrap();
+    let mut seen = Vec::new();
+    let mut run = |graph: &mut FusedGraph<Event>, h: &mut Harness, step: u64| {
+        let instrument = (step % 2) as u32;
+        let side = if step % 3 == 0 { Side::Sell } else { Side::Buy };
+        h.level(
+            instrument,
+            side,
+            if side == Side::Buy { "0.40" } else { "0.45" },
+            10 + step as i64,
+        );
+        let i = h.new_order(1, step + 1, instrument, Side::Buy, "0.45", 2);
+        h.send(i);
+        let m = pt_engine::model::MarketEvent {
+            header: pt_engine::model::Header::new(
+                EventKind::LevelSet,
+                pt_engine::model::InstrumentId(instrument),
+                step,
+                Nanos(h.now),
+            ),
+            side,
+            price: p(if side == Side::Buy { "0.40" } else { "0.45" }),
+            qty: q(10 + step as i64),
+            ..Default::default()
+        };
+        graph
+            .send(
+                md_paper,
+                Event::Market(m),
+                Nanos(h.now),
+                Mono::UNSET,
+                &mut |_, e| seen.push(e),
+            )
+            .unwrap();
+        graph
+            .send(
+                md,
+                Event::Market(m),
+                Nanos(h.now),
+                Mono::UNSET,
+                &mut |_, e| seen.push(e),
+            )
+            .unwrap();
+        graph
+            .send(
+                intents,
+                Event::Intent(i),
+                Nanos(h.now),
+                Mono::UNSET,
+                &mut |_, e| seen.push(e),
+            )
+            .unwrap();
+    };
+    for step in 0..30 {
+        run(&mut graph, &mut direct, step);
+    }
+    let from_graph: Vec<_> = reports(&seen)
+        .iter()
+        .map(|r| (r.header.kind, r.client_order_id, r.qty, r.price, r.fee))
+        .collect();
+    let direct_reports: Vec<_> = direct
+        .gw
+        .journal()
+        .iter()
+        .filter_map(|(e, _)| match e {
+            Event::Exec(r) => Some((r.header.kind, r.client_order_id, r.qty, r.price, r.fee)),
+            _ => None,
+        })
+        .collect();
+    assert!(from_graph.iter().any(|r| r.0 == EventKind::Fill));
+    assert_eq!(from_graph, direct_reports);
+}
