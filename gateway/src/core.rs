@@ -8,6 +8,7 @@
 //! [`Gateway::apply`], the one function recovery also runs, so a gateway
 //! rebuilt from its journal equals the one that wrote it.
 
+use crate::flatten::Flatten;
 use crate::kill::{Cause, KillSwitches, Trading};
 use crate::ledger::Ledger;
 use crate::markets::Markets;
@@ -123,6 +124,8 @@ pub struct Gateway<P, L, J> {
     timeout_ns: i64,
     day: i64,
     day_start: Vec<Money>,
+    pub(crate) flatten: Flatten,
+    pub(crate) flattening: bool,
 }
 
 impl<P, L, J> core::fmt::Debug for Gateway<P, L, J> {
@@ -181,6 +184,8 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             timeout_ns: config.order_timeout_ns,
             day: i64::MIN,
             day_start: vec![Money::ZERO; 3 * strategies],
+            flatten: Flatten::default(),
+            flattening: false,
         }
     }
 
@@ -404,6 +409,9 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             out.push(e);
         }
         self.reports.clear();
+        if self.flatten.state.pending_venue_confirmation() {
+            self.advance_flatten(now, out);
+        }
     }
 
     pub(crate) fn count_reject(&mut self, code: RejectCode) {
@@ -433,11 +441,12 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
         if !self.record(&Event::Command(*c), now) {
             return;
         }
-        if matches!(
-            c.action,
-            CommandAction::TripKillSwitch | CommandAction::CancelAll
-        ) {
-            self.cancel_scope(c.scope, c.strategy, c.target, now, out);
+        match c.action {
+            CommandAction::TripKillSwitch | CommandAction::CancelAll => {
+                self.cancel_scope(c.scope, c.strategy, c.target, now, out);
+            }
+            CommandAction::Flatten => self.start_flatten(c.scope, c.strategy, c.target, now, out),
+            _ => {}
         }
     }
 
@@ -470,12 +479,14 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                     }
                 }
             }
-            CommandAction::CancelAll | CommandAction::Flatten | CommandAction::Shutdown => {}
+            // A flatten only lets risk-reducing orders through its scope.
+            CommandAction::Flatten => set(&mut self.kill, Trading::Reducing),
+            CommandAction::CancelAll | CommandAction::Shutdown => {}
         }
     }
 
     /// Sends a cancel, through the gate, for every cancellable order in the scope.
-    fn cancel_scope(
+    pub(crate) fn cancel_scope(
         &mut self,
         scope: Scope,
         strategy: StrategyId,

@@ -5,6 +5,7 @@
 //! - [`risk`]: the gate, with a reason code for every refusal, and the
 //!   venue's order-rate bucket.
 //! - [`kill`]: kill switches and trading states per scope.
+//! - [`flatten`]: the flatten state machine.
 //! - [`oms`]: order states, fills, open-order aggregates.
 //! - [`ledger`]: positions, PnL, fees and cash per mode.
 //! - [`venue`]: the venue trait, the gate-approved order type it takes,
@@ -15,6 +16,7 @@
 #![forbid(unsafe_code)]
 
 mod core;
+pub mod flatten;
 pub mod kill;
 pub mod ledger;
 pub mod markets;
@@ -26,6 +28,7 @@ pub mod risk;
 pub mod venue;
 
 pub use crate::core::{GATEWAY, Gateway, GatewayConfig, GatewayCounters, VenueConfig};
+pub use flatten::{Flatten, FlattenProblem, FlattenState};
 pub use kill::{Cause, KillSwitches, Trading};
 pub use ledger::Ledger;
 pub use markets::Markets;

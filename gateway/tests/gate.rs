@@ -607,3 +607,77 @@ fn the_gateway_runs_as_a_graph_node_with_the_same_outputs() {
     assert!(from_graph.iter().any(|r| r.0 == EventKind::Fill));
     assert_eq!(from_graph, direct_reports);
 }
+
+#[test]
+fn flatten_cancels_then_closes_and_reports_pending_until_the_venue_confirms() {
+    use pt_gateway::{FlattenProblem, FlattenState};
+    let mut h = Harness::paper();
+    h.quote(0, "0.40", "0.45", 10);
+    h.quote(2, "0.50", "0.55", 10);
+    // Long 6 of market 0 (taking the ask), short 4 of market 2, a resting bid.
+    let i = h.new_order(1, 1, 0, Side::Buy, "0.45", 6);
+    h.send(i);
+    let i = h.new_order(1, 2, 2, Side::Sell, "0.50", 4);
+    h.send(i);
+    let i = h.new_order(1, 3, 0, Side::Buy, "0.30", 2);
+    h.send(i);
+    let ledger = h.gw.ledger(Mode::Paper);
+    assert_eq!(ledger.position(pt_engine::model::InstrumentId(0)).qty, q(6));
+    assert_eq!(
+        ledger.position(pt_engine::model::InstrumentId(2)).qty,
+        q(-4)
+    );
+    let out = reports(h.command(CommandAction::Flatten, Scope::Global, 0, 0));
+    // The resting bid is cancelled, then each position closes at the opposite best.
+    assert_eq!(out[0].header.kind, EventKind::Cancelled);
+    let fills: Vec<_> = out
+        .iter()
+        .filter(|r| r.header.kind == EventKind::Fill)
+        .map(|r| (r.header.instrument.0, r.side, r.price, r.qty))
+        .collect();
+    assert_eq!(
+        fills,
+        vec![
+            (0, Side::Sell, p("0.40"), q(6)),
+            (2, Side::Buy, p("0.55"), q(4))
+        ]
+    );
+    assert_eq!(h.gw.flatten_status().state, FlattenState::Flat);
+    let ledger = h.gw.ledger(Mode::Paper);
+    assert!(ledger.holdings().all(|(_, p)| p.qty == Qty::ZERO));
+    ledger.balanced().unwrap();
+    // A strategy can only reduce during and after a flatten until reset.
+    let i = h.new_order(1, 4, 0, Side::Buy, "0.30", 1);
+    assert_eq!(reject_of(h.send(i)), Some(RejectCode::REDUCING_ONLY));
+
+    // With latency the venue's confirmations are pending for a while.
+    let config = PaperConfig {
+        arrival_ns: 5_000,
+        ..PaperConfig::default()
+    };
+    let mut h = Harness::new(Some(RiskPolicy::default()), Mode::Paper, false, config);
+    h.quote(0, "0.40", "0.45", 10);
+    let i = h.new_order(1, 1, 0, Side::Buy, "0.45", 6);
+    h.send(i);
+    h.advance(10_000);
+    h.command(CommandAction::Flatten, Scope::Strategy, 1, 0);
+    let s = h.gw.flatten_status().state;
+    assert_eq!(s, FlattenState::ClosingSent);
+    assert!(s.pending_venue_confirmation());
+    h.advance(10_000);
+    assert_eq!(h.gw.flatten_status().state, FlattenState::Flat);
+
+    // No bid to sell into: degraded, with the reason.
+    let mut h = Harness::paper();
+    h.quote(0, "0.40", "0.45", 10);
+    let i = h.new_order(1, 1, 0, Side::Buy, "0.45", 3);
+    h.send(i);
+    h.level(0, Side::Buy, "0.40", 0);
+    h.command(CommandAction::Flatten, Scope::Global, 0, 0);
+    let s = h.gw.flatten_status().state;
+    assert_eq!(
+        s,
+        FlattenState::Degraded(FlattenProblem::NoPrice(pt_engine::model::InstrumentId(0)))
+    );
+    assert!(!s.pending_venue_confirmation());
+}
