@@ -60,7 +60,7 @@ impl Default for GatewayConfig {
 }
 
 /// What an operator reads.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GatewayCounters {
     /// Intents taken.
     pub intents: u64,
@@ -74,19 +74,6 @@ pub struct GatewayCounters {
     pub unknown_policy: u64,
     /// Kill switches tripped by a loss limit.
     pub loss_trips: u64,
-}
-
-impl Default for GatewayCounters {
-    fn default() -> Self {
-        GatewayCounters {
-            intents: 0,
-            rejects: [0; 32],
-            approved: [0; 3],
-            journal_failures: 0,
-            unknown_policy: 0,
-            loss_trips: 0,
-        }
-    }
 }
 
 impl GatewayCounters {
@@ -366,15 +353,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                         .markets
                         .get(r.header.instrument)
                         .map_or(r.price, |m| m.mark());
-                    self.ledgers[mode as usize].fill(
-                        r.strategy(),
-                        r.header.instrument,
-                        r.side,
-                        r.qty,
-                        r.price,
-                        r.fee,
-                        mark,
-                    );
+                    self.ledgers[mode as usize].fill(r, mark);
                 }
             }
             Event::Command(c) => self.apply_command(c),

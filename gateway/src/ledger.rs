@@ -9,7 +9,7 @@
 
 use crate::markets::{EventIndex, Markets};
 use pt_engine::contract::BinaryPosition;
-use pt_engine::model::{InstrumentId, Money, Price, Qty, Side, StrategyId};
+use pt_engine::model::{ExecReport, InstrumentId, Money, Price, Qty, StrategyId};
 
 /// One strategy's totals.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -150,17 +150,17 @@ impl Ledger {
         }
     }
 
-    /// Books a fill of `strategy`'s order; `fee` is the net fee charged.
-    pub fn fill(
-        &mut self,
-        strategy: StrategyId,
-        instrument: InstrumentId,
-        side: Side,
-        qty: Qty,
-        price: Price,
-        fee: Money,
-        mark: Price,
-    ) {
+    /// Books a fill report (its strategy from the client id; `fee` is the
+    /// net fee charged), valuing the strategy's holding at `mark`.
+    pub fn fill(&mut self, r: &ExecReport, mark: Price) {
+        let (strategy, instrument, side, qty, price, fee) = (
+            r.strategy(),
+            r.header.instrument,
+            r.side,
+            r.qty,
+            r.price,
+            r.fee,
+        );
         let i = instrument.0 as usize;
         let Some(before) = self.account.get(i).copied() else {
             return;
