@@ -539,7 +539,11 @@ fn the_gateway_runs_as_a_graph_node_with_the_same_outputs() {
     let mut seen = Vec::new();
     let mut run = |graph: &mut FusedGraph<Event>, h: &mut Harness, step: u64| {
         let instrument = (step % 2) as u32;
-        let side = if step.is_multiple_of(3) { Side::Sell } else { Side::Buy };
+        let side = if step.is_multiple_of(3) {
+            Side::Sell
+        } else {
+            Side::Buy
+        };
         h.level(
             instrument,
             side,
