@@ -293,10 +293,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                 continue;
             };
             let mut header = Header::new(EventKind::OrderUnknown, o.instrument, 0, now);
-            header.venue = self
-                .markets
-                .get(o.instrument)
-                .map_or(VenueId(0), |m| m.venue);
+            header.venue = self.markets.venue_of(o.instrument);
             let r = ExecReport {
                 header,
                 client_order_id: id,
@@ -475,16 +472,9 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
     ) {
         self.cancels.clear();
         for o in self.oms.iter() {
-            let venue = self
-                .markets
-                .get(o.instrument)
-                .map_or(VenueId(0), |m| m.venue);
-            let inside = match scope {
-                Scope::Global => true,
-                Scope::Venue => venue.0 as u32 == target,
-                Scope::Strategy => o.id.strategy() == strategy,
-                Scope::Instrument => o.instrument == InstrumentId(target),
-            };
+            let inside =
+                self.markets
+                    .in_scope(scope, strategy, target, o.instrument, o.id.strategy());
             if inside && o.state.on_cancel_sent().is_some() {
                 self.cancels.push(o.id);
             }
@@ -496,10 +486,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                 continue;
             };
             let mut header = Header::new(EventKind::OrderCancel, o.instrument, 0, now);
-            header.venue = self
-                .markets
-                .get(o.instrument)
-                .map_or(VenueId(0), |m| m.venue);
+            header.venue = self.markets.venue_of(o.instrument);
             let intent = OrderIntent {
                 header,
                 client_order_id: self.oms.next_id(GATEWAY),

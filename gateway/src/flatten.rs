@@ -89,14 +89,13 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
         self.flatten
     }
 
+    /// The scope's rule, with the gateway's own closing orders inside
+    /// every strategy scope.
     fn in_scope(&self, f: &Flatten, instrument: InstrumentId, strategy: StrategyId) -> bool {
-        let venue = self.markets.get(instrument).map_or(VenueId(0), |m| m.venue);
-        match f.scope {
-            Scope::Global => true,
-            Scope::Venue => u32::from(venue.0) == f.target,
-            Scope::Strategy => strategy == f.strategy || strategy == GATEWAY,
-            Scope::Instrument => instrument.0 == f.target,
-        }
+        (f.scope == Scope::Strategy && strategy == GATEWAY)
+            || self
+                .markets
+                .in_scope(f.scope, f.strategy, f.target, instrument, strategy)
     }
 
     /// Starts a flatten (the command is already journaled and applied).

@@ -106,6 +106,33 @@ impl Markets {
         self.markets.get(id.0 as usize).and_then(Option::as_ref)
     }
 
+    /// The venue `id` trades on (venue 0 for an unknown instrument).
+    #[inline]
+    pub fn venue_of(&self, id: InstrumentId) -> VenueId {
+        self.get(id).map_or(VenueId(0), |m| m.venue)
+    }
+
+    /// Whether `scope` (with its `strategy` and `target`, as a command
+    /// carries them) covers an order or holding of `strategy_of` in
+    /// `instrument`: one rule for cancels, kill switches and flatten.
+    #[inline]
+    pub fn in_scope(
+        &self,
+        scope: pt_engine::model::Scope,
+        strategy: pt_engine::model::StrategyId,
+        target: u32,
+        instrument: InstrumentId,
+        strategy_of: pt_engine::model::StrategyId,
+    ) -> bool {
+        use pt_engine::model::Scope;
+        match scope {
+            Scope::Global => true,
+            Scope::Venue => u32::from(self.venue_of(instrument).0) == target,
+            Scope::Strategy => strategy_of == strategy,
+            Scope::Instrument => instrument.0 == target,
+        }
+    }
+
     /// How many instrument slots (the largest id + 1).
     pub fn slots(&self) -> usize {
         self.markets.len()
