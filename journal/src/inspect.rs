@@ -59,7 +59,7 @@ pub struct VerifyReport {
     pub problem: Option<Problem>,
 }
 
-fn scan_segment(
+pub(crate) fn scan_segment(
     dir: &Path,
     header: &SegmentHeader,
 ) -> Result<(SegmentInfo, Option<(u64, BadRecord)>), JournalError> {

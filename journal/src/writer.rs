@@ -5,6 +5,7 @@ use crate::files::{IndexFile, index_path, list_segments, prepare, read_header, s
 use crate::format::{
     HeaderError, KIND_SEGMENT_END, SegmentHeader, record, record_crc, record_span, segment,
 };
+use crate::inspect::scan_segment;
 use crate::lock::WriterLock;
 use crate::map::WriteMap;
 use crate::prepare::Preparer;
@@ -68,7 +69,8 @@ pub struct Recovery {
     pub cut: Option<Cut>,
     /// The pid of a writer that died holding the lock.
     pub stale_lock_pid: Option<u32>,
-    /// Blank segment files (prepared, never started) that were removed.
+    /// Segment files that held no record and that no end marker pointed to
+    /// (prepared, or started by a roll the process did not finish), removed.
     pub blank_removed: Vec<u64>,
 }
 
@@ -252,10 +254,14 @@ impl Writer {
                 }
                 // A blank segment at the end was prepared and never started.
                 Err(HeaderError::Blank | HeaderError::Short) if i + 1 == numbers.len() => {
-                    std::fs::remove_file(segment_path(dir, number))
-                        .map_err(io("remove", segment_path(dir, number)))?;
-                    let _ = std::fs::remove_file(index_path(dir, number));
-                    recovery.blank_removed.push(number);
+                    remove_unstarted(dir, number, &mut recovery)?;
+                }
+                // A roll killed while writing the header: the segment before
+                // has no end marker, so nothing was ever written here.
+                Err(HeaderError::Crc | HeaderError::Magic)
+                    if i + 1 == numbers.len() && ends_open(dir, headers.last())? =>
+                {
+                    remove_unstarted(dir, number, &mut recovery)?;
                 }
                 Err(error) => {
                     return Err(JournalError::BadHeader {
@@ -263,6 +269,17 @@ impl Writer {
                         error,
                     });
                 }
+            }
+        }
+
+        // A roll killed after starting the next segment and before marking
+        // the end of this one: the newest segment holds no record and no end
+        // marker points to it, so it was never started.
+        if let [.., prev, last] = headers[..] {
+            let (newest, bad) = scan_segment(dir, &last)?;
+            if newest.records == 0 && bad.is_none() && ends_open(dir, Some(&prev))? {
+                remove_unstarted(dir, last.number, &mut recovery)?;
+                headers.pop();
             }
         }
 
@@ -474,6 +491,24 @@ impl Claim<'_> {
         }
         Ok(seq)
     }
+}
+
+/// Whether segment `header` (if any) lacks its end marker.
+fn ends_open(dir: &Path, header: Option<&SegmentHeader>) -> Result<bool, JournalError> {
+    match header {
+        Some(h) => Ok(!scan_segment(dir, h)?.0.finished),
+        None => Ok(false),
+    }
+}
+
+/// Removes segment `number` and its index: prepared or started by a roll
+/// that never finished, it holds no record.
+fn remove_unstarted(dir: &Path, number: u64, recovery: &mut Recovery) -> Result<(), JournalError> {
+    let path = segment_path(dir, number);
+    std::fs::remove_file(&path).map_err(io("remove", &path))?;
+    let _ = std::fs::remove_file(index_path(dir, number));
+    recovery.blank_removed.push(number);
+    Ok(())
 }
 
 fn start_segment(

@@ -113,13 +113,70 @@ fn last_segment(dir: &Path) -> PathBuf {
 
 /// Writes `bytes` at `offset` of the last segment, as a crash mid-write would.
 fn scribble(dir: &Path, offset: u64, bytes: &[u8]) {
+    scribble_in(&last_segment(dir), offset, bytes);
+}
+
+fn scribble_in(segment: &Path, offset: u64, bytes: &[u8]) {
     use std::io::{Seek, SeekFrom, Write};
     let mut f = std::fs::OpenOptions::new()
         .write(true)
-        .open(last_segment(dir))
+        .open(segment)
         .unwrap();
     f.seek(SeekFrom::Start(offset)).unwrap();
     f.write_all(bytes).unwrap();
+}
+
+/// The state a writer killed in the middle of a roll leaves: the next
+/// segment started (its header written, perhaps torn), the end marker of the
+/// one before never written.
+#[test]
+fn a_roll_killed_before_its_end_marker_is_undone() {
+    use pt_journal::format::{record, segment};
+    for torn_header in [false, true] {
+        let dir = temp_dir("torn-roll");
+        let _cleanup = Cleanup(dir.clone());
+        journal_with(&dir, 1000);
+        let info = pt_journal::info(&dir).unwrap();
+        let [first, second] = &info.segments[..] else {
+            panic!("1000 records fill two segments: {info:?}")
+        };
+        assert!(first.finished && second.records > 0);
+        let marker = first.used - record::HEADER_LEN as u64;
+        let newest = last_segment(&dir);
+        let first_path = newest.with_file_name(format!("{:020}.seg", first.header.number));
+        scribble_in(&first_path, marker, &[0; record::HEADER_LEN]);
+        let size = second.header.size as usize;
+        scribble_in(
+            &newest,
+            segment::HEADER_LEN as u64,
+            &vec![0; size - segment::HEADER_LEN],
+        );
+        if torn_header {
+            scribble_in(&newest, segment::CRC_AT as u64, &[0xEE; 4]);
+        }
+
+        let (mut w, recovery) = Writer::open(&dir, small()).unwrap();
+        assert_eq!(
+            recovery.blank_removed,
+            vec![second.header.number],
+            "{recovery}"
+        );
+        assert_eq!(recovery.next_seq, first.records);
+        assert_eq!(recovery.cut, None, "no record was torn");
+        // Appending rolls again, this time whole.
+        for seq in first.records..first.records + 200 {
+            assert_eq!(w.append(1, 0, &payload(seq, 40)).unwrap(), seq);
+        }
+        drop(w);
+        assert_eq!(verify(&dir).unwrap().problem, None);
+        let all = read_all(&dir);
+        assert_eq!(all.len() as u64, first.records + 200);
+        assert!(
+            all.iter()
+                .enumerate()
+                .all(|(i, r)| r.0 == i as u64 && r.3 == payload(i as u64, 40))
+        );
+    }
 }
 
 fn journal_with(dir: &Path, n: u64) -> u64 {
