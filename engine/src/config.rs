@@ -112,3 +112,107 @@ mod tests {
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
     }
 }
+
+/// A number in a config file, written as a string (`"0.5"`, exact) or an
+/// integer; read with a [`Reader`].
+#[derive(Debug, Clone)]
+pub struct Number(pub String);
+
+impl<'de> serde::Deserialize<'de> for Number {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Number;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal number as a string (\"0.5\") or an integer")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Number, E> {
+                Ok(Number(v.to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
+                Ok(Number(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// An optional number with where it was written.
+pub type Field = Option<toml::Spanned<Number>>;
+
+/// Reads [`Field`]s of one file: a field's default when absent, else parsed
+/// and checked, with an error naming the key, the value, the line and what
+/// was expected.
+#[derive(Clone, Copy, Debug)]
+pub struct Reader<'a> {
+    text: &'a str,
+    source: &'a str,
+}
+
+impl<'a> Reader<'a> {
+    /// Fields of `text`, which came from `source`.
+    pub fn new(text: &'a str, source: &'a str) -> Reader<'a> {
+        Reader { text, source }
+    }
+
+    /// An error at `field`: `key = "value": expected …`.
+    pub fn error(&self, key: &str, field: &toml::Spanned<Number>, expected: &str) -> ConfigError {
+        let (line, column) = line_col(self.text, field.span().start);
+        ConfigError {
+            source_name: self.source.to_owned(),
+            line: Some(line),
+            column: Some(column),
+            message: format!("{key} = {:?}: expected {expected}", field.get_ref().0),
+        }
+    }
+
+    /// A fixed-point decimal (raw, at eight decimal places) of at
+    /// least `min`; `default` when absent.
+    pub fn decimal(
+        &self,
+        key: &str,
+        field: &Field,
+        default: &str,
+        min: i64,
+        expected: &str,
+    ) -> Result<i64, ConfigError> {
+        self.decimal_in(key, field, default, min..=i64::MAX, expected)
+    }
+
+    /// A fixed-point decimal (raw) within `range`; `default` when absent.
+    pub fn decimal_in(
+        &self,
+        key: &str,
+        field: &Field,
+        default: &str,
+        range: core::ops::RangeInclusive<i64>,
+        expected: &str,
+    ) -> Result<i64, ConfigError> {
+        let Some(field) = field else {
+            return Ok(crate::model::Qty::parse(default)
+                .expect("a valid default")
+                .raw());
+        };
+        match crate::model::Qty::parse(&field.get_ref().0) {
+            Ok(v) if range.contains(&v.raw()) => Ok(v.raw()),
+            _ => Err(self.error(key, field, expected)),
+        }
+    }
+
+    /// A whole number of at least `min`; `default` when absent.
+    pub fn count(
+        &self,
+        key: &str,
+        field: &Field,
+        default: u32,
+        min: u32,
+    ) -> Result<u32, ConfigError> {
+        let Some(field) = field else {
+            return Ok(default);
+        };
+        match field.get_ref().0.parse::<u32>() {
+            Ok(v) if v >= min => Ok(v),
+            _ => Err(self.error(key, field, &format!("a whole number of at least {min}"))),
+        }
+    }
+}

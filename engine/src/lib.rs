@@ -15,3 +15,4 @@ pub mod graph;
 pub mod instrument;
 pub mod model;
 pub mod pipeline;
+pub mod strategy;

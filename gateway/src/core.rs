@@ -410,6 +410,11 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
     }
 
     fn on_command(&mut self, c: &Command, now: Nanos, out: &mut Out<Event>) {
+        // Clock ticks and signals are the strategies' business; their time
+        // reaches the venues through `poll`.
+        if matches!(c.action, CommandAction::Heartbeat | CommandAction::Signal) {
+            return;
+        }
         if c.action == CommandAction::ReloadRisk && !self.staged.iter().any(|(v, _)| *v == c.arg) {
             self.counters.unknown_policy += 1;
             return;
@@ -457,7 +462,10 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             }
             // A flatten only lets risk-reducing orders through its scope.
             CommandAction::Flatten => set(&mut self.kill, Trading::Reducing),
-            CommandAction::CancelAll | CommandAction::Shutdown => {}
+            CommandAction::CancelAll
+            | CommandAction::Shutdown
+            | CommandAction::Heartbeat
+            | CommandAction::Signal => {}
         }
     }
 

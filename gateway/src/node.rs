@@ -2,12 +2,16 @@
 //! updates, market data and commands on its input links, emits execution
 //! reports, and is polled for what its venues have due (delayed answers,
 //! timeouts), so it runs fused, on its own pinned thread, in replay and in
-//! a backtest alike.
+//! a backtest alike. Around the pure gateway it measures tick-to-trade:
+//! from the first stamp an approved intent carries (the moment its market
+//! event was taken from the feed) to its hand-over to the venue.
 
 use crate::core::Gateway;
 use crate::venue::{Venue, WriteAhead};
+use hdrhistogram::Histogram;
 use pt_engine::graph::{Node, NodeKind, Out, Polled};
-use pt_engine::model::{Event, Nanos};
+use pt_engine::model::{Event, Mono, Nanos};
+use pt_engine::pipeline::new_histogram;
 
 /// Node name the engine's graph uses.
 pub const NAME: &str = "gateway";
@@ -16,12 +20,21 @@ pub const NAME: &str = "gateway";
 #[derive(Debug)]
 pub struct GatewayNode<P, L, J> {
     gateway: Gateway<P, L, J>,
+    tick_to_trade: Histogram<u64>,
 }
 
 impl<P, L, J> GatewayNode<P, L, J> {
     /// Wraps `gateway`.
     pub fn new(gateway: Gateway<P, L, J>) -> Self {
-        GatewayNode { gateway }
+        GatewayNode {
+            gateway,
+            tick_to_trade: new_histogram(),
+        }
+    }
+
+    /// Tick-to-trade of every approved intent that carried a stamp (ns).
+    pub fn tick_to_trade(&self) -> &Histogram<u64> {
+        &self.tick_to_trade
     }
 
     /// The gateway.
@@ -51,7 +64,19 @@ where
 
     #[inline]
     fn on_event(&mut self, event: &Event, now: Nanos, out: &mut Out<Event>) {
+        let Event::Intent(intent) = event else {
+            self.gateway.on_event(event, now, out);
+            return;
+        };
+        let approved = |g: &Gateway<P, L, J>| g.counters().approved.iter().sum::<u64>();
+        let before = approved(&self.gateway);
         self.gateway.on_event(event, now, out);
+        let first = intent.header.stamps[0];
+        if first.is_set() && approved(&self.gateway) > before {
+            let ns = Mono::now().saturating_since(first.at());
+            // Saturates at the histogram's top rather than failing.
+            self.tick_to_trade.saturating_record(ns);
+        }
     }
 
     fn poll(&mut self, now: Nanos, out: &mut Out<Event>) -> Polled {

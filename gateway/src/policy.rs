@@ -36,10 +36,9 @@
 //! errors. Quantities and amounts may be written as strings (`"0.5"`) or
 //! integers, and are held exactly in fixed point.
 
-use pt_engine::config::{self, ConfigError};
+use pt_engine::config::{self, ConfigError, Field, Reader};
 use pt_engine::model::{Money, Price, Qty};
 use serde::Deserialize;
-use toml::Spanned;
 
 /// Per-order limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,31 +109,6 @@ impl Default for RiskPolicy {
     }
 }
 
-/// A number written as a string or an integer.
-#[derive(Debug, Clone)]
-struct Number(String);
-
-impl<'de> Deserialize<'de> for Number {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Number, D::Error> {
-        struct V;
-        impl serde::de::Visitor<'_> for V {
-            type Value = Number;
-            fn expecting(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-                f.write_str("a decimal number as a string (\"0.5\") or an integer")
-            }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Number, E> {
-                Ok(Number(v.to_owned()))
-            }
-            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Number, E> {
-                Ok(Number(v.to_string()))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
-
-type Field = Option<Spanned<Number>>;
-
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -185,52 +159,6 @@ struct RateFile {
     cancel_cost: Field,
 }
 
-/// Reads one field: its default when absent, else parsed and checked,
-/// with an error naming the key, the value, the line and what was expected.
-struct Reader<'a> {
-    text: &'a str,
-    source: &'a str,
-}
-
-impl Reader<'_> {
-    fn error(&self, key: &str, field: &Spanned<Number>, expected: &str) -> ConfigError {
-        let (line, column) = config::line_col(self.text, field.span().start);
-        ConfigError {
-            source_name: self.source.to_owned(),
-            line: Some(line),
-            column: Some(column),
-            message: format!("{key} = {:?}: expected {expected}", field.get_ref().0),
-        }
-    }
-
-    fn decimal(
-        &self,
-        key: &str,
-        field: &Field,
-        default: &str,
-        min: i64,
-        expected: &str,
-    ) -> Result<i64, ConfigError> {
-        let Some(field) = field else {
-            return Ok(Qty::parse(default).expect("a valid default").raw());
-        };
-        match Qty::parse(&field.get_ref().0) {
-            Ok(v) if v.raw() >= min => Ok(v.raw()),
-            _ => Err(self.error(key, field, expected)),
-        }
-    }
-
-    fn count(&self, key: &str, field: &Field, default: u32, min: u32) -> Result<u32, ConfigError> {
-        let Some(field) = field else {
-            return Ok(default);
-        };
-        match field.get_ref().0.parse::<u32>() {
-            Ok(v) if v >= min => Ok(v),
-            _ => Err(self.error(key, field, &format!("a whole number of at least {min}"))),
-        }
-    }
-}
-
 const POSITIVE_QTY: &str = "a positive number of contracts such as \"100\"";
 const POSITIVE_USD: &str = "a positive dollar amount such as \"50.00\"";
 
@@ -238,10 +166,7 @@ impl RiskPolicy {
     /// Parses and checks a policy; `source_name` appears in errors.
     pub fn from_toml(text: &str, source_name: &str) -> Result<RiskPolicy, ConfigError> {
         let file: File = config::from_toml(text, source_name)?;
-        let r = Reader {
-            text,
-            source: source_name,
-        };
+        let r = Reader::new(text, source_name);
         let qty = |key: &str, f: &Field, d: &str| {
             r.decimal(key, f, d, 1, POSITIVE_QTY).map(Qty::from_raw)
         };

@@ -1,7 +1,9 @@
 //! What the gateway sends orders to, the approved-order type it sends, and
 //! the write-ahead journal it records to first.
 
-use pt_engine::model::{Event, ExecReport, Nanos, OrderIntent, journal_kind::journal_kind};
+use pt_engine::model::{
+    Event, ExecReport, Nanos, OrderIntent, STAGE_STAMPS, Stamp, journal_kind::journal_kind,
+};
 
 /// An intent the risk gate approved, with its requested and effective
 /// modes set. Only the gate builds one (its constructor is private to this
@@ -70,10 +72,21 @@ pub trait WriteAhead {
     fn append(&mut self, event: &Event, at: Nanos) -> Result<(), String>;
 }
 
+/// `event` as the orders journal keeps it: without its stage stamps, which
+/// are measurements of this run (tick-to-trade), not state, so that a replay
+/// of the same inputs journals the same bytes.
+#[inline]
+pub fn unstamped(event: &Event) -> Event {
+    let mut e = *event;
+    e.header_mut().stamps = [Stamp::UNSET; STAGE_STAMPS];
+    e
+}
+
 impl WriteAhead for pt_journal::Writer {
     #[inline]
     fn append(&mut self, event: &Event, at: Nanos) -> Result<(), String> {
-        pt_journal::Writer::append(self, journal_kind(event.kind()), at.0, &event.to_bytes())
+        let bytes = unstamped(event).to_bytes();
+        pt_journal::Writer::append(self, journal_kind(event.kind()), at.0, &bytes)
             .map(|_| ())
             .map_err(|e| e.to_string())
     }
@@ -83,7 +96,7 @@ impl WriteAhead for pt_journal::Writer {
 /// that compare).
 impl WriteAhead for Vec<(Event, Nanos)> {
     fn append(&mut self, event: &Event, at: Nanos) -> Result<(), String> {
-        self.push((*event, at));
+        self.push((unstamped(event), at));
         Ok(())
     }
 }

@@ -128,6 +128,13 @@ impl Signer {
         check_key_id(key_id).map_err(SignerError)?;
         let text = fs::read_to_string(path)
             .map_err(|e| SignerError(format!("reading the private key {}: {e}", path.display())))?;
+        Signer::from_pem(key_id, &text, path)
+    }
+
+    /// The same from PEM text (a key passed on stdin); `path` names where
+    /// it came from in errors.
+    pub fn from_pem(key_id: &str, text: &str, path: &Path) -> Result<Signer, SignerError> {
+        check_key_id(key_id).map_err(SignerError)?;
         let text = text.trim();
         let key = if text.contains("-----BEGIN PRIVATE KEY-----") {
             RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| {

@@ -1,12 +1,12 @@
-//! `pt`: the PredictionTrader command line.
-//!
-//! Until the engine lands, `pt` runs the parts that exist: the feed
-//! follower, the instrument registry checker, the journal inspector and the
-//! venue simulator (`pt-bench` measures the runtime).
+//! `pt`: the PredictionTrader command line: the demo, the engine, replay,
+//! signals, the feed follower, the instrument registry checker, the journal
+//! inspector and the venue simulator (`pt-bench` measures the runtime).
 
 #![forbid(unsafe_code)]
 
 mod cmd;
+mod engine;
+mod local_sim;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +29,12 @@ enum Command {
     /// rings, the pipeline and the journal).
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
+    /// The whole engine on this machine: a simulator with 20 markets, the
+    /// engine in paper mode with a market maker on every market and a
+    /// signal taker, and a live view; --seconds N or Ctrl-C ends it.
+    Demo(cmd::demo::DemoArgs),
+    /// Run the engine: feed, books, strategies and gateway from --config.
+    Engine(cmd::engine::EngineArgs),
     /// Follow a Kalshi WebSocket feed into books and show them: the built-in
     /// simulator by default, or --venue HOST:PORT / --kalshi with --markets.
     Feed(cmd::feed::FeedArgs),
@@ -37,6 +43,11 @@ enum Command {
     /// Inspect a journal: info, dump, tail, verify.
     #[command(subcommand)]
     Journal(cmd::journal::Journal),
+    /// Feed a run's md/ journal through the same code and check that it
+    /// journals the same orders, byte for byte.
+    Replay(cmd::replay::ReplayArgs),
+    /// Send an external signal (a market's probability) to a running engine.
+    Signal(cmd::signal::SignalArgs),
     /// Run a Kalshi-compatible exchange on loopback (REST, WebSocket, TLS), or make API keys.
     #[command(subcommand)]
     Sim(cmd::sim::Sim),
@@ -46,6 +57,10 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Demo(args) => cmd::demo::run(args),
+        Command::Engine(args) => cmd::engine::run(args),
+        Command::Replay(args) => cmd::replay::run(args),
+        Command::Signal(args) => cmd::signal::run(args),
         Command::Feed(args) => cmd::feed::run(args),
         Command::Instruments(args) => cmd::instruments::run(&args),
         Command::Journal(command) => cmd::journal::run(command),

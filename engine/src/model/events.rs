@@ -297,8 +297,9 @@ pub struct Command {
     pub arg: i64,
     /// Who issued it (an audit id from the control plane).
     pub issued_by: u64,
-    /// Reserved, zero.
-    pub _reserved: [u64; 5],
+    /// Further arguments of the action (a signal's confidence, times and
+    /// time to live); zero when it takes none.
+    pub args: [i64; 5],
 }
 
 /// Any record: what a journal holds and what the generic pipeline carries.

@@ -6,6 +6,7 @@
 //! process on a loopback port with a key made for the run, so the command
 //! works on a fresh machine.
 
+use crate::local_sim::LocalSim;
 use anyhow::{Context as _, bail};
 use pt_engine::book::BookStage;
 use pt_engine::graph::{FusedGraph, GraphSpec, ThreadedGraph};
@@ -159,48 +160,20 @@ fn remote(args: &FeedArgs, venue: &str) -> anyhow::Result<FeedConfig> {
 
 /// Starts the simulator on a loopback port with a key made for this run.
 async fn embedded(args: &FeedArgs) -> anyhow::Result<(FeedConfig, pt_sim::server::Running)> {
-    use pt_sim::auth::KeyStore;
-    use pt_sim::server::{self, SimConfig};
-    let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
-        .context("cannot make an RSA key for the simulator")?;
-    let mut keys = KeyStore::empty();
-    keys.insert("pt-feed", key.to_public_key());
-    let mut faults = pt_sim::faults::Faults::default();
-    for f in &args.sim_faults {
-        faults
-            .set(f)
-            .map_err(|e| anyhow::anyhow!("--sim-fault: {e}"))?;
-    }
-    // Loopback, an ephemeral port, no CA file: everything stays in memory.
-    let config = SimConfig {
-        markets: args.sim_markets.max(1),
-        rate: args.sim_rate,
-        faults,
-        ..SimConfig::default()
-    };
-    let sim = server::start_with_keys(config, keys).await?;
-    let ca = sim.ca_pem.clone().context("the simulator serves TLS")?;
+    let sim = LocalSim::start(args.sim_markets, args.sim_rate, &args.sim_faults, "pt-feed").await?;
     let tickers: Vec<String> = if args.markets.is_empty() {
-        server::market_specs(args.sim_markets.max(1), 0)
-            .into_iter()
-            .map(|m| m.ticker)
-            .collect()
+        sim.tickers.clone()
     } else {
         args.markets.clone()
     };
     eprintln!(
         "simulator on {} ({} markets, {} messages/s)",
-        sim.ws_url(),
+        sim.running.ws_url(),
         args.sim_markets.max(1),
         args.sim_rate
     );
-    let mut fc = FeedConfig::new("127.0.0.1", sim.addr.port(), session(&tickers, args.trades));
-    fc.tls = Some(
-        tls::client_config_from_ca_pem(&ca, std::path::Path::new("(the simulator's CA)"))
-            .context("the simulator's CA")?,
-    );
-    fc.signer = Some(Arc::new(Signer::from_private_key("pt-feed", key)));
-    Ok((fc, sim))
+    let fc = sim.feed_config(session(&tickers, args.trades))?;
+    Ok((fc, sim.running))
 }
 
 fn session(tickers: &[String], trades: bool) -> SessionConfig {

@@ -2,7 +2,11 @@
 
 pub(crate) mod bench;
 pub(crate) mod bench_sim;
+pub(crate) mod demo;
+pub(crate) mod engine;
 pub(crate) mod feed;
 pub(crate) mod instruments;
 pub(crate) mod journal;
+pub(crate) mod replay;
+pub(crate) mod signal;
 pub(crate) mod sim;

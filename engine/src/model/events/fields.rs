@@ -189,6 +189,12 @@ pub enum CommandAction {
     SetReducing = 6,
     /// Set the venue's requested mode (`arg` is the [`Mode`](crate::model::Mode) number).
     SetMode = 7,
+    /// A clock tick: the engine's heartbeat, the strategies' timer, and the
+    /// time at which the gateway's venues release what they have due.
+    Heartbeat = 8,
+    /// An external view of one market's probability
+    /// ([`Signal`](crate::strategy::Signal)): `target` is the instrument.
+    Signal = 9,
 }
 
 /// A reject reason: the gateway's own codes below 1000, venue codes above.

@@ -1,0 +1,159 @@
+//! The strategy stage: the configured strategies as one graph node.
+
+use super::{Ctx, Signal, Strategy};
+use crate::graph::{Node, Out};
+use crate::model::{CommandAction, Event, Header, Nanos, Scope, StrategyId};
+
+/// Node name the engine's graph uses.
+pub const NAME: &str = "strategy";
+
+/// What the stage counted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StrategyCounters {
+    /// Book updates handled.
+    pub books: u64,
+    /// Execution reports routed to their strategy.
+    pub reports: u64,
+    /// Reports for a strategy this stage does not run (the gateway's own).
+    pub foreign_reports: u64,
+    /// Signals delivered.
+    pub signals: u64,
+    /// Signals ignored because their time to live had passed.
+    pub expired_signals: u64,
+    /// Signals ignored because a field was out of range.
+    pub bad_signals: u64,
+    /// Intents emitted.
+    pub intents: u64,
+}
+
+struct Slot {
+    id: StrategyId,
+    strategy: Box<dyn Strategy>,
+    next: u64,
+    halted: bool,
+}
+
+/// Runs strategies numbered from 1 in the order given: books, signals and
+/// ticks go to all of them, a report to the strategy that owns its order.
+pub struct StrategyStage {
+    slots: Vec<Slot>,
+    counters: StrategyCounters,
+}
+
+impl core::fmt::Debug for StrategyStage {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("StrategyStage")
+            .field("strategies", &self.slots.len())
+            .field("counters", &self.counters)
+            .finish()
+    }
+}
+
+impl StrategyStage {
+    /// The strategies, each with the first order counter it may use (past
+    /// every id its earlier runs used, so that no id is ever reused).
+    pub fn new(strategies: Vec<(Box<dyn Strategy>, u64)>) -> StrategyStage {
+        let slots = strategies
+            .into_iter()
+            .enumerate()
+            .map(|(i, (strategy, next))| Slot {
+                id: StrategyId(u16::try_from(i + 1).unwrap_or(u16::MAX)),
+                strategy,
+                next,
+                halted: false,
+            })
+            .collect();
+        StrategyStage {
+            slots,
+            counters: StrategyCounters::default(),
+        }
+    }
+
+    /// Counters so far.
+    pub fn counters(&self) -> StrategyCounters {
+        self.counters
+    }
+
+    /// Each strategy's id and kind.
+    pub fn strategies(&self) -> impl Iterator<Item = (StrategyId, &'static str)> + '_ {
+        self.slots.iter().map(|s| (s.id, s.strategy.kind()))
+    }
+
+    fn each(
+        &mut self,
+        now: Nanos,
+        cause: Header,
+        out: &mut Out<Event>,
+        mut call: impl FnMut(&mut dyn Strategy, &mut Ctx<'_>, &mut bool),
+    ) {
+        for slot in &mut self.slots {
+            let mut ctx = Ctx::new(now, slot.id, &mut slot.next, cause, out);
+            call(slot.strategy.as_mut(), &mut ctx, &mut slot.halted);
+        }
+    }
+}
+
+impl Node<Event> for StrategyStage {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn on_event(&mut self, event: &Event, now: Nanos, out: &mut Out<Event>) {
+        let before = out.len();
+        match event {
+            Event::Book(u) => {
+                self.counters.books += 1;
+                self.each(now, u.header, out, |s, ctx, _| s.on_book(u, ctx));
+            }
+            Event::Exec(r) => {
+                let owner = r.strategy();
+                match self.slots.iter_mut().find(|s| s.id == owner) {
+                    Some(slot) => {
+                        self.counters.reports += 1;
+                        let mut ctx = Ctx::new(now, slot.id, &mut slot.next, r.header, out);
+                        slot.strategy.on_exec(r, &mut ctx);
+                    }
+                    None => self.counters.foreign_reports += 1,
+                }
+            }
+            Event::Command(c) => match c.action {
+                CommandAction::Signal => match Signal::from_command(c) {
+                    Some(Ok(signal)) if signal.is_fresh(now) => {
+                        self.counters.signals += 1;
+                        self.each(now, c.header, out, |s, ctx, _| s.on_signal(&signal, ctx));
+                    }
+                    Some(Ok(_)) => self.counters.expired_signals += 1,
+                    _ => self.counters.bad_signals += 1,
+                },
+                CommandAction::Heartbeat => {
+                    self.each(now, c.header, out, |s, ctx, _| s.on_timer(ctx));
+                }
+                CommandAction::TripKillSwitch
+                | CommandAction::ResetKillSwitch
+                | CommandAction::Shutdown => {
+                    let halt = c.action != CommandAction::ResetKillSwitch;
+                    let (scope, who) = (c.scope, c.strategy);
+                    self.each(now, c.header, out, |s, ctx, halted| {
+                        let concerns = match scope {
+                            Scope::Global | Scope::Venue => true,
+                            Scope::Strategy => ctx.strategy() == who,
+                            Scope::Instrument => false,
+                        };
+                        if concerns && *halted != halt {
+                            *halted = halt;
+                            s.on_halt(halt, ctx);
+                        }
+                    });
+                }
+                _ => {}
+            },
+            Event::Market(_) | Event::Intent(_) => {}
+        }
+        self.counters.intents += (out.len() - before) as u64;
+    }
+
+    fn expected_outputs(&self) -> usize {
+        // A halt pulls both quotes of every market.
+        64
+    }
+}

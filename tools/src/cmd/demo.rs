@@ -1,0 +1,263 @@
+//! `pt demo`: the whole hot path on one machine with nothing else. A
+//! simulator with twenty markets starts in this process; the engine
+//! follows it in paper mode with `mm` quoting every market and `taker` fed
+//! by a synthetic signal source that writes into the commands journal, as
+//! `pt signal` would; a view refreshed in place shows what happens.
+
+use crate::engine::config::EngineConfig;
+use crate::engine::run::{COMMANDS, Engine, session};
+use crate::engine::view::Snapshot;
+use crate::local_sim::LocalSim;
+use anyhow::Context as _;
+use pt_engine::model::journal_kind::journal_kind;
+use pt_engine::model::{InstrumentId, Nanos, Price};
+use pt_engine::strategy::Signal;
+use std::io::{IsTerminal as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct DemoArgs {
+    /// Stop after this many seconds; 0 runs until Ctrl-C.
+    #[arg(long, default_value_t = 0)]
+    seconds: u64,
+    /// Markets of the simulator, all quoted by `mm`.
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=500))]
+    markets: u64,
+    /// Market-data messages per second of the simulator.
+    #[arg(long, default_value_t = 1_000, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    rate: u64,
+    /// Milliseconds between synthetic signals (0: none).
+    #[arg(long, default_value_t = 500)]
+    signal_every_ms: u64,
+    /// Where the journals go; a new folder under ./pt-demo by default.
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Print a status line per second instead of the view refreshed in
+    /// place (the default when stdout is not a terminal).
+    #[arg(long)]
+    plain: bool,
+}
+
+/// The demo's risk policy: the defaults with an order budget of a higher
+/// venue tier, as twenty quoted markets need.
+const DEMO_POLICY: &str = r#"
+[rate]
+capacity = 4000
+refill_per_second = 4000
+order_cost = 10
+cancel_cost = 2
+
+[strategy]
+max_open_orders = 200
+"#;
+
+/// The engine's config for the demo, as text (it is saved beside the
+/// journals, where `pt replay` reads it).
+fn config_text(port: u16, tickers: &[String]) -> String {
+    let markets: Vec<String> = tickers.iter().map(|t| format!("{t:?}")).collect();
+    format!(
+        r#"# Written by `pt demo`: the engine as it ran.
+data_dir = "."
+mode = "paper"
+heartbeat_ms = 100
+on_stop = "cancel"
+risk_policy = "risk.toml"
+
+[feed]
+host = "127.0.0.1"
+port = {port}
+markets = [{}]
+
+[paper]
+arrival_us = 200
+report_us = 200
+
+[[strategy]]
+kind = "mm"
+markets = "all"
+size = "5"
+max_position = "40"
+half_spread = "0.02"
+requote_ticks = 1
+
+[[strategy]]
+kind = "taker"
+markets = "all"
+threshold = "0.02"
+kelly_fraction = "0.25"
+bankroll = "500"
+max_qty = "15"
+"#,
+        markets.join(", ")
+    )
+}
+
+fn default_dir() -> PathBuf {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    PathBuf::from("pt-demo").join(format!("run-{secs}"))
+}
+
+/// The synthetic signal source: every `every`, one market's probability a
+/// few cents away from its mid, written into `commands/`.
+fn signals(dir: PathBuf, mids: Arc<Vec<AtomicI64>>, every: Duration, stop: Arc<AtomicBool>) {
+    let config = pt_journal::WriterConfig {
+        segment_size: 1 << 20,
+        ..pt_journal::WriterConfig::default()
+    };
+    let Ok((mut w, _)) = pt_journal::Writer::open(&dir, config) else {
+        eprintln!("signal source: cannot open {}", dir.display());
+        return;
+    };
+    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut next = || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let cent = Price::ONE.raw() / 100;
+    while !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(every);
+        let i = (next() % mids.len() as u64) as usize;
+        let mid = mids[i].load(Ordering::Relaxed);
+        if mid <= 0 {
+            continue;
+        }
+        let away = (3 + (next() % 10) as i64) * cent;
+        let p = if next() % 2 == 0 {
+            mid + away
+        } else {
+            mid - away
+        };
+        let now = Nanos::now();
+        let s = Signal {
+            instrument: InstrumentId(i as u32),
+            probability: Price::from_raw(p.clamp(2 * cent, 98 * cent)),
+            confidence: Price::from_raw((50 + (next() % 40) as i64) * cent),
+            generated_at: now,
+            ttl_ns: 2_000_000_000,
+            source: 1,
+        };
+        let e = pt_engine::model::Event::Command(s.to_command(now));
+        if w.append(journal_kind(e.kind()), now.0, &e.to_bytes())
+            .is_err()
+        {
+            eprintln!("signal source: cannot write {}", dir.display());
+            return;
+        }
+    }
+}
+
+fn count(dir: &Path) -> u64 {
+    pt_journal::info(dir).map_or(0, |i| i.next_seq - i.first_seq.unwrap_or(i.next_seq))
+}
+
+pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
+    let stop = super::engine::stop_on_signals()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .context("cannot start the simulator's runtime")?;
+    let sim = runtime.block_on(LocalSim::start(
+        args.markets as usize,
+        args.rate,
+        &[],
+        "pt-demo",
+    ))?;
+    let dir = args.data_dir.clone().unwrap_or_else(default_dir);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let text = config_text(sim.running.addr.port(), &sim.tickers);
+    std::fs::write(dir.join("pt.toml"), &text)?;
+    std::fs::write(dir.join("risk.toml"), DEMO_POLICY)?;
+    let config = EngineConfig::load(&dir.join("pt.toml"))?;
+    let mut engine = Engine::open(&config, sim.feed_config(session(&sim.tickers))?)?;
+    eprintln!(
+        "pt demo: simulator on {} with {} markets at {} messages/s; journals in {}",
+        sim.running.ws_url(),
+        sim.tickers.len(),
+        args.rate,
+        dir.display()
+    );
+
+    let mids: Arc<Vec<AtomicI64>> =
+        Arc::new((0..sim.tickers.len()).map(|_| AtomicI64::new(0)).collect());
+    let source = (args.signal_every_ms > 0).then(|| {
+        let (d, m, s) = (dir.join(COMMANDS), mids.clone(), stop.clone());
+        let every = Duration::from_millis(args.signal_every_ms);
+        std::thread::spawn(move || signals(d, m, every, s))
+    });
+
+    let live_view = !args.plain && std::io::stdout().is_terminal();
+    let refresh = Duration::from_millis(if live_view { 250 } else { 1000 });
+    let started = Instant::now();
+    let mut next = started + refresh;
+    let (mut last_events, mut last_at) = (0u64, started);
+    let mut out = std::io::stdout();
+    loop {
+        engine.turn(Duration::from_millis(1))?;
+        let done = stop.load(Ordering::Relaxed)
+            || (args.seconds > 0 && started.elapsed() >= Duration::from_secs(args.seconds));
+        if Instant::now() >= next || done {
+            next = Instant::now() + refresh;
+            let s = Snapshot::of(&engine, &sim.tickers, started.elapsed());
+            for (m, row) in mids.iter().zip(&s.markets) {
+                if let (Some(b), Some(a)) = (row.bid, row.ask) {
+                    m.store((b.raw() + a.raw()) / 2, Ordering::Relaxed);
+                }
+            }
+            let events = s.loop_counters.market_events;
+            let rate = (events - last_events) as f64 / last_at.elapsed().as_secs_f64().max(1e-3);
+            (last_events, last_at) = (events, Instant::now());
+            if live_view {
+                write!(out, "\x1b[H\x1b[J{}", s.render(rate))?;
+            } else {
+                writeln!(out, "{}", s.line(rate))?;
+            }
+            out.flush()?;
+        }
+        if done {
+            break;
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    let open = engine.stop(Duration::from_secs(3))?;
+    let s = Snapshot::of(&engine, &sim.tickers, started.elapsed());
+    let secs = started.elapsed().as_secs_f64().max(1e-3);
+    let rate = s.loop_counters.market_events as f64 / secs;
+    println!();
+    println!("{}", s.render(rate));
+    if let Some(t) = source {
+        let _ = t.join();
+    }
+    drop(engine);
+    runtime.block_on(sim.running.shutdown());
+    let d = dir.display();
+    println!(
+        "Summary: {:.0} s, {} market events ({rate:.0}/s), {} orders, {} fills, PnL {} after {} fees; {open} orders left open.",
+        secs,
+        s.loop_counters.market_events,
+        s.approved,
+        s.fills,
+        crate::engine::view::usd(s.pnl),
+        crate::engine::view::usd(s.fees)
+    );
+    println!(
+        "Journals in {d}: md/ {} records (every input, in order), orders/ {} (every intent and report), commands/ {} (signals).",
+        count(&dir.join("md")),
+        count(&dir.join("orders")),
+        count(&dir.join(COMMANDS))
+    );
+    println!("Look at them:");
+    println!("  pt journal info {d}/orders");
+    println!("  pt journal dump {d}/orders | head -40");
+    println!(
+        "  pt replay {d}        # feeds md/ through the same code; checks orders/ byte for byte"
+    );
+    Ok(())
+}

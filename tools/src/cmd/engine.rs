@@ -1,0 +1,163 @@
+//! `pt engine --config pt.toml`: the hot path as a process.
+
+use crate::engine::config::{EngineConfig, FeedSettings, check_key_file};
+use crate::engine::run::{Engine, session};
+use crate::engine::view::Snapshot;
+use anyhow::Context as _;
+use pt_feed::kalshi::feed::FeedConfig;
+use pt_net::auth::Signer;
+use pt_net::tls;
+use std::io::{BufRead as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct EngineArgs {
+    /// The configuration file (see docs/ARCHITECTURE.md and pt.example.toml).
+    #[arg(long, default_value = "pt.toml", value_name = "FILE")]
+    config: PathBuf,
+    /// Check the configuration, print what it sets up, and exit.
+    #[arg(long)]
+    check_config: bool,
+    /// Supervised start-up: print `pt-engine ready nonce=<hex>` on stdout,
+    /// then read from stdin a line `nonce=<hex>` and the feed's private key
+    /// PEM (instead of feed.key_file).
+    #[arg(long)]
+    stdin_secrets: bool,
+    /// Stop after this many seconds; 0 runs until SIGTERM, SIGINT or a
+    /// Shutdown command in the commands journal.
+    #[arg(long, default_value_t = 0)]
+    seconds: u64,
+    /// Seconds between status lines on stderr.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    every: u64,
+}
+
+/// The stop flag, raised by SIGINT and SIGTERM.
+pub(crate) fn stop_on_signals() -> anyhow::Result<Arc<AtomicBool>> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(sig, stop.clone()).context("cannot watch for signals")?;
+    }
+    Ok(stop)
+}
+
+/// A random 128-bit nonce in hex.
+fn nonce() -> String {
+    use rand::RngCore as _;
+    let mut b = [0u8; 16];
+    rand::thread_rng().fill_bytes(&mut b);
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// The readiness handshake: the nonce out, the nonce and the key back in.
+fn stdin_key(key_id: &str) -> anyhow::Result<Signer> {
+    let n = nonce();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "pt-engine ready nonce={n}")?;
+    out.flush()?;
+    let stdin = std::io::stdin();
+    let mut lines = stdin.lock().lines();
+    let first = lines.next().transpose()?.unwrap_or_default();
+    if first.trim() != format!("nonce={n}") {
+        anyhow::bail!("stdin: the first line must be `nonce={n}` (the nonce just printed)");
+    }
+    let mut pem = String::new();
+    for line in lines {
+        let line = line?;
+        pem.push_str(&line);
+        pem.push('\n');
+        if line.starts_with("-----END") {
+            break;
+        }
+    }
+    Signer::from_pem(key_id, &pem, Path::new("(stdin)")).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+fn feed_config(f: &FeedSettings, stdin_secrets: bool) -> anyhow::Result<FeedConfig> {
+    let mut fc = FeedConfig::new(&f.host, f.port, session(&f.markets));
+    fc.tls = Some(match &f.ca {
+        Some(ca) => tls::client_config_from_ca_file(ca)
+            .with_context(|| format!("feed.ca {}", ca.display()))?,
+        None => tls::client_config_web_roots().context("the standard web roots")?,
+    });
+    fc.signer = match &f.key {
+        Some((id, _)) if stdin_secrets => Some(Arc::new(stdin_key(id)?)),
+        Some((id, file)) => {
+            check_key_file(file)?;
+            Some(Arc::new(
+                Signer::from_pem_file(id, file)
+                    .map_err(|e| anyhow::anyhow!("feed.key_file: {e}"))?,
+            ))
+        }
+        None if stdin_secrets => anyhow::bail!("--stdin-secrets: the config names no feed.key_id"),
+        None => None,
+    };
+    Ok(fc)
+}
+
+pub(crate) fn run(args: EngineArgs) -> anyhow::Result<()> {
+    let config = EngineConfig::load(&args.config)?;
+    if args.check_config {
+        println!("{}: ok", args.config.display());
+        println!("  data directory {}", config.data_dir.display());
+        println!(
+            "  mode {:?} (live {}), heartbeat every {} ms",
+            config.mode,
+            if config.live_enabled {
+                "enabled"
+            } else {
+                "disabled"
+            },
+            config.heartbeat.as_millis()
+        );
+        println!(
+            "  feed {}:{} with {} markets",
+            config.feed.host,
+            config.feed.port,
+            config.feed.markets.len()
+        );
+        for (i, s) in config.strategies.iter().enumerate() {
+            println!("  strategy {}: {s:?}", i + 1);
+        }
+        if config.policy.is_none() {
+            println!("  no risk_policy: the defaults apply, and live orders are refused");
+        }
+        return Ok(());
+    }
+    let stop = stop_on_signals()?;
+    let fc = feed_config(&config.feed, args.stdin_secrets)?;
+    let mut engine = Engine::open(&config, fc)?;
+    eprintln!(
+        "pt engine: {} markets, {} strategies, mode {:?}; journals in {}",
+        config.feed.markets.len(),
+        config.strategies.len(),
+        config.mode,
+        config.data_dir.display()
+    );
+    let started = Instant::now();
+    let mut next = started + Duration::from_secs(args.every);
+    let mut last_events = 0;
+    loop {
+        engine.turn(Duration::from_millis(2))?;
+        let done = stop.load(Ordering::Relaxed)
+            || engine.stop_requested()
+            || (args.seconds > 0 && started.elapsed() >= Duration::from_secs(args.seconds));
+        if Instant::now() >= next || done {
+            next += Duration::from_secs(args.every);
+            let s = Snapshot::of(&engine, &config.feed.markets, started.elapsed());
+            let events = s.loop_counters.market_events;
+            let rate = (events - last_events) as f64 / args.every as f64;
+            last_events = events;
+            eprintln!("{}", s.line(rate));
+        }
+        if done {
+            break;
+        }
+    }
+    let open = engine.stop(Duration::from_secs(3))?;
+    eprintln!("pt engine: stopped; {open} orders still open");
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! The decision path as one deterministic graph: the book stage, the
+//! strategy stage and the gateway with its paper venue. The live engine and
+//! `pt replay` both drive it through [`Core::market`] and
+//! [`Core::command`], with the time of each input, so that the same inputs
+//! give the same orders.
+//!
+//! ```text
+//!  owner ──md-gw──────────────────────────────► gateway ──exec-out──► owner
+//!  owner ──md──► book ──books-gw──────────────►   ▲  │
+//!                 │ └──books──► strategy ──intents─┘  │
+//!                 │               ▲ └───exec──────────┘ (back-edge)
+//!  owner ──cmd-st─────────────────┘        owner ──cmd-gw──► gateway
+//!                 └──resync──► owner (snapshot requests for the feed)
+//! ```
+//!
+//! Market data reaches the gateway before the books, as a venue matches
+//! data as it happens and our reaction comes after; the gateway takes the
+//! book update before the strategy, so the gate judges an intent against
+//! the book the strategy saw. Before each input the gateway is polled at
+//! the input's time, which releases what its venues have due.
+
+use super::config::{EngineConfig, StrategySpec};
+use anyhow::Context as _;
+use pt_engine::book::{BookStage, is_resync};
+use pt_engine::contract::{FeeModel, FeeType};
+use pt_engine::graph::{FusedGraph, GraphSpec, LinkId};
+use pt_engine::instrument::Registry;
+use pt_engine::model::{Command, Event, Family, InstrumentId, MarketEvent, Mono, Nanos, Price};
+use pt_engine::model::StrategyId;
+use pt_engine::strategy::mm::MarketMaker;
+use pt_engine::strategy::taker::Taker;
+use pt_engine::strategy::{self, Strategy, StrategyStage};
+use pt_gateway::{
+    Disconnected, Gateway, GatewayConfig, GatewayNode, Markets, PaperVenue, VenueConfig, WriteAhead,
+};
+
+/// The gateway the engine runs: the paper venue, no live venue yet.
+pub(crate) type EngineGateway<J> = Gateway<PaperVenue, Disconnected, J>;
+/// It as a graph node.
+pub(crate) type EngineGatewayNode<J> = GatewayNode<PaperVenue, Disconnected, J>;
+
+/// The venue every market of the engine is on.
+pub(crate) const VENUE: &str = "kalshi";
+
+/// The instrument registry for the followed tickers: binary contracts on a
+/// one-cent grid, ids in the order of `feed.markets`.
+pub(crate) fn registry(tickers: &[String]) -> anyhow::Result<Registry> {
+    let mut text = format!("[[venue]]\nname = \"{VENUE}\"\n");
+    for t in tickers {
+        if t.is_empty()
+            || !t
+                .bytes()
+                .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\\')
+        {
+            anyhow::bail!("feed.markets: {t:?} is not a market ticker");
+        }
+        text.push_str(&format!(
+            "\n[[instrument]]\nsymbol = \"{t}\"\nvenue = \"{VENUE}\"\nkind = \"binary\"\nqty_step = \"1\"\nprice_ranges = [{{ start = \"0.01\", end = \"0.99\", step = \"0.01\" }}]\n"
+        ));
+    }
+    Registry::from_toml(&text, "feed.markets").map_err(|e| anyhow::anyhow!("feed.markets: {e}"))
+}
+
+/// The fee schedule of every market (Kalshi's quadratic schedule; the
+/// series' own comes from the venue in a later version).
+pub(crate) fn fees() -> FeeModel {
+    FeeModel::kalshi(FeeType::Quadratic, Price::ONE)
+}
+
+/// The decision graph and its input and output links.
+pub(crate) struct Core<J> {
+    graph: FusedGraph<Event>,
+    md: LinkId,
+    md_gw: LinkId,
+    cmd_st: LinkId,
+    cmd_gw: LinkId,
+    resync: LinkId,
+    /// Snapshot requests the books made during the last input.
+    pub(crate) resyncs: Vec<InstrumentId>,
+    /// Execution reports the gateway emitted during the last input.
+    pub(crate) reports: Vec<pt_engine::model::ExecReport>,
+    journal: std::marker::PhantomData<fn() -> J>,
+}
+
+const GATEWAY: &str = pt_gateway::node::NAME;
+
+impl<J: WriteAhead + Send + 'static> Core<J> {
+    /// Builds the graph for `config`, journaling orders into `journal`;
+    /// `recovered` is the orders journal so far (empty on a first run), from
+    /// which the gateway's state and each strategy's next order id come.
+    pub(crate) fn new(
+        config: &EngineConfig,
+        journal: J,
+        recovered: &[(Event, Nanos)],
+    ) -> anyhow::Result<Core<J>> {
+        let registry = registry(&config.feed.markets)?;
+        let markets = Markets::new(&registry, |_| fees());
+        let gw_config = GatewayConfig {
+            strategies: config.strategies.len() + 1,
+            venues: vec![VenueConfig {
+                mode: config.mode,
+                live_enabled: config.live_enabled,
+            }],
+            ..GatewayConfig::default()
+        };
+        let paper = PaperVenue::new(&registry, &markets, config.paper);
+        let mut gateway = Gateway::new(
+            markets,
+            config.policy,
+            &gw_config,
+            paper,
+            Disconnected,
+            journal,
+        );
+        gateway.recover(recovered.iter().map(|(e, t)| (e, *t)));
+        let mut strategies: Vec<(Box<dyn Strategy>, u64)> = Vec::new();
+        for (i, spec) in config.strategies.iter().enumerate() {
+            let id = StrategyId(u16::try_from(i + 1).context("too many strategies")?);
+            let next = gateway.oms().next_id(id).counter();
+            let ids = |tickers: &Option<Vec<String>>| -> Vec<InstrumentId> {
+                let all = &config.feed.markets;
+                registry
+                    .instruments()
+                    .iter()
+                    .filter(|m| tickers.as_ref().is_none_or(|t| t.contains(&m.symbol)))
+                    .filter(|m| all.contains(&m.symbol))
+                    .map(|m| m.id)
+                    .collect()
+            };
+            let s: Box<dyn Strategy> = match spec {
+                StrategySpec::Mm(p, t) => Box::new(MarketMaker::new(*p, fees(), &ids(t))),
+                StrategySpec::Taker(p, t) => Box::new(Taker::new(*p, fees(), &ids(t))),
+            };
+            strategies.push((s, next));
+        }
+        let books = BookStage::new(
+            registry
+                .instruments()
+                .iter()
+                .map(|i| (i.id, i.grid.clone())),
+        )
+        .map_err(|e| anyhow::anyhow!("books: {e}"))?;
+
+        let mut spec = GraphSpec::new();
+        spec.node(Box::new(books))
+            .node(Box::new(StrategyStage::new(strategies)))
+            .node(Box::new(GatewayNode::new(gateway)));
+        let (book, strat) = ("book", strategy::NAME);
+        let md = spec.input("md", Family::Market, book);
+        let md_gw = spec.input("md-gw", Family::Market, GATEWAY);
+        let cmd_st = spec.input("cmd-st", Family::Command, strat);
+        let cmd_gw = spec.input("cmd-gw", Family::Command, GATEWAY);
+        // The gateway takes each book update before the strategy does.
+        spec.link("books-gw", Family::Book, book, GATEWAY);
+        spec.link("books", Family::Book, book, strat);
+        let resync = spec.output("resync", Family::Book, book);
+        spec.only(resync, is_resync);
+        spec.link("intents", Family::Intent, strat, GATEWAY);
+        spec.link("exec", Family::Exec, GATEWAY, strat);
+        spec.output("exec-out", Family::Exec, GATEWAY);
+        let graph = FusedGraph::new(spec).context("the decision graph")?;
+        Ok(Core {
+            graph,
+            md,
+            md_gw,
+            cmd_st,
+            cmd_gw,
+            resync,
+            resyncs: Vec::with_capacity(64),
+            reports: Vec::with_capacity(1024),
+            journal: std::marker::PhantomData,
+        })
+    }
+
+    fn run(&mut self, inputs: [(LinkId, Event); 2], now: Nanos, at: Mono) {
+        self.resyncs.clear();
+        self.reports.clear();
+        let (resync, resyncs, reports) = (self.resync, &mut self.resyncs, &mut self.reports);
+        let mut take = |link: LinkId, e: Event| match e {
+            Event::Book(u) if link == resync => resyncs.push(u.header.instrument),
+            Event::Exec(r) => reports.push(r),
+            _ => {}
+        };
+        self.graph.poll(now, at, &mut take);
+        for (link, e) in inputs {
+            // The links are the graph's own inputs: a refusal cannot happen.
+            let _ = self.graph.send(link, e, now, at, &mut take);
+        }
+    }
+
+    /// One market event at `now`; `at` stamps it for tick-to-trade
+    /// ([`Mono::UNSET`] in replay).
+    pub(crate) fn market(&mut self, m: MarketEvent, now: Nanos, at: Mono) {
+        let e = Event::Market(m);
+        self.run([(self.md_gw, e), (self.md, e)], now, at);
+    }
+
+    /// One command at `now` (a heartbeat, a signal, an operator's command).
+    pub(crate) fn command(&mut self, c: Command, now: Nanos, at: Mono) {
+        let e = Event::Command(c);
+        self.run([(self.cmd_gw, e), (self.cmd_st, e)], now, at);
+    }
+
+    /// The gateway node.
+    pub(crate) fn gateway_node(&self) -> &EngineGatewayNode<J> {
+        self.graph
+            .node::<EngineGatewayNode<J>>(GATEWAY)
+            .expect("the graph has the gateway")
+    }
+
+    /// The gateway.
+    pub(crate) fn gateway(&self) -> &EngineGateway<J> {
+        self.gateway_node().gateway()
+    }
+
+    /// The strategies.
+    pub(crate) fn strategies(&self) -> &StrategyStage {
+        self.graph
+            .node::<StrategyStage>(strategy::NAME)
+            .expect("the graph has the strategies")
+    }
+
+    /// The books.
+    pub(crate) fn books(&self) -> &BookStage {
+        self.graph
+            .node::<BookStage>("book")
+            .expect("the graph has the books")
+    }
+
+    /// The graph's counters.
+    pub(crate) fn stats(&self) -> pt_engine::graph::GraphStats {
+        self.graph.stats()
+    }
+}

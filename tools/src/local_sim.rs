@@ -1,0 +1,83 @@
+//! The venue simulator started inside this process on a loopback port, with
+//! an API key made for the run and kept in memory: what `pt feed` and
+//! `pt demo` run against on a machine with nothing else.
+
+use anyhow::Context as _;
+use pt_feed::kalshi::feed::FeedConfig;
+use pt_feed::kalshi::session::SessionConfig;
+use pt_net::auth::Signer;
+use pt_net::tls;
+use std::sync::Arc;
+
+/// A running in-process simulator.
+pub(crate) struct LocalSim {
+    /// The server.
+    pub(crate) running: pt_sim::server::Running,
+    /// Its markets' tickers.
+    pub(crate) tickers: Vec<String>,
+    ca_pem: String,
+    key_id: String,
+    key: rsa::RsaPrivateKey,
+}
+
+impl LocalSim {
+    /// Starts `markets` markets publishing `rate` messages a second, with
+    /// `faults` (`KEY=VALUE`, as `pt sim run --fault`), accepting the key
+    /// `key_id` made now.
+    pub(crate) async fn start(
+        markets: usize,
+        rate: u64,
+        faults: &[String],
+        key_id: &str,
+    ) -> anyhow::Result<LocalSim> {
+        use pt_sim::auth::KeyStore;
+        use pt_sim::server::{self, SimConfig};
+        let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
+            .context("cannot make an RSA key for the simulator")?;
+        let mut keys = KeyStore::empty();
+        keys.insert(key_id, key.to_public_key());
+        let mut set = pt_sim::faults::Faults::default();
+        for f in faults {
+            set.set(f)
+                .map_err(|e| anyhow::anyhow!("--sim-fault: {e}"))?;
+        }
+        let markets = markets.max(1);
+        // Loopback, an ephemeral port, no CA file: everything stays in memory.
+        let config = SimConfig {
+            markets,
+            rate,
+            faults: set,
+            ..SimConfig::default()
+        };
+        let running = server::start_with_keys(config, keys).await?;
+        let ca_pem = running.ca_pem.clone().context("the simulator serves TLS")?;
+        let tickers = server::market_specs(markets, 0)
+            .into_iter()
+            .map(|m| m.ticker)
+            .collect();
+        Ok(LocalSim {
+            running,
+            tickers,
+            ca_pem,
+            key_id: key_id.to_owned(),
+            key,
+        })
+    }
+
+    /// A feed of `session` to this simulator: its CA trusted, signed with its key.
+    pub(crate) fn feed_config(&self, session: SessionConfig) -> anyhow::Result<FeedConfig> {
+        let mut fc = FeedConfig::new("127.0.0.1", self.running.addr.port(), session);
+        fc.tls = Some(
+            tls::client_config_from_ca_pem(
+                &self.ca_pem,
+                std::path::Path::new("(the simulator's CA)"),
+            )
+            .context("the simulator's CA")?,
+        );
+        fc.signer = Some(Arc::new(Signer::from_private_key(
+            &self.key_id,
+            self.key.clone(),
+        )));
+        Ok(fc)
+    }
+}
