@@ -10,11 +10,11 @@ use pt_net::tls;
 use std::sync::Arc;
 
 /// A running in-process simulator.
-pub(crate) struct LocalSim {
+pub struct LocalSim {
     /// The server.
-    pub(crate) running: pt_sim::server::Running,
+    pub running: pt_sim::server::Running,
     /// Its markets' tickers.
-    pub(crate) tickers: Vec<String>,
+    pub tickers: Vec<String>,
     ca_pem: String,
     key_id: String,
     key: rsa::RsaPrivateKey,
@@ -24,7 +24,7 @@ impl LocalSim {
     /// Starts `markets` markets publishing `rate` messages a second, with
     /// `faults` (`KEY=VALUE`, as `pt sim run --fault`), accepting the key
     /// `key_id` made now.
-    pub(crate) async fn start(
+    pub async fn start(
         markets: usize,
         rate: u64,
         faults: &[String],
@@ -64,8 +64,34 @@ impl LocalSim {
         })
     }
 
+    /// Writes the simulator's CA certificate and the run's private key
+    /// (PKCS#8 PEM, mode 0600) into `dir`, for an engine in another process;
+    /// returns their paths and the key's id.
+    pub fn write_credentials(
+        &self,
+        dir: &std::path::Path,
+    ) -> anyhow::Result<(std::path::PathBuf, std::path::PathBuf, String)> {
+        use rsa::pkcs8::EncodePrivateKey as _;
+        use std::io::Write as _;
+        use std::os::unix::fs::OpenOptionsExt as _;
+        let ca = dir.join("sim-ca.pem");
+        std::fs::write(&ca, &self.ca_pem)?;
+        let key = dir.join("sim-key.pem");
+        let pem = self
+            .key
+            .to_pkcs8_pem(rsa::pkcs8::LineEnding::LF)
+            .map_err(|e| anyhow::anyhow!("encoding the key: {e}"))?;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&key)?
+            .write_all(pem.as_bytes())?;
+        Ok((ca, key, self.key_id.clone()))
+    }
+
     /// A feed of `session` to this simulator: its CA trusted, signed with its key.
-    pub(crate) fn feed_config(&self, session: SessionConfig) -> anyhow::Result<FeedConfig> {
+    pub fn feed_config(&self, session: SessionConfig) -> anyhow::Result<FeedConfig> {
         let mut fc = FeedConfig::new("127.0.0.1", self.running.addr.port(), session);
         fc.tls = Some(
             tls::client_config_from_ca_pem(
@@ -79,5 +105,15 @@ impl LocalSim {
             self.key.clone(),
         )));
         Ok(fc)
+    }
+}
+
+impl core::fmt::Debug for LocalSim {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        // The key stays out of any output.
+        f.debug_struct("LocalSim")
+            .field("addr", &self.running.addr)
+            .field("tickers", &self.tickers.len())
+            .finish_non_exhaustive()
     }
 }

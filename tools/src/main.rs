@@ -5,8 +5,8 @@
 #![forbid(unsafe_code)]
 
 mod cmd;
-mod engine;
-mod local_sim;
+
+use pt_tools::{engine, local_sim};
 
 use clap::{Parser, Subcommand};
 

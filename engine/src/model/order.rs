@@ -129,7 +129,11 @@ impl OrderState {
                     PartiallyFilled
                 })
             }
-            (PendingCancel, EventKind::Cancelled) => Some(Cancelled),
+            // Asked for, or the venue's own doing: the rest of an
+            // immediate order, a market closing, a self-trade prevention.
+            (PendingNew | Acked | PartiallyFilled | PendingCancel, EventKind::Cancelled) => {
+                Some(Cancelled)
+            }
             (PendingCancel, EventKind::CancelRejected) => Some(working),
             (Acked | PartiallyFilled, EventKind::Replaced | EventKind::ReplaceRejected) => {
                 Some(working)
@@ -165,6 +169,21 @@ mod tests {
         assert_eq!(
             Filled.on_report(EventKind::CancelRejected, true, true, None),
             None
+        );
+    }
+
+    #[test]
+    fn a_venue_cancels_the_rest_of_an_immediate_order_unasked() {
+        let s = PendingNew.on_report(EventKind::Ack, false, false, None);
+        let s = s.unwrap().on_report(EventKind::Fill, true, false, None);
+        assert_eq!(s, Some(PartiallyFilled));
+        let s = s
+            .unwrap()
+            .on_report(EventKind::Cancelled, true, false, None);
+        assert_eq!(s, Some(Cancelled));
+        assert_eq!(
+            Acked.on_report(EventKind::Cancelled, false, false, None),
+            Some(Cancelled)
         );
     }
 

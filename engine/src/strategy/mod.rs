@@ -146,10 +146,16 @@ impl<'a> Ctx<'a> {
         self.emit(EventKind::OrderNew, instrument, fields)
     }
 
-    /// Cancels order `target`; returns the request's id.
-    pub fn cancel(&mut self, instrument: InstrumentId, target: ClientOrderId) -> ClientOrderId {
+    /// Cancels order `target` (on `side`); returns the request's id.
+    pub fn cancel(
+        &mut self,
+        instrument: InstrumentId,
+        target: ClientOrderId,
+        side: Side,
+    ) -> ClientOrderId {
         let fields = OrderIntent {
             target,
+            side,
             ..OrderIntent::default()
         };
         self.emit(EventKind::OrderCancel, instrument, fields)
@@ -162,11 +168,13 @@ impl<'a> Ctx<'a> {
         &mut self,
         instrument: InstrumentId,
         target: ClientOrderId,
+        side: Side,
         price: Price,
         qty: Qty,
     ) -> ClientOrderId {
         let fields = OrderIntent {
             target,
+            side,
             price,
             qty,
             ..OrderIntent::default()

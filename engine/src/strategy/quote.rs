@@ -32,6 +32,8 @@ pub struct QuoteSlot {
     pub state: SlotState,
     /// The order's id.
     pub id: ClientOrderId,
+    /// Its side.
+    pub side: Side,
     /// The request awaiting an answer (a cancel or replace), if any.
     pub request: ClientOrderId,
     /// Its price (as last confirmed or asked).
@@ -72,6 +74,7 @@ impl QuoteSlot {
         *self = QuoteSlot {
             state: SlotState::PendingNew,
             id,
+            side,
             request: ClientOrderId::default(),
             price,
             qty,
@@ -88,13 +91,13 @@ impl QuoteSlot {
         leaves: Qty,
     ) {
         let total = Qty::from_raw(self.filled.raw() + leaves.raw());
-        self.request = ctx.replace(instrument, self.id, price, total);
+        self.request = ctx.replace(instrument, self.id, self.side, price, total);
         self.state = SlotState::PendingChange;
     }
 
     /// Cancels a live order.
     pub fn cancel(&mut self, ctx: &mut Ctx<'_>, instrument: InstrumentId) {
-        self.request = ctx.cancel(instrument, self.id);
+        self.request = ctx.cancel(instrument, self.id, self.side);
         self.state = SlotState::PendingChange;
     }
 

@@ -235,6 +235,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(t) = source {
         let _ = t.join();
     }
+    let engine_open = engine.open_orders(10);
     drop(engine);
     runtime.block_on(sim.running.shutdown());
     let d = dir.display();
@@ -253,6 +254,9 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         count(&dir.join("orders")),
         count(&dir.join(COMMANDS))
     );
+    for o in engine_open {
+        println!("  still open: {o}");
+    }
     println!("Look at them:");
     println!("  pt journal info {d}/orders");
     println!("  pt journal dump {d}/orders | head -40");

@@ -76,7 +76,7 @@ struct PaperFile {
 
 /// What to do with open orders at a clean stop.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum OnStop {
+pub enum OnStop {
     /// Cancel them, and wait for the venue to confirm.
     Cancel,
     /// Leave them working.
@@ -85,35 +85,35 @@ pub(crate) enum OnStop {
 
 /// Where market data comes from.
 #[derive(Clone, Debug)]
-pub(crate) struct FeedSettings {
-    pub(crate) host: String,
-    pub(crate) port: u16,
+pub struct FeedSettings {
+    pub host: String,
+    pub port: u16,
     /// A CA certificate file to trust instead of the web roots.
-    pub(crate) ca: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
     /// `(key id, private key file)`, checked to be readable by its owner only.
-    pub(crate) key: Option<(String, PathBuf)>,
-    pub(crate) markets: Vec<String>,
+    pub key: Option<(String, PathBuf)>,
+    pub markets: Vec<String>,
 }
 
 /// One strategy with its parameters and the tickers it trades (`None`: all).
 #[derive(Clone, Debug)]
-pub(crate) enum StrategySpec {
+pub enum StrategySpec {
     Mm(MmParams, Option<Vec<String>>),
     Taker(TakerParams, Option<Vec<String>>),
 }
 
 /// The checked configuration.
 #[derive(Clone, Debug)]
-pub(crate) struct EngineConfig {
-    pub(crate) data_dir: PathBuf,
-    pub(crate) mode: Mode,
-    pub(crate) live_enabled: bool,
-    pub(crate) heartbeat: Duration,
-    pub(crate) on_stop: OnStop,
-    pub(crate) policy: Option<RiskPolicy>,
-    pub(crate) paper: PaperConfig,
-    pub(crate) feed: FeedSettings,
-    pub(crate) strategies: Vec<StrategySpec>,
+pub struct EngineConfig {
+    pub data_dir: PathBuf,
+    pub mode: Mode,
+    pub live_enabled: bool,
+    pub heartbeat: Duration,
+    pub on_stop: OnStop,
+    pub policy: Option<RiskPolicy>,
+    pub paper: PaperConfig,
+    pub feed: FeedSettings,
+    pub strategies: Vec<StrategySpec>,
 }
 
 fn at(text: &str, source: &str, span: core::ops::Range<usize>, message: String) -> ConfigError {
@@ -155,14 +155,14 @@ fn choice<'a, T: Copy>(
 
 impl EngineConfig {
     /// Reads and checks `path`; relative paths in it are relative to its folder.
-    pub(crate) fn load(path: &Path) -> Result<EngineConfig, ConfigError> {
+    pub fn load(path: &Path) -> Result<EngineConfig, ConfigError> {
         let text = config::read_file(path)?;
         let base = path.parent().unwrap_or(Path::new("."));
         EngineConfig::from_toml(&text, &path.display().to_string(), base)
     }
 
     /// Parses and checks `text` from `source`, resolving paths against `base`.
-    pub(crate) fn from_toml(text: &str, source: &str, base: &Path) -> Result<EngineConfig, ConfigError> {
+    pub fn from_toml(text: &str, source: &str, base: &Path) -> Result<EngineConfig, ConfigError> {
         let file: File = config::from_toml(text, source)?;
         let r = Reader::new(text, source);
         let path = |p: &str| base.join(p);
@@ -331,7 +331,7 @@ fn read_strategy(
 }
 
 /// Refuses a private key file that anyone but its owner can read.
-pub(crate) fn check_key_file(path: &Path) -> anyhow::Result<()> {
+pub fn check_key_file(path: &Path) -> anyhow::Result<()> {
     use std::os::unix::fs::PermissionsExt as _;
     let meta = std::fs::metadata(path)
         .map_err(|e| anyhow::anyhow!("feed.key_file {}: {e}", path.display()))?;

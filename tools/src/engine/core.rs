@@ -25,8 +25,8 @@ use pt_engine::book::{BookStage, is_resync};
 use pt_engine::contract::{FeeModel, FeeType};
 use pt_engine::graph::{FusedGraph, GraphSpec, LinkId};
 use pt_engine::instrument::Registry;
-use pt_engine::model::{Command, Event, Family, InstrumentId, MarketEvent, Mono, Nanos, Price};
 use pt_engine::model::StrategyId;
+use pt_engine::model::{Command, Event, Family, InstrumentId, MarketEvent, Mono, Nanos, Price};
 use pt_engine::strategy::mm::MarketMaker;
 use pt_engine::strategy::taker::Taker;
 use pt_engine::strategy::{self, Strategy, StrategyStage};
@@ -35,16 +35,16 @@ use pt_gateway::{
 };
 
 /// The gateway the engine runs: the paper venue, no live venue yet.
-pub(crate) type EngineGateway<J> = Gateway<PaperVenue, Disconnected, J>;
+pub type EngineGateway<J> = Gateway<PaperVenue, Disconnected, J>;
 /// It as a graph node.
-pub(crate) type EngineGatewayNode<J> = GatewayNode<PaperVenue, Disconnected, J>;
+pub type EngineGatewayNode<J> = GatewayNode<PaperVenue, Disconnected, J>;
 
 /// The venue every market of the engine is on.
-pub(crate) const VENUE: &str = "kalshi";
+pub const VENUE: &str = "kalshi";
 
 /// The instrument registry for the followed tickers: binary contracts on a
 /// one-cent grid, ids in the order of `feed.markets`.
-pub(crate) fn registry(tickers: &[String]) -> anyhow::Result<Registry> {
+pub fn registry(tickers: &[String]) -> anyhow::Result<Registry> {
     let mut text = format!("[[venue]]\nname = \"{VENUE}\"\n");
     for t in tickers {
         if t.is_empty()
@@ -63,12 +63,12 @@ pub(crate) fn registry(tickers: &[String]) -> anyhow::Result<Registry> {
 
 /// The fee schedule of every market (Kalshi's quadratic schedule; the
 /// series' own comes from the venue in a later version).
-pub(crate) fn fees() -> FeeModel {
+pub fn fees() -> FeeModel {
     FeeModel::kalshi(FeeType::Quadratic, Price::ONE)
 }
 
 /// The decision graph and its input and output links.
-pub(crate) struct Core<J> {
+pub struct Core<J> {
     graph: FusedGraph<Event>,
     md: LinkId,
     md_gw: LinkId,
@@ -76,9 +76,9 @@ pub(crate) struct Core<J> {
     cmd_gw: LinkId,
     resync: LinkId,
     /// Snapshot requests the books made during the last input.
-    pub(crate) resyncs: Vec<InstrumentId>,
+    pub resyncs: Vec<InstrumentId>,
     /// Execution reports the gateway emitted during the last input.
-    pub(crate) reports: Vec<pt_engine::model::ExecReport>,
+    pub reports: Vec<pt_engine::model::ExecReport>,
     journal: std::marker::PhantomData<fn() -> J>,
 }
 
@@ -88,7 +88,7 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
     /// Builds the graph for `config`, journaling orders into `journal`;
     /// `recovered` is the orders journal so far (empty on a first run), from
     /// which the gateway's state and each strategy's next order id come.
-    pub(crate) fn new(
+    pub fn new(
         config: &EngineConfig,
         journal: J,
         recovered: &[(Event, Nanos)],
@@ -190,45 +190,51 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
 
     /// One market event at `now`; `at` stamps it for tick-to-trade
     /// ([`Mono::UNSET`] in replay).
-    pub(crate) fn market(&mut self, m: MarketEvent, now: Nanos, at: Mono) {
+    pub fn market(&mut self, m: MarketEvent, now: Nanos, at: Mono) {
         let e = Event::Market(m);
         self.run([(self.md_gw, e), (self.md, e)], now, at);
     }
 
     /// One command at `now` (a heartbeat, a signal, an operator's command).
-    pub(crate) fn command(&mut self, c: Command, now: Nanos, at: Mono) {
+    pub fn command(&mut self, c: Command, now: Nanos, at: Mono) {
         let e = Event::Command(c);
         self.run([(self.cmd_gw, e), (self.cmd_st, e)], now, at);
     }
 
     /// The gateway node.
-    pub(crate) fn gateway_node(&self) -> &EngineGatewayNode<J> {
+    pub fn gateway_node(&self) -> &EngineGatewayNode<J> {
         self.graph
             .node::<EngineGatewayNode<J>>(GATEWAY)
             .expect("the graph has the gateway")
     }
 
     /// The gateway.
-    pub(crate) fn gateway(&self) -> &EngineGateway<J> {
+    pub fn gateway(&self) -> &EngineGateway<J> {
         self.gateway_node().gateway()
     }
 
     /// The strategies.
-    pub(crate) fn strategies(&self) -> &StrategyStage {
+    pub fn strategies(&self) -> &StrategyStage {
         self.graph
             .node::<StrategyStage>(strategy::NAME)
             .expect("the graph has the strategies")
     }
 
     /// The books.
-    pub(crate) fn books(&self) -> &BookStage {
+    pub fn books(&self) -> &BookStage {
         self.graph
             .node::<BookStage>("book")
             .expect("the graph has the books")
     }
 
     /// The graph's counters.
-    pub(crate) fn stats(&self) -> pt_engine::graph::GraphStats {
+    pub fn stats(&self) -> pt_engine::graph::GraphStats {
         self.graph.stats()
+    }
+}
+
+impl<J> core::fmt::Debug for Core<J> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Core").finish_non_exhaustive()
     }
 }

@@ -23,28 +23,28 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// The journals' folders inside the data directory.
-pub(crate) const MD: &str = "md";
-pub(crate) const ORDERS: &str = "orders";
-pub(crate) const COMMANDS: &str = "commands";
+pub const MD: &str = "md";
+pub const ORDERS: &str = "orders";
+pub const COMMANDS: &str = "commands";
 /// The engine's saved place in `commands/`.
 const COMMANDS_TAILER: &str = "engine";
 
 /// What the loop counted.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct LoopCounters {
-    pub(crate) market_events: u64,
-    pub(crate) commands: u64,
-    pub(crate) heartbeats: u64,
+pub struct LoopCounters {
+    pub market_events: u64,
+    pub commands: u64,
+    pub heartbeats: u64,
     /// Records of `commands/` that are not commands.
-    pub(crate) bad_commands: u64,
+    pub bad_commands: u64,
     /// `md/` appends that failed.
-    pub(crate) md_failures: u64,
-    pub(crate) resyncs: u64,
+    pub md_failures: u64,
+    pub resyncs: u64,
 }
 
 /// The running engine.
-pub(crate) struct Engine {
-    pub(crate) core: Core<Writer>,
+pub struct Engine {
+    pub core: Core<Writer>,
     md: Writer,
     commands: Tailer,
     feed: KalshiFeed,
@@ -52,13 +52,13 @@ pub(crate) struct Engine {
     next_beat: Instant,
     on_stop: OnStop,
     batch: Vec<MarketEvent>,
-    pub(crate) counters: LoopCounters,
-    pub(crate) tally: Tally,
+    pub counters: LoopCounters,
+    pub tally: Tally,
     stop_requested: bool,
 }
 
 /// The feed session for the configured markets: ids in their order.
-pub(crate) fn session(tickers: &[String]) -> SessionConfig {
+pub fn session(tickers: &[String]) -> SessionConfig {
     SessionConfig {
         markets: tickers
             .iter()
@@ -88,7 +88,7 @@ fn writer(dir: &Path) -> anyhow::Result<Writer> {
 }
 
 /// Every record of the journal in `dir` that is an engine event, with its time.
-pub(crate) fn read_events(dir: &Path) -> anyhow::Result<Vec<(Event, Nanos)>> {
+pub fn read_events(dir: &Path) -> anyhow::Result<Vec<(Event, Nanos)>> {
     let mut out = Vec::new();
     if !dir.exists() {
         return Ok(out);
@@ -104,7 +104,7 @@ pub(crate) fn read_events(dir: &Path) -> anyhow::Result<Vec<(Event, Nanos)>> {
 }
 
 /// A command of `action` for everything, at `now`.
-pub(crate) fn global(action: CommandAction, now: Nanos) -> Command {
+pub fn global(action: CommandAction, now: Nanos) -> Command {
     Command {
         header: Header::new(EventKind::Command, InstrumentId(0), 0, now),
         action,
@@ -116,7 +116,7 @@ pub(crate) fn global(action: CommandAction, now: Nanos) -> Command {
 impl Engine {
     /// Opens the journals in the data directory (recovering the gateway from
     /// `orders/`), and the feed.
-    pub(crate) fn open(config: &EngineConfig, feed: FeedConfig) -> anyhow::Result<Engine> {
+    pub fn open(config: &EngineConfig, feed: FeedConfig) -> anyhow::Result<Engine> {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir)
             .with_context(|| format!("creating the data directory {}", dir.display()))?;
@@ -149,7 +149,7 @@ impl Engine {
     }
 
     /// The feed.
-    pub(crate) fn feed(&self) -> &KalshiFeed {
+    pub fn feed(&self) -> &KalshiFeed {
         &self.feed
     }
 
@@ -170,12 +170,12 @@ impl Engine {
     }
 
     /// Whether a Shutdown command came through `commands/`.
-    pub(crate) fn stop_requested(&self) -> bool {
+    pub fn stop_requested(&self) -> bool {
         self.stop_requested
     }
 
     /// One turn, waiting up to `timeout` for market data.
-    pub(crate) fn turn(&mut self, timeout: Duration) -> anyhow::Result<()> {
+    pub fn turn(&mut self, timeout: Duration) -> anyhow::Result<()> {
         let mut batch = std::mem::take(&mut self.batch);
         self.feed.poll(timeout, &mut |m| batch.push(m));
         let now = Nanos::now();
@@ -221,10 +221,27 @@ impl Engine {
         Ok(())
     }
 
+    /// The orders still open, described (at most `n`).
+    pub fn open_orders(&self, n: usize) -> Vec<String> {
+        let oms = self.core.gateway().oms();
+        let mut out: Vec<String> = oms
+            .iter()
+            .take(n)
+            .map(|o| {
+                format!(
+                    "{} ({:?}, {:?} {} at {}, {} filled)",
+                    o.id, o.state, o.side, o.qty, o.price, o.cum_qty
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// A clean stop: the strategies stop and, unless `on_stop = "leave"`,
     /// every open order is cancelled; the feed keeps running until the
     /// venue has answered or `grace` passes. Returns the orders still open.
-    pub(crate) fn stop(&mut self, grace: Duration) -> anyhow::Result<u32> {
+    pub fn stop(&mut self, grace: Duration) -> anyhow::Result<u32> {
         let now = Nanos::now();
         self.command(global(CommandAction::Shutdown, now), now);
         if self.on_stop == OnStop::Leave {
@@ -232,10 +249,26 @@ impl Engine {
         }
         self.command(global(CommandAction::CancelAll, now), now);
         let until = Instant::now() + grace;
+        let (mut again, mut tries) = (Instant::now(), 0);
         while self.core.gateway().oms().open() > 0 && Instant::now() < until {
             self.turn(Duration::from_millis(1))?;
+            // An order still unacknowledged at the first cancel-all can be
+            // cancelled once its acknowledgement arrives.
+            if again.elapsed() >= Duration::from_millis(100) && tries < 10 {
+                (again, tries) = (Instant::now(), tries + 1);
+                let now = Nanos::now();
+                self.command(global(CommandAction::CancelAll, now), now);
+            }
         }
         self.md.flush()?;
         Ok(self.core.gateway().oms().open())
+    }
+}
+
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
     }
 }

@@ -11,48 +11,48 @@ use std::time::Duration;
 
 /// One market's line.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct MarketRow {
-    pub(crate) ticker: String,
-    pub(crate) bid: Option<Price>,
-    pub(crate) ask: Option<Price>,
-    pub(crate) stale: bool,
-    pub(crate) our_bid: Option<Price>,
-    pub(crate) our_ask: Option<Price>,
-    pub(crate) position: i64,
+pub struct MarketRow {
+    pub ticker: String,
+    pub bid: Option<Price>,
+    pub ask: Option<Price>,
+    pub stale: bool,
+    pub our_bid: Option<Price>,
+    pub our_ask: Option<Price>,
+    pub position: i64,
 }
 
 /// The engine at one moment.
 #[derive(Clone, Debug, Default)]
-pub(crate) struct Snapshot {
-    pub(crate) elapsed: Duration,
-    pub(crate) loop_counters: LoopCounters,
-    pub(crate) markets: Vec<MarketRow>,
-    pub(crate) open_orders: u32,
-    pub(crate) approved: u64,
-    pub(crate) fills: u64,
-    pub(crate) contracts_filled: i64,
-    pub(crate) realized: Money,
-    pub(crate) unrealized: Money,
-    pub(crate) fees: Money,
-    pub(crate) pnl: Money,
-    pub(crate) rejects: Vec<(&'static str, u64)>,
-    pub(crate) strategies: Vec<(StrategyId, &'static str, Money)>,
-    pub(crate) strategy_counters: StrategyCounters,
-    pub(crate) tick_to_trade: Option<(u64, u64, u64)>,
-    pub(crate) md_overflows: u64,
-    pub(crate) frames: u64,
+pub struct Snapshot {
+    pub elapsed: Duration,
+    pub loop_counters: LoopCounters,
+    pub markets: Vec<MarketRow>,
+    pub open_orders: u32,
+    pub approved: u64,
+    pub fills: u64,
+    pub contracts_filled: i64,
+    pub realized: Money,
+    pub unrealized: Money,
+    pub fees: Money,
+    pub pnl: Money,
+    pub rejects: Vec<(&'static str, u64)>,
+    pub strategies: Vec<(StrategyId, &'static str, Money)>,
+    pub strategy_counters: StrategyCounters,
+    pub tick_to_trade: Option<(u64, u64, u64)>,
+    pub md_overflows: u64,
+    pub frames: u64,
 }
 
 /// Tallies of the execution reports seen so far.
 #[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Tally {
-    pub(crate) fills: u64,
-    pub(crate) contracts: i64,
+pub struct Tally {
+    pub fills: u64,
+    pub contracts: i64,
 }
 
 impl Tally {
     /// Counts the reports of the last input.
-    pub(crate) fn take<J>(&mut self, core: &Core<J>)
+    pub fn take<J>(&mut self, core: &Core<J>)
     where
         J: pt_gateway::WriteAhead + Send + 'static,
     {
@@ -67,7 +67,7 @@ impl Tally {
 
 impl Snapshot {
     /// Reads the engine.
-    pub(crate) fn of(engine: &Engine, tickers: &[String], elapsed: Duration) -> Snapshot {
+    pub fn of(engine: &Engine, tickers: &[String], elapsed: Duration) -> Snapshot {
         let tally = engine.tally;
         let core = &engine.core;
         let gw = core.gateway();
@@ -161,7 +161,7 @@ fn px(p: Option<Price>) -> String {
 }
 
 /// Dollars with two decimals, for display only (the ledger stays exact).
-pub(crate) fn usd(m: Money) -> String {
+pub fn usd(m: Money) -> String {
     let raw = m.raw();
     let sign = if raw < 0 { "-" } else { "" };
     let cents = (raw.unsigned_abs() + 500_000) / 1_000_000;
@@ -174,7 +174,7 @@ fn micros(ns: u64) -> String {
 
 impl Snapshot {
     /// The headline numbers on one line.
-    pub(crate) fn line(&self, rate: f64) -> String {
+    pub fn line(&self, rate: f64) -> String {
         let ttt = self.tick_to_trade.map_or_else(
             || "-".to_owned(),
             |(p50, p99, _)| format!("p50 {} p99 {}", micros(p50), micros(p99)),
@@ -195,7 +195,7 @@ impl Snapshot {
     }
 
     /// The whole view.
-    pub(crate) fn render(&self, rate: f64) -> String {
+    pub fn render(&self, rate: f64) -> String {
         let mut s = String::new();
         let _ = writeln!(
             s,

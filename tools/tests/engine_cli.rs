@@ -1,0 +1,332 @@
+//! `pt engine`, `pt signal`, `pt replay` and `pt demo` as a user runs them:
+//! real processes, a real `pt sim run` on loopback, real journals.
+
+mod support;
+
+use pt_tests::TestDir;
+use pt_tools::engine::config::EngineConfig;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+use support::process::{Child, pt, start_sim};
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn config_error(toml: &str) -> String {
+    EngineConfig::from_toml(toml, "pt.toml", Path::new("."))
+        .expect_err("the config is refused")
+        .to_string()
+}
+
+const FEED: &str = "[feed]\nmarkets = [\"A\", \"B\"]\n";
+
+#[test]
+fn config_errors_name_the_key_the_line_and_what_was_expected() {
+    let cases: &[(String, &[&str])] = &[
+        (
+            format!("mode = \"papr\"\n{FEED}"),
+            &[
+                "pt.toml:1:",
+                "mode = \"papr\"",
+                "\"paper\", \"shadow\", \"live\"",
+            ],
+        ),
+        (
+            format!("{FEED}colour = 1\n"),
+            &["pt.toml:3:", "unknown field `colour`"],
+        ),
+        (
+            format!("heartbeat_ms = \"0\"\n{FEED}"),
+            &["pt.toml:1:", "heartbeat_ms = \"0\"", "at least 1"],
+        ),
+        (
+            format!("{FEED}[[strategy]]\nkind = \"maker\"\n"),
+            &["pt.toml:4:", "strategy[0].kind = \"maker\"", "\"mm\""],
+        ),
+        (
+            format!("{FEED}[[strategy]]\nkind = \"mm\"\nthreshold = \"0.02\"\n"),
+            &[
+                "pt.toml:5:",
+                "strategy[0].threshold",
+                "no such parameter for a \"mm\" strategy",
+            ],
+        ),
+        (
+            format!("{FEED}[[strategy]]\nkind = \"mm\"\nsize = \"-5\"\n"),
+            &[
+                "pt.toml:5:",
+                "strategy[0].size = \"-5\"",
+                "positive number of contracts",
+            ],
+        ),
+        (
+            format!("{FEED}[[strategy]]\nkind = \"taker\"\nmarkets = [\"C\"]\n"),
+            &["pt.toml:5:", "\"C\" is not in feed.markets"],
+        ),
+        (
+            format!("{FEED}[paper]\ncancel_rule = \"front\"\n"),
+            &["pt.toml:4:", "\"back\", \"pro_rata\""],
+        ),
+        (
+            "[feed]\nmarkets = []\n".to_owned(),
+            &["pt.toml:2:", "at least one market"],
+        ),
+        (
+            format!("{FEED}key_file = \"k.pem\"\n"),
+            &["pt.toml:3:", "feed.key_id is not"],
+        ),
+        ("mode = \"paper\"\n".to_owned(), &["missing field `feed`"]),
+    ];
+    for (toml, wanted) in cases {
+        let e = config_error(toml);
+        for w in *wanted {
+            assert!(e.contains(w), "{toml:?}\ngave {e:?}\nwithout {w:?}");
+        }
+    }
+}
+
+#[test]
+fn the_example_config_checks() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../pt.example.toml");
+    let out = pt()
+        .args(["engine", "--check-config", "--config", path])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains(": ok")
+            && stdout.contains("4 markets")
+            && stdout.contains("strategy 2: Taker"),
+        "{stdout}"
+    );
+}
+
+/// Waits until `dir` holds a journal with at least `n` records.
+fn wait_records(dir: &Path, n: u64, what: &str) {
+    let until = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(i) = pt_journal::info(dir)
+            && i.next_seq >= n
+        {
+            return;
+        }
+        assert!(
+            Instant::now() < until,
+            "{what}: {} never held {n} records",
+            dir.display()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Every engine event in a journal.
+fn events(dir: &Path) -> Vec<pt_engine::model::Event> {
+    let mut t = pt_journal::Tailer::open(dir, pt_journal::StartAt::Beginning).unwrap();
+    let mut out = Vec::new();
+    while let Some(r) = t.next().unwrap() {
+        out.push(pt_engine::model::Event::from_bytes(r.payload).unwrap());
+    }
+    out
+}
+
+#[test]
+fn the_engine_trades_a_simulator_takes_a_signal_and_stops_cleanly_on_sigterm() {
+    use pt_engine::model::{Event, EventKind};
+    let dir = TestDir::new("engine-run");
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let key = dir.join("engine.pem");
+    let made = pt()
+        .args(["sim", "keygen", "pt-engine", "--keys"])
+        .arg(dir.join("keys"))
+        .arg("--private-out")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{:?}", text(&made));
+    let ca = dir.join("ca.pem");
+    let (_sim, addr) = start_sim(&dir.join("keys"), &ca, 500);
+    // An order budget of a higher tier than the default ten orders a second.
+    std::fs::write(
+        dir.join("risk.toml"),
+        "[rate]\ncapacity = 4000\nrefill_per_second = 4000\n",
+    )
+    .unwrap();
+    let config = dir.join("pt.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"data\"\nheartbeat_ms = 50\nrisk_policy = \"risk.toml\"\n\n[feed]\nport = {}\nca = \"ca.pem\"\nkey_id = \"pt-engine\"\nkey_file = \"engine.pem\"\nmarkets = [\"PTSIM-26DEC31-M000\", \"PTSIM-26DEC31-M001\"]\n\n[[strategy]]\nkind = \"mm\"\n\n[[strategy]]\nkind = \"taker\"\nmax_qty = \"3\"\n",
+            addr.port()
+        ),
+    )
+    .unwrap();
+
+    // A key others can read is refused before anything starts.
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let refused = pt()
+        .args(["engine", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&refused);
+    assert!(!refused.status.success());
+    assert!(
+        stderr.contains("can be read by others") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let mut engine = Child(
+        pt().args(["engine", "--every", "1", "--config"])
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let data = dir.join("data");
+    // Market data flows and the maker quotes.
+    wait_records(&data.join("md"), 200, "market data");
+    wait_records(&data.join("orders"), 4, "the maker's quotes");
+    // A signal far above any price makes the taker buy.
+    let sent = pt()
+        .args(["signal", "--config"])
+        .arg(&config)
+        .args([
+            "--market",
+            "PTSIM-26DEC31-M001",
+            "--probability",
+            "0.99",
+            "--confidence",
+            "1",
+            "--ttl",
+            "30",
+        ])
+        .output()
+        .unwrap();
+    assert!(sent.status.success(), "{:?}", text(&sent));
+    let until = Instant::now() + Duration::from_secs(20);
+    let taker_order = loop {
+        let found = events(&data.join("orders"))
+            .into_iter()
+            .find_map(|e| match e {
+                Event::Intent(i) if i.strategy.0 == 2 && i.header.kind == EventKind::OrderNew => {
+                    Some(i)
+                }
+                _ => None,
+            });
+        if let Some(i) = found {
+            break i;
+        }
+        assert!(
+            Instant::now() < until,
+            "the taker never acted on the signal"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(taker_order.header.instrument.0, 1);
+    assert_eq!(taker_order.side, pt_engine::model::Side::Buy);
+
+    // SIGTERM: the quotes are cancelled and the engine exits on its own.
+    let pid = engine.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let until = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(s) = engine.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < until,
+            "the engine did not stop after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    engine
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(stderr.contains("stopped; 0 orders still open"), "{stderr}");
+    let orders = events(&data.join("orders"));
+    assert!(
+        orders
+            .iter()
+            .any(|e| matches!(e, Event::Exec(r) if r.header.kind == EventKind::Cancelled))
+    );
+    // The signal went into md/ where the engine applied it.
+    assert!(events(&data.join("md")).iter().any(
+        |e| matches!(e, Event::Command(c) if c.action == pt_engine::model::CommandAction::Signal)
+    ));
+
+    // The run replays to the same orders.
+    let replay = pt()
+        .arg("replay")
+        .arg(&data)
+        .arg("--config")
+        .arg(&config)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&replay);
+    assert!(replay.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("identical"), "{stdout}");
+}
+
+#[test]
+fn the_demo_trades_and_its_journals_replay_byte_for_byte() {
+    let dir = TestDir::new("demo");
+    let out = pt()
+        .args([
+            "demo",
+            "--seconds",
+            "4",
+            "--plain",
+            "--markets",
+            "6",
+            "--signal-every-ms",
+            "100",
+            "--data-dir",
+        ])
+        .arg(&*dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("Summary:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let fills: u64 = summary
+        .split(" fills")
+        .next()
+        .and_then(|s| s.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(fills > 0, "nothing filled in 4 s: {summary}");
+    assert!(summary.contains("0 orders left open"), "{summary}");
+    assert!(
+        stdout.contains("pt replay"),
+        "the summary says how to look at the journals"
+    );
+    let replay = pt().arg("replay").arg(&*dir).output().unwrap();
+    let (stdout, stderr) = text(&replay);
+    assert!(replay.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("identical"), "{stdout}");
+}
