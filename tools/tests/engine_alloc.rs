@@ -72,7 +72,7 @@ impl Drive {
         let q = 5 + (self.next() % 30) as i64;
         match self.next() % 7 {
             0 => {
-                let to = (mid + if self.next() % 2 == 0 { 1 } else { -1 }).clamp(20, 80);
+                let to = (mid + if self.next().is_multiple_of(2) { 1 } else { -1 }).clamp(20, 80);
                 self.market(EventKind::LevelSet, i, Side::Buy, mid - 1, 0);
                 self.market(EventKind::LevelSet, i, Side::Sell, mid + 1, 0);
                 self.market(EventKind::LevelSet, i, Side::Buy, to - 1, q);
@@ -93,7 +93,7 @@ impl Drive {
                 self.command(c);
             }
             _ => {
-                let away = if self.next() % 2 == 0 { 12 } else { -12 };
+                let away = if self.next().is_multiple_of(2) { 12 } else { -12 };
                 let s = Signal {
                     instrument: InstrumentId(i),
                     probability: Price::from_raw((mid + away) * 1_000_000),

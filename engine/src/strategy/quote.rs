@@ -112,11 +112,7 @@ impl QuoteSlot {
         let by_request = r.client_order_id == self.request && r.client_order_id != self.id;
         let mut filled = Qty::ZERO;
         match r.header.kind {
-            EventKind::Ack => {
-                if self.state == SlotState::PendingNew {
-                    self.state = SlotState::Live;
-                }
-            }
+            EventKind::Ack if self.state == SlotState::PendingNew => self.state = SlotState::Live,
             // A refused cancel or replace leaves the order as it was.
             EventKind::Reject if by_request => self.state = SlotState::Live,
             EventKind::CancelRejected | EventKind::ReplaceRejected => {

@@ -129,7 +129,7 @@ fn signals(dir: PathBuf, mids: Arc<Vec<AtomicI64>>, every: Duration, stop: Arc<A
             continue;
         }
         let away = (3 + (next() % 10) as i64) * cent;
-        let p = if next() % 2 == 0 {
+        let p = if next().is_multiple_of(2) {
             mid + away
         } else {
             mid - away

@@ -126,13 +126,13 @@ fn at(text: &str, source: &str, span: core::ops::Range<usize>, message: String) 
     }
 }
 
-fn choice<'a, T: Copy>(
+fn choice<T: Copy>(
     text: &str,
     source: &str,
     key: &str,
     field: &Option<Spanned<String>>,
     default: T,
-    options: &[(&'a str, T)],
+    options: &[(&str, T)],
 ) -> Result<T, ConfigError> {
     let Some(f) = field else { return Ok(default) };
     match options.iter().find(|(name, _)| *name == f.get_ref()) {

@@ -196,10 +196,7 @@ impl Engine {
         }
         batch.clear();
         self.batch = batch;
-        loop {
-            let Some(r) = self.commands.next()? else {
-                break;
-            };
+        while let Some(r) = self.commands.next()? {
             match Event::from_bytes(r.payload) {
                 Ok(Event::Command(c)) => {
                     self.counters.commands += 1;
