@@ -93,7 +93,11 @@ impl Drive {
                 self.command(c);
             }
             _ => {
-                let away = if self.next().is_multiple_of(2) { 12 } else { -12 };
+                let away = if self.next().is_multiple_of(2) {
+                    12
+                } else {
+                    -12
+                };
                 let s = Signal {
                     instrument: InstrumentId(i),
                     probability: Price::from_raw((mid + away) * 1_000_000),
