@@ -3,14 +3,16 @@
 //! reports, and is polled for what its venues have due (delayed answers,
 //! timeouts), so it runs fused, on its own pinned thread, in replay and in
 //! a backtest alike. Around the pure gateway it measures tick-to-trade:
-//! from the first stamp an approved intent carries (the moment its market
-//! event was taken from the feed) to its hand-over to the venue.
+//! from the receive time an approved intent inherits from the market event
+//! behind it (the wall clock when the feed took the frame off the socket)
+//! to its hand-over to the venue, on the same clock, wherever the stages
+//! ran.
 
 use crate::core::Gateway;
 use crate::venue::{Venue, WriteAhead};
 use hdrhistogram::Histogram;
 use pt_engine::graph::{Node, NodeKind, Out, Polled};
-use pt_engine::model::{Event, Mono, Nanos};
+use pt_engine::model::{Event, Nanos};
 use pt_engine::pipeline::new_histogram;
 
 /// Node name the engine's graph uses.
@@ -71,9 +73,9 @@ where
         let approved = |g: &Gateway<P, L, J>| g.counters().approved.iter().sum::<u64>();
         let before = approved(&self.gateway);
         self.gateway.on_event(event, now, out);
-        let first = intent.header.stamps[0];
-        if first.is_set() && approved(&self.gateway) > before {
-            let ns = Mono::now().saturating_since(first.at());
+        let received = intent.header.recv_ts;
+        if received.is_set() && approved(&self.gateway) > before {
+            let ns = Nanos::now().saturating_since(received);
             // Saturates at the histogram's top rather than failing.
             self.tick_to_trade.saturating_record(ns);
         }

@@ -81,6 +81,14 @@ fn config_errors_name_the_key_the_line_and_what_was_expected() {
             &["pt.toml:3:", "feed.key_id is not"],
         ),
         ("mode = \"paper\"\n".to_owned(), &["missing field `feed`"]),
+        (
+            format!("{FEED}[placement]\nmode = \"pinned\"\n"),
+            &["pt.toml:4:", "placement.mode", "\"fused\", \"threads\""],
+        ),
+        (
+            format!("{FEED}[placement]\nmd_ring = 1000\n"),
+            &["pt.toml:4:", "placement.md_ring = \"1000\"", "power of two"],
+        ),
     ];
     for (toml, wanted) in cases {
         let e = config_error(toml);
@@ -161,7 +169,7 @@ fn the_engine_trades_a_simulator_takes_a_signal_and_stops_cleanly_on_sigterm() {
     std::fs::write(
         &config,
         format!(
-            "data_dir = \"data\"\nheartbeat_ms = 50\nrisk_policy = \"risk.toml\"\n\n[feed]\nport = {}\nca = \"ca.pem\"\nkey_id = \"pt-engine\"\nkey_file = \"engine.pem\"\nmarkets = [\"PTSIM-26DEC31-M000\", \"PTSIM-26DEC31-M001\"]\n\n[[strategy]]\nkind = \"mm\"\n\n[[strategy]]\nkind = \"taker\"\nmax_qty = \"3\"\n",
+            "data_dir = \"data\"\nheartbeat_ms = 50\nrisk_policy = \"risk.toml\"\n\n[placement]\nmode = \"threads\"\n\n[feed]\nport = {}\nca = \"ca.pem\"\nkey_id = \"pt-engine\"\nkey_file = \"engine.pem\"\nmarkets = [\"PTSIM-26DEC31-M000\", \"PTSIM-26DEC31-M001\"]\n\n[[strategy]]\nkind = \"mm\"\n\n[[strategy]]\nkind = \"taker\"\nmax_qty = \"3\"\n",
             addr.port()
         ),
     )
@@ -289,6 +297,56 @@ fn the_engine_trades_a_simulator_takes_a_signal_and_stops_cleanly_on_sigterm() {
     assert!(stdout.contains("identical"), "{stdout}");
 }
 
+/// The number before `word` in `line` ("… 72 fills …").
+fn number_before(line: &str, word: &str) -> u64 {
+    line.split(word)
+        .next()
+        .and_then(|s| s.trim_end().rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number before {word:?} in {line:?}"))
+}
+
+#[test]
+fn a_market_data_ring_that_stays_full_marks_books_stale_and_they_resync() {
+    let dir = TestDir::new("demo-overflow");
+    let out = pt()
+        .args([
+            "demo",
+            "--seconds",
+            "3",
+            "--plain",
+            "--markets",
+            "4",
+            "--rate",
+            "50000",
+        ])
+        .args(["--threads", "--md-ring", "2", "--data-dir"])
+        .arg(&*dir)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    let counters = stdout
+        .lines()
+        .rev()
+        .find(|l| l.contains("md overflow"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(number_before(counters, " dropped") > 0, "{counters}");
+    assert!(number_before(counters, " stale marks") > 0, "{counters}");
+    let resyncs: u64 = counters
+        .split("resyncs ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(resyncs > 0, "{counters}");
+    // The stale marks are inputs like any other: the run still replays.
+    let replay = pt().arg("replay").arg(&*dir).output().unwrap();
+    let (stdout, stderr) = text(&replay);
+    assert!(replay.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("identical"), "{stdout}");
+}
+
 #[test]
 fn the_demo_trades_and_its_journals_replay_byte_for_byte() {
     let dir = TestDir::new("demo");
@@ -313,12 +371,7 @@ fn the_demo_trades_and_its_journals_replay_byte_for_byte() {
         .lines()
         .find(|l| l.starts_with("Summary:"))
         .unwrap_or_else(|| panic!("{stdout}"));
-    let fills: u64 = summary
-        .split(" fills")
-        .next()
-        .and_then(|s| s.rsplit(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("{summary}"));
+    let fills = number_before(summary, " fills");
     assert!(fills > 0, "nothing filled in 4 s: {summary}");
     assert!(summary.contains("0 orders left open"), "{summary}");
     assert!(

@@ -45,7 +45,7 @@ pub struct LinkStats {
 }
 
 /// A graph's counters.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GraphStats {
     /// Per node, in declaration order.
     pub nodes: Vec<NodeStats>,

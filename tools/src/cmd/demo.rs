@@ -35,6 +35,19 @@ pub(crate) struct DemoArgs {
     /// Where the journals go; a new folder under ./pt-demo by default.
     #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+    /// Run the feed and the decision path on threads of their own, joined
+    /// by the md ring (`[placement] mode = "threads"`), instead of fused on
+    /// this thread.
+    #[arg(long)]
+    threads: bool,
+    /// With --threads: pin them to cores and busy-spin (needs two free cores).
+    #[arg(long, requires = "threads")]
+    pin: bool,
+    /// With --threads: slots of the md ring (a power of two). A ring that
+    /// stays full drops market data, counts it and marks the books stale,
+    /// which then resynchronise; a tiny ring shows it happen.
+    #[arg(long, requires = "threads", value_name = "SLOTS")]
+    md_ring: Option<u32>,
     /// Print a status line per second instead of the view refreshed in
     /// place (the default when stdout is not a terminal).
     #[arg(long)]
@@ -56,7 +69,7 @@ max_open_orders = 200
 
 /// The engine's config for the demo, as text (it is saved beside the
 /// journals, where `pt replay` reads it).
-fn config_text(port: u16, tickers: &[String]) -> String {
+fn config_text(port: u16, tickers: &[String], placement: &str) -> String {
     let markets: Vec<String> = tickers.iter().map(|t| format!("{t:?}")).collect();
     format!(
         r#"# Written by `pt demo`: the engine as it ran.
@@ -74,6 +87,9 @@ markets = [{}]
 [paper]
 arrival_us = 200
 report_us = 200
+
+[placement]
+{placement}
 
 [[strategy]]
 kind = "mm"
@@ -172,7 +188,16 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     ))?;
     let dir = args.data_dir.clone().unwrap_or_else(default_dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    let text = config_text(sim.running.addr.port(), &sim.tickers);
+    let placement = match (args.threads, args.pin) {
+        (false, _) => "mode = \"fused\"",
+        (true, false) => "mode = \"threads\"",
+        (true, true) => "mode = \"threads\"\npin = true",
+    };
+    let mut placement = placement.to_owned();
+    if let Some(n) = args.md_ring {
+        placement.push_str(&format!("\nmd_ring = {n}"));
+    }
+    let text = config_text(sim.running.addr.port(), &sim.tickers, &placement);
     std::fs::write(dir.join("pt.toml"), &text)?;
     std::fs::write(dir.join("risk.toml"), DEMO_POLICY)?;
     let config = EngineConfig::load(&dir.join("pt.toml"))?;
@@ -199,13 +224,15 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mut next = started + refresh;
     let (mut last_events, mut last_at) = (0u64, started);
     let mut out = std::io::stdout();
+    let kinds: Vec<&'static str> = config.strategies.iter().map(|s| s.kind()).collect();
+    let title = "pt demo: paper trading against the local simulator   (Ctrl-C ends it)";
     loop {
-        engine.turn(Duration::from_millis(1))?;
+        engine.turn(Duration::from_millis(10));
         let done = stop.load(Ordering::Relaxed)
             || (args.seconds > 0 && started.elapsed() >= Duration::from_secs(args.seconds));
         if Instant::now() >= next || done {
             next = Instant::now() + refresh;
-            let s = Snapshot::of(&engine, &sim.tickers, started.elapsed());
+            let s = Snapshot::of(&engine, &sim.tickers, &kinds, started.elapsed());
             for (m, row) in mids.iter().zip(&s.markets) {
                 if let (Some(b), Some(a)) = (row.bid, row.ask) {
                     m.store((b.raw() + a.raw()) / 2, Ordering::Relaxed);
@@ -215,7 +242,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
             let rate = (events - last_events) as f64 / last_at.elapsed().as_secs_f64().max(1e-3);
             (last_events, last_at) = (events, Instant::now());
             if live_view {
-                write!(out, "\x1b[H\x1b[J{}", s.render(rate))?;
+                write!(out, "\x1b[H\x1b[J{}", s.render(title, rate))?;
             } else {
                 writeln!(out, "{}", s.line(rate))?;
             }
@@ -226,18 +253,24 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
     stop.store(true, Ordering::Relaxed);
-    let open = engine.stop(Duration::from_secs(3))?;
-    let s = Snapshot::of(&engine, &sim.tickers, started.elapsed());
     let secs = started.elapsed().as_secs_f64().max(1e-3);
+    let stopped = engine.stop(Duration::from_secs(3))?;
+    let s = Snapshot::read(
+        &stopped.board,
+        stopped.frames,
+        &stopped.stats,
+        &sim.tickers,
+        &kinds,
+        started.elapsed(),
+    );
     let rate = s.loop_counters.market_events as f64 / secs;
     println!();
-    println!("{}", s.render(rate));
+    println!("{}", s.render(title, rate));
     if let Some(t) = source {
         let _ = t.join();
     }
-    let engine_open = engine.open_orders(10);
-    drop(engine);
     runtime.block_on(sim.running.shutdown());
+    let open = stopped.open.len();
     let d = dir.display();
     println!(
         "Summary: {:.0} s, {} market events ({rate:.0}/s), {} orders, {} fills, PnL {} after {} fees; {open} orders left open.",
@@ -254,7 +287,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
         count(&dir.join("orders")),
         count(&dir.join(COMMANDS))
     );
-    for o in engine_open {
+    for o in &stopped.open {
         println!("  still open: {o}");
     }
     println!("Look at them:");

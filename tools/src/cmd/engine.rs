@@ -119,6 +119,7 @@ pub(crate) fn run(args: EngineArgs) -> anyhow::Result<()> {
             config.feed.port,
             config.feed.markets.len()
         );
+        println!("  placement {:?}", config.placement);
         for (i, s) in config.strategies.iter().enumerate() {
             println!("  strategy {}: {s:?}", i + 1);
         }
@@ -140,14 +141,15 @@ pub(crate) fn run(args: EngineArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let mut next = started + Duration::from_secs(args.every);
     let mut last_events = 0;
+    let kinds: Vec<&'static str> = config.strategies.iter().map(|s| s.kind()).collect();
     loop {
-        engine.turn(Duration::from_millis(2))?;
+        engine.turn(Duration::from_millis(20));
         let done = stop.load(Ordering::Relaxed)
             || engine.stop_requested()
             || (args.seconds > 0 && started.elapsed() >= Duration::from_secs(args.seconds));
         if Instant::now() >= next || done {
             next += Duration::from_secs(args.every);
-            let s = Snapshot::of(&engine, &config.feed.markets, started.elapsed());
+            let s = Snapshot::of(&engine, &config.feed.markets, &kinds, started.elapsed());
             let events = s.loop_counters.market_events;
             let rate = (events - last_events) as f64 / args.every as f64;
             last_events = events;
@@ -157,7 +159,13 @@ pub(crate) fn run(args: EngineArgs) -> anyhow::Result<()> {
             break;
         }
     }
-    let open = engine.stop(Duration::from_secs(3))?;
-    eprintln!("pt engine: stopped; {open} orders still open");
+    let stopped = engine.stop(Duration::from_secs(3))?;
+    eprintln!(
+        "pt engine: stopped; {} orders still open",
+        stopped.open.len()
+    );
+    for o in &stopped.open {
+        eprintln!("  still open: {o}");
+    }
     Ok(())
 }

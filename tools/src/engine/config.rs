@@ -23,6 +23,11 @@
 //! report_us = 200
 //! cancel_rule = "back"        # back | pro_rata
 //!
+//! [placement]
+//! mode = "fused"              # fused (one thread) | threads (feed and decision path apart)
+//! pin = false                 # with threads: pin them to cores and spin
+//! md_ring = 4096              # slots of the md ring; a ring that stays full marks books stale
+//!
 //! [[strategy]]                # numbered from 1 in this order
 //! kind = "mm"
 //! markets = "all"
@@ -52,7 +57,17 @@ struct File {
     #[serde(default)]
     paper: PaperFile,
     #[serde(default)]
+    placement: PlacementFile,
+    #[serde(default)]
     strategy: Vec<StrategyFile>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PlacementFile {
+    mode: Option<Spanned<String>>,
+    pin: Option<bool>,
+    md_ring: Field,
 }
 
 #[derive(Deserialize)]
@@ -83,6 +98,19 @@ pub enum OnStop {
     Leave,
 }
 
+/// Where the engine's two edges run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// The feed and the decision path on the caller's thread.
+    Fused,
+    /// Each on a thread of its own, joined by the `md` ring; pinned to
+    /// cores (and busy-spinning) with `pin`.
+    Threads {
+        /// Pin the threads and spin.
+        pin: bool,
+    },
+}
+
 /// Where market data comes from.
 #[derive(Clone, Debug)]
 pub struct FeedSettings {
@@ -102,6 +130,16 @@ pub enum StrategySpec {
     Taker(TakerParams, Option<Vec<String>>),
 }
 
+impl StrategySpec {
+    /// The kind, as the config names it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            StrategySpec::Mm(..) => "mm",
+            StrategySpec::Taker(..) => "taker",
+        }
+    }
+}
+
 /// The checked configuration.
 #[derive(Clone, Debug)]
 pub struct EngineConfig {
@@ -112,6 +150,9 @@ pub struct EngineConfig {
     pub on_stop: OnStop,
     pub policy: Option<RiskPolicy>,
     pub paper: PaperConfig,
+    pub placement: Placement,
+    /// Slots of the `md` ring between the feed and decision threads.
+    pub md_ring: Option<usize>,
     pub feed: FeedSettings,
     pub strategies: Vec<StrategySpec>,
 }
@@ -208,6 +249,30 @@ impl EngineConfig {
                 ],
             )?,
         };
+        let threads = choice(
+            text,
+            source,
+            "placement.mode",
+            &file.placement.mode,
+            false,
+            &[("fused", false), ("threads", true)],
+        )?;
+        let pin = file.placement.pin.unwrap_or(false);
+        let placement = if threads {
+            Placement::Threads { pin }
+        } else {
+            Placement::Fused
+        };
+        let md_ring = match &file.placement.md_ring {
+            None => None,
+            Some(f) => {
+                let n = r.count("placement.md_ring", &file.placement.md_ring, 4096, 2)?;
+                if !n.is_power_of_two() {
+                    return Err(r.error("placement.md_ring", f, "a power of two such as 4096"));
+                }
+                Some(n as usize)
+            }
+        };
         let feed = read_feed(text, source, &r, &file.feed, base)?;
         let mut strategies = Vec::with_capacity(file.strategy.len());
         for (i, s) in file.strategy.iter().enumerate() {
@@ -221,6 +286,8 @@ impl EngineConfig {
             on_stop,
             policy,
             paper,
+            placement,
+            md_ring,
             feed,
             strategies,
         })

@@ -76,7 +76,7 @@ pub struct Core<J> {
     cmd_gw: LinkId,
     resync: LinkId,
     /// Snapshot requests the books made during the last input.
-    pub resyncs: Vec<InstrumentId>,
+    pub resyncs: Vec<pt_engine::model::BookUpdate>,
     /// Execution reports the gateway emitted during the last input.
     pub reports: Vec<pt_engine::model::ExecReport>,
     journal: std::marker::PhantomData<fn() -> J>,
@@ -177,7 +177,7 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
         self.reports.clear();
         let (resync, resyncs, reports) = (self.resync, &mut self.resyncs, &mut self.reports);
         let mut take = |link: LinkId, e: Event| match e {
-            Event::Book(u) if link == resync => resyncs.push(u.header.instrument),
+            Event::Book(u) if link == resync => resyncs.push(u),
             Event::Exec(r) => reports.push(r),
             _ => {}
         };

@@ -1,6 +1,7 @@
 //! The engine process: its config, the decision graph it shares with
 //! `pt replay`, the live loop and the operator's view.
 
+pub mod board;
 pub mod config;
 pub mod core;
 pub mod run;

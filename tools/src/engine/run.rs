@@ -1,60 +1,73 @@
-//! The live engine: the feed edge, the decision graph and the journals on
-//! this thread (the default placement: one core for the hot path, the
-//! simulator or the operator's tools on the other).
+//! The live engine: the feed edge and the decision edge in one graph,
+//! fused on the caller's thread or each on a thread of its own (config
+//! `[placement]`), joined by the `md` link (market data: when its ring
+//! stays full the data is dropped, counted, and the instruments are marked
+//! stale, so their books resynchronise) and the `resync` link back.
 //!
-//! Each turn polls the feed, journals every market event into `md/` and
-//! hands it to the decision graph at the turn's time; takes the commands
-//! written into `commands/` since the last turn (a signal, a kill), copies
-//! each into `md/` and hands it over; and every `heartbeat_ms` journals and
-//! hands over a clock tick. `md/` is therefore every input the decision
-//! path took, in order, with its time: what `pt replay` feeds back.
+//! ```text
+//!  feed ──md (overflow marks stale)──► decision ──► Core (books, strategies, gateway)
+//!   ▲                                  │  ▲
+//!   └──resync (snapshot requests)──────┘  └── control (the owner's stop and cancel-all)
+//! ```
+//!
+//! The decision edge takes each market event at the wall-clock time it
+//! reads, journals it into `md/` and hands it to the `Core` at that time;
+//! when polled it takes the commands written into `commands/` since (a
+//! signal, a kill), copies each into `md/` and hands it over, and every
+//! `heartbeat_ms` journals and hands over a clock tick and publishes the
+//! [`Board`]. `md/` is therefore every input the decision path took, in
+//! order, with its time: what `pt replay` feeds back.
 
-use super::config::{EngineConfig, OnStop};
+use super::board::{Board, Counter};
+use super::config::{EngineConfig, OnStop, Placement};
 use super::core::Core;
-use super::view::Tally;
 use anyhow::Context as _;
+use pt_engine::book::is_resync;
+use pt_engine::graph::{
+    FusedGraph, GraphSpec, GraphStats, LinkId, Node, NodeKind, Out, Polled, ThreadedGraph,
+};
 use pt_engine::model::journal_kind::journal_kind;
-use pt_engine::model::{Command, CommandAction, Event, EventKind, Header, InstrumentId};
-use pt_engine::model::{MarketEvent, Mono, Nanos, Scope, VenueId};
+use pt_engine::model::{
+    Command, CommandAction, Event, EventKind, Family, Header, InstrumentId, Mono, Nanos, Scope,
+    VenueId,
+};
+use pt_engine::pipeline::{PipelineConfig, PlacementMode, WaitStrategy};
 use pt_feed::kalshi::feed::{FeedConfig, KalshiFeed};
 use pt_feed::kalshi::session::{Market, SessionConfig};
+use pt_feed::market_data::{FEED, FeedEdge, FeedMonitor};
+use pt_gateway::venue::unstamped;
 use pt_journal::{StartAt, Tailer, Writer, WriterConfig};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// The journals' folders inside the data directory.
 pub const MD: &str = "md";
+/// The gateway's write-ahead journal.
 pub const ORDERS: &str = "orders";
+/// Commands to the engine, written by others.
 pub const COMMANDS: &str = "commands";
 /// The engine's saved place in `commands/`.
 const COMMANDS_TAILER: &str = "engine";
+/// The decision edge's node name.
+pub const DECISION: &str = "decision";
 
-/// What the loop counted.
+/// What the decision edge counted.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct LoopCounters {
+    /// Market events taken.
     pub market_events: u64,
+    /// Commands taken from `commands/`.
     pub commands: u64,
+    /// Heartbeats.
     pub heartbeats: u64,
     /// Records of `commands/` that are not commands.
     pub bad_commands: u64,
     /// `md/` appends that failed.
     pub md_failures: u64,
+    /// Snapshot requests passed to the feed.
     pub resyncs: u64,
-}
-
-/// The running engine.
-pub struct Engine {
-    pub core: Core<Writer>,
-    md: Writer,
-    commands: Tailer,
-    feed: KalshiFeed,
-    heartbeat: Duration,
-    next_beat: Instant,
-    on_stop: OnStop,
-    batch: Vec<MarketEvent>,
-    pub counters: LoopCounters,
-    pub tally: Tally,
-    stop_requested: bool,
 }
 
 /// The feed session for the configured markets: ids in their order.
@@ -113,9 +126,181 @@ pub fn global(action: CommandAction, now: Nanos) -> Command {
     }
 }
 
+/// The decision path as an edge of the engine's graph: it owns the `md/`
+/// writer, the `commands/` tailer and the clock of the heartbeats.
+pub struct Decision {
+    core: Core<Writer>,
+    md: Writer,
+    commands: Tailer,
+    heartbeat: Duration,
+    next_beat: Instant,
+    counters: LoopCounters,
+    fills: (u64, i64),
+    board: Arc<Board>,
+}
+
+impl core::fmt::Debug for Decision {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Decision")
+            .field("counters", &self.counters)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Decision {
+    /// The decision graph.
+    pub fn core(&self) -> &Core<Writer> {
+        &self.core
+    }
+
+    fn journal_input(&mut self, e: &Event, now: Nanos) {
+        let bytes = unstamped(e).to_bytes();
+        if self
+            .md
+            .append(journal_kind(e.kind()), now.0, &bytes)
+            .is_err()
+        {
+            self.counters.md_failures += 1;
+        }
+    }
+
+    fn tally(&mut self) {
+        for r in &self.core.reports {
+            if r.header.kind == EventKind::Fill {
+                self.fills.0 += 1;
+                self.fills.1 += r.qty.raw() / pt_engine::model::Qty::ONE.raw();
+            }
+        }
+    }
+
+    fn command(&mut self, c: Command, now: Nanos) {
+        self.journal_input(&Event::Command(c), now);
+        self.core.command(c, now, Mono::UNSET);
+        self.tally();
+    }
+
+    fn publish(&self) {
+        self.board.publish(&self.core, &self.counters, self.fills);
+    }
+}
+
+impl Node<Event> for Decision {
+    fn name(&self) -> &str {
+        DECISION
+    }
+
+    fn kind(&self) -> NodeKind {
+        NodeKind::Edge
+    }
+
+    fn on_event(&mut self, event: &Event, _: Nanos, out: &mut Out<Event>) {
+        // The time it takes the input, read here: what md/ records and
+        // what the decision path sees.
+        let now = Nanos::now();
+        match event {
+            Event::Market(m) => {
+                self.journal_input(event, now);
+                self.core.market(*m, now, Mono::UNSET);
+                self.counters.market_events += 1;
+                self.tally();
+                for k in 0..self.core.resyncs.len() {
+                    self.counters.resyncs += 1;
+                    out.push(Event::Book(self.core.resyncs[k]));
+                }
+            }
+            Event::Command(c) => {
+                self.command(*c, now);
+                self.publish();
+            }
+            _ => {}
+        }
+    }
+
+    fn poll(&mut self, _: Nanos, _out: &mut Out<Event>) -> Polled {
+        let now = Nanos::now();
+        let mut taken = 0;
+        loop {
+            let next = match self.commands.next() {
+                Ok(Some(r)) => Event::from_bytes(r.payload),
+                Ok(None) => break,
+                // A damaged record: counted, and read again next poll.
+                Err(_) => {
+                    self.counters.bad_commands += 1;
+                    break;
+                }
+            };
+            match next {
+                Ok(Event::Command(c)) => {
+                    self.counters.commands += 1;
+                    if c.action == CommandAction::Shutdown {
+                        self.board.stop_requested.store(true, Ordering::Relaxed);
+                    }
+                    self.command(c, now);
+                }
+                _ => self.counters.bad_commands += 1,
+            }
+            taken += 1;
+            let _ = self.commands.save();
+        }
+        if Instant::now() >= self.next_beat {
+            self.next_beat += self.heartbeat;
+            if self.next_beat < Instant::now() {
+                self.next_beat = Instant::now() + self.heartbeat;
+            }
+            self.counters.heartbeats += 1;
+            self.command(global(CommandAction::Heartbeat, now), now);
+            self.publish();
+            taken += 1;
+        }
+        if taken > 0 {
+            // Emits nothing on its links, but did work: poll again soon.
+            Polled::Emitted(0)
+        } else {
+            Polled::Idle
+        }
+    }
+
+    fn expected_outputs(&self) -> usize {
+        64
+    }
+}
+
+enum Runner {
+    Fused(FusedGraph<Event>),
+    Threaded(ThreadedGraph<Event>),
+}
+
+/// The running engine.
+pub struct Engine {
+    runner: Option<Runner>,
+    control: LinkId,
+    board: Arc<Board>,
+    feed: Arc<FeedMonitor>,
+    on_stop: OnStop,
+}
+
+impl core::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Engine").finish_non_exhaustive()
+    }
+}
+
+/// What a stopped engine leaves.
+#[derive(Debug)]
+pub struct Stopped {
+    /// Orders still open, described.
+    pub open: Vec<String>,
+    /// The graph's final counters.
+    pub stats: GraphStats,
+    /// The decision path's last state.
+    pub board: Arc<Board>,
+    /// Frames the feed received.
+    pub frames: u64,
+}
+
 impl Engine {
     /// Opens the journals in the data directory (recovering the gateway from
-    /// `orders/`), and the feed.
+    /// `orders/`), the feed, and starts the graph as `[placement]` says.
     pub fn open(config: &EngineConfig, feed: FeedConfig) -> anyhow::Result<Engine> {
         let dir = &config.data_dir;
         std::fs::create_dir_all(dir)
@@ -132,140 +317,184 @@ impl Engine {
         let commands = Tailer::open_named(&commands_dir, COMMANDS_TAILER, StartAt::Beginning)
             .with_context(|| format!("following {}", commands_dir.display()))?;
         let core = Core::new(config, orders, &recovered)?;
-        let feed = KalshiFeed::new(feed).map_err(|e| anyhow::anyhow!("feed.markets: {e}"))?;
-        Ok(Engine {
+        let board = Arc::new(Board::new(
+            config.feed.markets.len(),
+            config.strategies.len(),
+        ));
+        let decision = Decision {
             core,
             md,
             commands,
-            feed,
             heartbeat: config.heartbeat,
             next_beat: Instant::now(),
-            on_stop: config.on_stop,
-            batch: Vec::with_capacity(4096),
             counters: LoopCounters::default(),
-            tally: Tally::default(),
-            stop_requested: false,
+            fills: (0, 0),
+            board: board.clone(),
+        };
+        let kalshi = KalshiFeed::new(feed).map_err(|e| anyhow::anyhow!("feed.markets: {e}"))?;
+        // Fused, the feed waits for the network inside its poll: 1 ms keeps
+        // the commands and heartbeats prompt. On a thread of its own it spins.
+        let wait = match config.placement {
+            Placement::Fused => Duration::from_millis(1),
+            Placement::Threads { .. } => Duration::ZERO,
+        };
+        let edge = FeedEdge::new(kalshi, wait);
+        let monitor = edge.monitor();
+        let mut spec = GraphSpec::new();
+        spec.node(Box::new(edge)).node(Box::new(decision));
+        let md_link = spec.link("md", Family::Market, FEED, DECISION);
+        if let Some(slots) = config.md_ring {
+            spec.capacity(md_link, slots);
+        }
+        let resync = spec.link("resync", Family::Book, DECISION, FEED);
+        spec.only(resync, is_resync);
+        let control = spec.input("control", Family::Command, DECISION);
+        let runner = match config.placement {
+            Placement::Fused => Runner::Fused(FusedGraph::new(spec).context("the engine's graph")?),
+            Placement::Threads { pin } => {
+                let pc = PipelineConfig {
+                    placement: PlacementMode::OnePerStage,
+                    wait: Some(if pin {
+                        WaitStrategy::BusySpin
+                    } else {
+                        WaitStrategy::SpinYield
+                    }),
+                    pin,
+                    ..PipelineConfig::default()
+                };
+                Runner::Threaded(
+                    ThreadedGraph::start(spec, &pc).context("starting the engine's threads")?,
+                )
+            }
+        };
+        Ok(Engine {
+            runner: Some(runner),
+            control,
+            board,
+            feed: monitor,
+            on_stop: config.on_stop,
         })
     }
 
-    /// The feed.
-    pub fn feed(&self) -> &KalshiFeed {
+    /// What the decision path last published.
+    pub fn board(&self) -> &Board {
+        &self.board
+    }
+
+    /// The feed's counters.
+    pub fn feed(&self) -> &FeedMonitor {
         &self.feed
-    }
-
-    fn journal_input(&mut self, e: &Event, now: Nanos) {
-        if self
-            .md
-            .append(journal_kind(e.kind()), now.0, &e.to_bytes())
-            .is_err()
-        {
-            self.counters.md_failures += 1;
-        }
-    }
-
-    fn command(&mut self, c: Command, now: Nanos) {
-        self.journal_input(&Event::Command(c), now);
-        self.core.command(c, now, Mono::UNSET);
-        self.tally.take(&self.core);
     }
 
     /// Whether a Shutdown command came through `commands/`.
     pub fn stop_requested(&self) -> bool {
-        self.stop_requested
+        self.board.stop_requested.load(Ordering::Relaxed)
     }
 
-    /// One turn, waiting up to `timeout` for market data.
-    pub fn turn(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let mut batch = std::mem::take(&mut self.batch);
-        self.feed.poll(timeout, &mut |m| batch.push(m));
-        let now = Nanos::now();
-        let at = Mono::now();
-        let mut i = 0;
-        while i < batch.len() {
-            let m = batch[i];
-            i += 1;
-            self.journal_input(&Event::Market(m), now);
-            self.core.market(m, now, at);
-            self.tally.take(&self.core);
-            self.counters.market_events += 1;
-            for k in 0..self.core.resyncs.len() {
-                let instrument = self.core.resyncs[k];
-                self.counters.resyncs += 1;
-                self.feed.resync(instrument, &mut |m| batch.push(m));
-            }
+    /// The graph's counters: the `md` link's drops and stale marks.
+    pub fn stats(&self) -> GraphStats {
+        match &self.runner {
+            Some(Runner::Fused(g)) => g.stats(),
+            Some(Runner::Threaded(g)) => g.stats(),
+            None => GraphStats::default(),
         }
-        batch.clear();
-        self.batch = batch;
-        while let Some(r) = self.commands.next()? {
-            match Event::from_bytes(r.payload) {
-                Ok(Event::Command(c)) => {
-                    self.counters.commands += 1;
-                    self.stop_requested |= c.action == CommandAction::Shutdown;
-                    self.command(c, now);
+    }
+
+    /// Runs for up to about `budget`: fused, the graph's turns; threaded,
+    /// the threads run on and this waits.
+    pub fn turn(&mut self, budget: Duration) {
+        match &mut self.runner {
+            Some(Runner::Fused(g)) => {
+                let until = Instant::now() + budget;
+                loop {
+                    g.poll(Nanos::now(), Mono::now(), &mut |_, _| {});
+                    if Instant::now() >= until {
+                        break;
+                    }
                 }
-                _ => self.counters.bad_commands += 1,
             }
-            self.commands.save()?;
-        }
-        if Instant::now() >= self.next_beat {
-            self.next_beat += self.heartbeat;
-            if self.next_beat < Instant::now() {
-                self.next_beat = Instant::now() + self.heartbeat;
+            Some(Runner::Threaded(g)) => {
+                g.drain(&mut |_, _| {});
+                std::thread::sleep(budget);
             }
-            self.counters.heartbeats += 1;
-            self.command(global(CommandAction::Heartbeat, now), now);
+            None => {}
         }
-        Ok(())
     }
 
-    /// The orders still open, described (at most `n`).
-    pub fn open_orders(&self, n: usize) -> Vec<String> {
-        let oms = self.core.gateway().oms();
-        let mut out: Vec<String> = oms
-            .iter()
-            .take(n)
-            .map(|o| {
-                format!(
-                    "{} ({:?}, {:?} {} at {}, {} filled)",
-                    o.id, o.state, o.side, o.qty, o.price, o.cum_qty
-                )
-            })
-            .collect();
-        out.sort();
-        out
+    /// Sends a command to the decision path, as if from `commands/` but
+    /// not written there (the engine's own stop); it is journaled in `md/`.
+    fn command(&mut self, c: Command) {
+        let e = Event::Command(c);
+        let at = c.header.recv_ts;
+        match &mut self.runner {
+            Some(Runner::Fused(g)) => {
+                let _ = g.send(self.control, e, at, Mono::UNSET, &mut |_, _| {});
+            }
+            Some(Runner::Threaded(g)) => {
+                let _ = g.send(self.control, e, &mut |_, _| {});
+            }
+            None => {}
+        }
     }
 
     /// A clean stop: the strategies stop and, unless `on_stop = "leave"`,
     /// every open order is cancelled; the feed keeps running until the
-    /// venue has answered or `grace` passes. Returns the orders still open.
-    pub fn stop(&mut self, grace: Duration) -> anyhow::Result<u32> {
-        let now = Nanos::now();
-        self.command(global(CommandAction::Shutdown, now), now);
-        if self.on_stop == OnStop::Leave {
-            return Ok(self.core.gateway().oms().open());
-        }
-        self.command(global(CommandAction::CancelAll, now), now);
-        let until = Instant::now() + grace;
-        let (mut again, mut tries) = (Instant::now(), 0);
-        while self.core.gateway().oms().open() > 0 && Instant::now() < until {
-            self.turn(Duration::from_millis(1))?;
-            // An order still unacknowledged at the first cancel-all can be
-            // cancelled once its acknowledgement arrives.
-            if again.elapsed() >= Duration::from_millis(100) && tries < 10 {
-                (again, tries) = (Instant::now(), tries + 1);
-                let now = Nanos::now();
-                self.command(global(CommandAction::CancelAll, now), now);
+    /// venue has answered or `grace` passes.
+    pub fn stop(mut self, grace: Duration) -> anyhow::Result<Stopped> {
+        self.command(global(CommandAction::Shutdown, Nanos::now()));
+        if self.on_stop == OnStop::Cancel {
+            self.command(global(CommandAction::CancelAll, Nanos::now()));
+            let until = Instant::now() + grace;
+            let (mut again, mut tries) = (Instant::now(), 0);
+            loop {
+                self.turn(Duration::from_millis(5));
+                if self.board.counter(Counter::OpenOrders) == 0 || Instant::now() >= until {
+                    break;
+                }
+                // An order unacknowledged at the first cancel-all can be
+                // cancelled once its acknowledgement arrives.
+                if again.elapsed() >= Duration::from_millis(100) && tries < 10 {
+                    (again, tries) = (Instant::now(), tries + 1);
+                    self.command(global(CommandAction::CancelAll, Nanos::now()));
+                }
             }
         }
-        self.md.flush()?;
-        Ok(self.core.gateway().oms().open())
-    }
-}
-
-impl core::fmt::Debug for Engine {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Engine")
-            .field("counters", &self.counters)
-            .finish_non_exhaustive()
+        let (nodes, stats) = match self.runner.take() {
+            Some(Runner::Fused(g)) => {
+                let stats = g.stats();
+                (g.into_nodes(), stats)
+            }
+            Some(Runner::Threaded(g)) => {
+                let done = g.shutdown(&mut |_, _| {});
+                (done.nodes, done.stats)
+            }
+            None => (Vec::new(), GraphStats::default()),
+        };
+        let mut open = Vec::new();
+        for node in nodes {
+            let node: Box<dyn std::any::Any> = node;
+            if let Ok(mut d) = node.downcast::<Decision>() {
+                d.publish();
+                d.md.flush().context("flushing md/")?;
+                let oms = d.core.gateway().oms();
+                open = oms
+                    .iter()
+                    .map(|o| {
+                        format!(
+                            "{} ({:?}, {:?} {} at {}, {} filled)",
+                            o.id, o.state, o.side, o.qty, o.price, o.cum_qty
+                        )
+                    })
+                    .collect();
+                open.sort();
+            }
+        }
+        let frames = self.feed.status().frames;
+        Ok(Stopped {
+            open,
+            stats,
+            board: self.board.clone(),
+            frames,
+        })
     }
 }

@@ -1,154 +1,168 @@
-//! What the operator sees of a running engine: a snapshot of its state,
+//! What the operator sees of a running engine: a snapshot of what the
+//! decision path last published on its [`Board`](super::board::Board),
 //! shown as a view refreshed in place on a terminal, as one status line per
 //! refresh otherwise, and as the summary at the end.
 
-use super::core::Core;
+use super::board::{Amount, Board, Counter, reject_name};
 use super::run::{Engine, LoopCounters};
-use pt_engine::model::{EventKind, InstrumentId, Mode, Money, Price, RejectCode, Side, StrategyId};
-use pt_engine::strategy::StrategyCounters;
+use pt_engine::graph::GraphStats;
+use pt_engine::model::{Money, Price};
 use std::fmt::Write as _;
 use std::time::Duration;
 
 /// One market's line.
 #[derive(Clone, Debug, Default)]
 pub struct MarketRow {
+    /// Its ticker.
     pub ticker: String,
+    /// Best bid.
     pub bid: Option<Price>,
+    /// Best ask.
     pub ask: Option<Price>,
+    /// Whether its book is stale.
     pub stale: bool,
+    /// Our best bid.
     pub our_bid: Option<Price>,
+    /// Our best ask.
     pub our_ask: Option<Price>,
+    /// Contracts held (YES positive).
     pub position: i64,
 }
 
 /// The engine at one moment.
 #[derive(Clone, Debug, Default)]
 pub struct Snapshot {
+    /// Since the start.
     pub elapsed: Duration,
+    /// The decision path's counters.
     pub loop_counters: LoopCounters,
+    /// Every market.
     pub markets: Vec<MarketRow>,
-    pub open_orders: u32,
+    /// Orders open.
+    pub open_orders: u64,
+    /// Orders the gate approved.
     pub approved: u64,
+    /// Fill reports.
     pub fills: u64,
-    pub contracts_filled: i64,
+    /// Contracts filled.
+    pub contracts_filled: u64,
+    /// Realized PnL, fees excluded.
     pub realized: Money,
+    /// Unrealized PnL.
     pub unrealized: Money,
+    /// Fees paid.
     pub fees: Money,
+    /// Realized + unrealized − fees.
     pub pnl: Money,
+    /// Refusals by reason, those above zero.
     pub rejects: Vec<(&'static str, u64)>,
-    pub strategies: Vec<(StrategyId, &'static str, Money)>,
-    pub strategy_counters: StrategyCounters,
+    /// Each strategy's number, kind and PnL.
+    pub strategies: Vec<(usize, &'static str, Money)>,
+    /// Signals delivered, and expired on arrival.
+    pub signals: (u64, u64),
+    /// Tick-to-trade p50 and p99 (ns) and samples.
     pub tick_to_trade: Option<(u64, u64, u64)>,
-    pub md_overflows: u64,
+    /// Market data the `md` link dropped, and the stale marks it sent.
+    pub md_overflow: (u64, u64),
+    /// Frames the feed received.
     pub frames: u64,
 }
 
-/// Tallies of the execution reports seen so far.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Tally {
-    pub fills: u64,
-    pub contracts: i64,
-}
-
-impl Tally {
-    /// Counts the reports of the last input.
-    pub fn take<J>(&mut self, core: &Core<J>)
-    where
-        J: pt_gateway::WriteAhead + Send + 'static,
-    {
-        for r in &core.reports {
-            if r.header.kind == EventKind::Fill {
-                self.fills += 1;
-                self.contracts += r.qty.raw() / pt_engine::model::Qty::ONE.raw();
-            }
-        }
-    }
+fn price(raw: i64) -> Option<Price> {
+    (raw != 0).then(|| Price::from_raw(raw))
 }
 
 impl Snapshot {
-    /// Reads the engine.
-    pub fn of(engine: &Engine, tickers: &[String], elapsed: Duration) -> Snapshot {
-        let tally = engine.tally;
-        let core = &engine.core;
-        let gw = core.gateway();
-        let ledger = gw.ledger(Mode::Paper);
-        let books = core.books();
+    /// Reads the engine; `kinds` are the strategies' kinds in order.
+    pub fn of(
+        engine: &Engine,
+        tickers: &[String],
+        kinds: &[&'static str],
+        elapsed: Duration,
+    ) -> Snapshot {
+        let frames = engine.feed().status().frames;
+        Snapshot::read(
+            engine.board(),
+            frames,
+            &engine.stats(),
+            tickers,
+            kinds,
+            elapsed,
+        )
+    }
+
+    /// Reads a board, the feed's frame count and the graph's counters.
+    pub fn read(
+        b: &Board,
+        frames: u64,
+        stats: &GraphStats,
+        tickers: &[String],
+        kinds: &[&'static str],
+        elapsed: Duration,
+    ) -> Snapshot {
         let markets = tickers
             .iter()
             .enumerate()
             .map(|(i, t)| {
-                let id = InstrumentId(i as u32);
-                let book = books.book(id);
-                let mut row = MarketRow {
+                let m = b.market(i);
+                MarketRow {
                     ticker: t.clone(),
-                    bid: book.and_then(|b| b.best_bid()).map(|(p, _)| p),
-                    ask: book.and_then(|b| b.best_ask()).map(|(p, _)| p),
-                    stale: book.is_none_or(|b| b.is_stale()),
-                    position: ledger.position(id).qty.raw() / pt_engine::model::Qty::ONE.raw(),
-                    ..MarketRow::default()
-                };
-                for o in gw
-                    .oms()
-                    .of_instrument(id)
-                    .iter()
-                    .filter_map(|k| gw.oms().get(*k))
-                {
-                    match o.side {
-                        Side::Buy => row.our_bid = row.our_bid.max(Some(o.price)),
-                        Side::Sell => {
-                            row.our_ask = Some(row.our_ask.map_or(o.price, |a| a.min(o.price)))
-                        }
-                    }
+                    bid: price(m.bid),
+                    ask: price(m.ask),
+                    stale: m.stale,
+                    our_bid: price(m.our_bid),
+                    our_ask: price(m.our_ask),
+                    position: m.position,
                 }
-                row
             })
             .collect();
-        let mut p = pt_gateway::ledger::StrategyPnl::default();
-        let mut strategies = Vec::new();
-        for (id, kind) in core.strategies().strategies() {
-            let s = ledger.pnl(id);
-            strategies.push((id, kind, s.total()));
-            p.realized = Money::from_raw(p.realized.raw() + s.realized.raw());
-            p.unrealized = Money::from_raw(p.unrealized.raw() + s.unrealized.raw());
-            p.fees = Money::from_raw(p.fees.raw() + s.fees.raw());
-        }
-        let c = gw.counters();
-        let rejects = (1..32u16)
+        let rejects = b.rejects();
+        let mut by_reason: Vec<(&'static str, u64)> = (1..32)
             .chain([0])
-            .map(|k| {
-                let code = if k == 0 {
-                    RejectCode::VENUE
-                } else {
-                    RejectCode(k)
-                };
-                (
-                    if k == 0 { "venue" } else { code.name() },
-                    c.rejects[k as usize],
-                )
-            })
+            .map(|k| (reject_name(k), rejects[k]))
             .filter(|(_, n)| *n > 0)
             .collect();
-        let h = core.gateway_node().tick_to_trade();
-        let stats = core.stats();
+        by_reason.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
+        let md = stats.link("md");
+        let count = b.counter(Counter::TickToTradeCount);
         Snapshot {
             elapsed,
-            loop_counters: engine.counters,
+            loop_counters: LoopCounters {
+                market_events: b.counter(Counter::MarketEvents),
+                commands: b.counter(Counter::Commands),
+                heartbeats: b.counter(Counter::Heartbeats),
+                bad_commands: b.counter(Counter::BadCommands),
+                md_failures: b.counter(Counter::MdFailures),
+                resyncs: b.counter(Counter::Resyncs),
+            },
             markets,
-            open_orders: gw.oms().open(),
-            approved: c.approved.iter().sum(),
-            fills: tally.fills,
-            contracts_filled: tally.contracts,
-            realized: p.realized,
-            unrealized: p.unrealized,
-            fees: p.fees,
-            pnl: p.total(),
-            rejects,
-            strategies,
-            strategy_counters: core.strategies().counters(),
-            tick_to_trade: (!h.is_empty())
-                .then(|| (h.value_at_quantile(0.5), h.value_at_quantile(0.99), h.len())),
-            md_overflows: stats.links.iter().map(|l| l.dropped).sum(),
-            frames: engine.feed().session_counters().frames,
+            open_orders: b.counter(Counter::OpenOrders),
+            approved: b.counter(Counter::Approved),
+            fills: b.counter(Counter::Fills),
+            contracts_filled: b.counter(Counter::Contracts),
+            realized: Money::from_raw(b.amount(Amount::Realized)),
+            unrealized: Money::from_raw(b.amount(Amount::Unrealized)),
+            fees: Money::from_raw(b.amount(Amount::Fees)),
+            pnl: Money::from_raw(b.amount(Amount::Pnl)),
+            rejects: by_reason,
+            strategies: kinds
+                .iter()
+                .enumerate()
+                .map(|(k, kind)| (k + 1, *kind, Money::from_raw(b.strategy_pnl(k))))
+                .collect(),
+            signals: (
+                b.counter(Counter::Signals),
+                b.counter(Counter::ExpiredSignals),
+            ),
+            tick_to_trade: (count > 0).then(|| {
+                (
+                    b.counter(Counter::TickToTradeP50),
+                    b.counter(Counter::TickToTradeP99),
+                    count,
+                )
+            }),
+            md_overflow: md.map_or((0, 0), |l| (l.dropped, l.stale_marks)),
+            frames,
         }
     }
 }
@@ -156,7 +170,10 @@ impl Snapshot {
 fn px(p: Option<Price>) -> String {
     p.map_or_else(
         || "  -  ".to_owned(),
-        |p| format!("{:.2}", p.raw() as f64 / 1e8),
+        |p| {
+            let cents = p.raw() / 1_000_000;
+            format!("{}.{:02}", cents / 100, cents % 100)
+        },
     )
 }
 
@@ -169,7 +186,7 @@ pub fn usd(m: Money) -> String {
 }
 
 fn micros(ns: u64) -> String {
-    format!("{:.1} µs", ns as f64 / 1000.0)
+    format!("{}.{} µs", ns / 1000, (ns % 1000) / 100)
 }
 
 impl Snapshot {
@@ -195,26 +212,23 @@ impl Snapshot {
     }
 
     /// The whole view.
-    pub fn render(&self, rate: f64) -> String {
+    pub fn render(&self, title: &str, rate: f64) -> String {
         let mut s = String::new();
-        let _ = writeln!(
-            s,
-            "pt demo: paper trading against the local simulator   (Ctrl-C ends it)"
-        );
+        let _ = writeln!(s, "{title}");
         let _ = writeln!(s, "{}", self.line(rate));
         let l = &self.loop_counters;
-        let sc = &self.strategy_counters;
         let _ = writeln!(
             s,
-            "      market events {}  frames {}  heartbeats {}  commands {}  signals {} (expired {})  resyncs {}  md overflow {}",
+            "      market events {}  frames {}  heartbeats {}  commands {}  signals {} (expired {})  resyncs {}  md overflow {} dropped, {} stale marks",
             l.market_events,
             self.frames,
             l.heartbeats,
             l.commands,
-            sc.signals,
-            sc.expired_signals,
+            self.signals.0,
+            self.signals.1,
             l.resyncs,
-            self.md_overflows
+            self.md_overflow.0,
+            self.md_overflow.1
         );
         let _ = writeln!(
             s,
@@ -224,7 +238,7 @@ impl Snapshot {
             usd(self.fees),
             self.strategies
                 .iter()
-                .map(|(id, kind, pnl)| format!("{} #{} {}", kind, id.0, usd(*pnl)))
+                .map(|(id, kind, pnl)| format!("{kind} #{id} {}", usd(*pnl)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );

@@ -1,0 +1,254 @@
+//! The engine's state for the operator, published by the decision path at
+//! every heartbeat with relaxed atomic stores (no lock, no allocation, no
+//! wait) and read from any thread: what the view, the status lines and the
+//! summary show, wherever the decision path runs.
+
+use super::core::Core;
+use super::run::LoopCounters;
+use pt_engine::model::{InstrumentId, Mode, Qty, RejectCode, Side};
+use pt_gateway::WriteAhead;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+
+/// Per market: best bid, best ask, stale, our best bid, our best ask,
+/// position (prices raw, 0 for none).
+const MARKET_FIELDS: usize = 6;
+
+/// Indices of the counters.
+#[derive(Clone, Copy, Debug)]
+#[repr(usize)]
+pub enum Counter {
+    /// Market events taken.
+    MarketEvents,
+    /// Commands taken from `commands/`.
+    Commands,
+    /// Heartbeats.
+    Heartbeats,
+    /// Records of `commands/` that were not commands.
+    BadCommands,
+    /// `md/` appends that failed.
+    MdFailures,
+    /// Snapshot requests passed to the feed.
+    Resyncs,
+    /// Fill reports.
+    Fills,
+    /// Contracts filled.
+    Contracts,
+    /// Orders open.
+    OpenOrders,
+    /// Orders the gate approved.
+    Approved,
+    /// Signals delivered to the strategies.
+    Signals,
+    /// Signals expired on arrival.
+    ExpiredSignals,
+    /// Tick-to-trade p50, ns.
+    TickToTradeP50,
+    /// Tick-to-trade p99, ns.
+    TickToTradeP99,
+    /// Tick-to-trade samples.
+    TickToTradeCount,
+}
+
+const COUNTERS: usize = Counter::TickToTradeCount as usize + 1;
+
+/// Money fields, raw.
+#[derive(Clone, Copy, Debug)]
+#[repr(usize)]
+pub enum Amount {
+    /// Realized PnL, fees excluded.
+    Realized,
+    /// Unrealized PnL at the latest marks.
+    Unrealized,
+    /// Fees paid.
+    Fees,
+    /// Realized + unrealized − fees.
+    Pnl,
+}
+
+/// The board.
+#[derive(Debug)]
+pub struct Board {
+    markets: Vec<[AtomicI64; MARKET_FIELDS]>,
+    counters: [AtomicU64; COUNTERS],
+    amounts: [AtomicI64; 4],
+    rejects: [AtomicU64; 32],
+    strategy_pnl: Vec<AtomicI64>,
+    /// Set once a Shutdown command came through `commands/`.
+    pub stop_requested: AtomicBool,
+}
+
+/// One market as the board holds it.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct MarketTop {
+    /// Best bid, raw (0: none).
+    pub bid: i64,
+    /// Best ask, raw (0: none).
+    pub ask: i64,
+    /// Whether the book is stale.
+    pub stale: bool,
+    /// Our best bid, raw (0: none).
+    pub our_bid: i64,
+    /// Our best ask, raw (0: none).
+    pub our_ask: i64,
+    /// Contracts held.
+    pub position: i64,
+}
+
+impl Board {
+    /// A board for `markets` markets and `strategies` strategies.
+    pub fn new(markets: usize, strategies: usize) -> Board {
+        Board {
+            markets: (0..markets).map(|_| Default::default()).collect(),
+            counters: Default::default(),
+            amounts: Default::default(),
+            rejects: Default::default(),
+            strategy_pnl: (0..strategies).map(|_| AtomicI64::new(0)).collect(),
+            stop_requested: AtomicBool::new(false),
+        }
+    }
+
+    /// A counter.
+    pub fn counter(&self, c: Counter) -> u64 {
+        self.counters[c as usize].load(Relaxed)
+    }
+
+    /// An amount, raw.
+    pub fn amount(&self, a: Amount) -> i64 {
+        self.amounts[a as usize].load(Relaxed)
+    }
+
+    /// Refusals by gateway reason code (index 0: the venue's).
+    pub fn rejects(&self) -> [u64; 32] {
+        core::array::from_fn(|k| self.rejects[k].load(Relaxed))
+    }
+
+    /// Strategy `k`'s PnL (0-based), raw.
+    pub fn strategy_pnl(&self, k: usize) -> i64 {
+        self.strategy_pnl.get(k).map_or(0, |p| p.load(Relaxed))
+    }
+
+    /// Market `i`.
+    pub fn market(&self, i: usize) -> MarketTop {
+        let Some(m) = self.markets.get(i) else {
+            return MarketTop::default();
+        };
+        let f = |k: usize| m[k].load(Relaxed);
+        MarketTop {
+            bid: f(0),
+            ask: f(1),
+            stale: f(2) != 0,
+            our_bid: f(3),
+            our_ask: f(4),
+            position: f(5),
+        }
+    }
+
+    /// Markets on the board.
+    pub fn markets(&self) -> usize {
+        self.markets.len()
+    }
+
+    fn set(&self, c: Counter, v: u64) {
+        self.counters[c as usize].store(v, Relaxed);
+    }
+
+    /// Publishes the decision path's state.
+    pub fn publish<J: WriteAhead + Send + 'static>(
+        &self,
+        core: &Core<J>,
+        loops: &LoopCounters,
+        fills: (u64, i64),
+    ) {
+        let gw = core.gateway();
+        let ledger = gw.ledger(Mode::Paper);
+        let books = core.books();
+        let unit = Qty::ONE.raw();
+        for (i, m) in self.markets.iter().enumerate() {
+            let id = InstrumentId(i as u32);
+            let book = books.book(id);
+            let (mut our_bid, mut our_ask) = (0i64, 0i64);
+            for o in gw
+                .oms()
+                .of_instrument(id)
+                .iter()
+                .filter_map(|k| gw.oms().get(*k))
+            {
+                let p = o.price.raw();
+                match o.side {
+                    Side::Buy => our_bid = our_bid.max(p),
+                    Side::Sell if our_ask == 0 || p < our_ask => our_ask = p,
+                    Side::Sell => {}
+                }
+            }
+            let values = [
+                book.and_then(|b| b.best_bid()).map_or(0, |(p, _)| p.raw()),
+                book.and_then(|b| b.best_ask()).map_or(0, |(p, _)| p.raw()),
+                i64::from(book.is_none_or(|b| b.is_stale())),
+                our_bid,
+                our_ask,
+                ledger.position(id).qty.raw() / unit,
+            ];
+            for (slot, v) in m.iter().zip(values) {
+                slot.store(v, Relaxed);
+            }
+        }
+        let (mut realized, mut unrealized, mut fees, mut pnl) = (0i64, 0i64, 0i64, 0i64);
+        for (k, (id, _)) in core.strategies().strategies().enumerate() {
+            let s = ledger.pnl(id);
+            realized += s.realized.raw();
+            unrealized += s.unrealized.raw();
+            fees += s.fees.raw();
+            pnl += s.total().raw();
+            if let Some(slot) = self.strategy_pnl.get(k) {
+                slot.store(s.total().raw(), Relaxed);
+            }
+        }
+        for (a, v) in [
+            (Amount::Realized, realized),
+            (Amount::Unrealized, unrealized),
+            (Amount::Fees, fees),
+            (Amount::Pnl, pnl),
+        ] {
+            self.amounts[a as usize].store(v, Relaxed);
+        }
+        let c = gw.counters();
+        for (slot, v) in self.rejects.iter().zip(c.rejects) {
+            slot.store(v, Relaxed);
+        }
+        let sc = core.strategies().counters();
+        let h = core.gateway_node().tick_to_trade();
+        let (p50, p99) = if h.is_empty() {
+            (0, 0)
+        } else {
+            (h.value_at_quantile(0.5), h.value_at_quantile(0.99))
+        };
+        for (k, v) in [
+            (Counter::MarketEvents, loops.market_events),
+            (Counter::Commands, loops.commands),
+            (Counter::Heartbeats, loops.heartbeats),
+            (Counter::BadCommands, loops.bad_commands),
+            (Counter::MdFailures, loops.md_failures),
+            (Counter::Resyncs, loops.resyncs),
+            (Counter::Fills, fills.0),
+            (Counter::Contracts, fills.1.max(0) as u64),
+            (Counter::OpenOrders, u64::from(gw.oms().open())),
+            (Counter::Approved, c.approved.iter().sum()),
+            (Counter::Signals, sc.signals),
+            (Counter::ExpiredSignals, sc.expired_signals),
+            (Counter::TickToTradeP50, p50),
+            (Counter::TickToTradeP99, p99),
+            (Counter::TickToTradeCount, h.len()),
+        ] {
+            self.set(k, v);
+        }
+    }
+}
+
+/// The name of reject slot `k` of [`Board::rejects`].
+pub fn reject_name(k: usize) -> &'static str {
+    if k == 0 {
+        "venue"
+    } else {
+        RejectCode(k as u16).name()
+    }
+}
