@@ -497,3 +497,44 @@ fn reports_go_to_the_strategy_that_owns_the_order() {
     assert_eq!(next.len(), 1);
     assert_eq!(next[0].client_order_id.strategy().0, 2);
 }
+
+#[test]
+fn parameters_change_by_command_within_their_ranges() {
+    use pt_engine::model::StrategyId;
+    use pt_engine::strategy::ParamChange;
+    let mut h = H::mm(MmParams::default());
+    let set = |name: &str, value: &str, strategy: u16| {
+        ParamChange::new(StrategyId(strategy), name, Qty::parse(value).unwrap().raw())
+            .unwrap()
+            .to_command(Nanos(1))
+    };
+    // The name survives the record's bytes.
+    let c = set("half_spread", "0.03", 1);
+    let Event::Command(back) = Event::from_bytes(&Event::Command(c).to_bytes()).unwrap() else {
+        panic!("a command")
+    };
+    let change = ParamChange::from_command(&back).unwrap();
+    assert_eq!(
+        (change.name(), change.value),
+        ("half_spread", p("0.03").raw())
+    );
+
+    assert!(h.command(set("size", "2", 1)).is_empty());
+    assert!(h.command(set("half_spread", "0.03", 1)).is_empty());
+    // Refused: no such parameter, out of range, not a whole number, no such strategy.
+    h.command(set("threshold", "0.1", 1));
+    h.command(set("half_spread", "1.5", 1));
+    h.command(set("requote_ticks", "1.5", 1));
+    h.command(set("size", "3", 9));
+    let c = h.stage.counters();
+    assert_eq!((c.params_set, c.params_refused), (2, 4));
+    // Mid 0.43 ± 0.03, two contracts.
+    let out = h.book("0.40", 10, "0.46", 10, 0);
+    assert_eq!(
+        out.iter().map(quote).collect::<Vec<_>>(),
+        [
+            (EventKind::OrderNew, Side::Buy, p("0.40"), q(2)),
+            (EventKind::OrderNew, Side::Sell, p("0.46"), q(2)),
+        ]
+    );
+}

@@ -412,7 +412,10 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
     fn on_command(&mut self, c: &Command, now: Nanos, out: &mut Out<Event>) {
         // Clock ticks and signals are the strategies' business; their time
         // reaches the venues through `poll`.
-        if matches!(c.action, CommandAction::Heartbeat | CommandAction::Signal) {
+        if matches!(
+            c.action,
+            CommandAction::Heartbeat | CommandAction::Signal | CommandAction::SetParam
+        ) {
             return;
         }
         if c.action == CommandAction::ReloadRisk && !self.staged.iter().any(|(v, _)| *v == c.arg) {
@@ -465,7 +468,8 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             CommandAction::CancelAll
             | CommandAction::Shutdown
             | CommandAction::Heartbeat
-            | CommandAction::Signal => {}
+            | CommandAction::Signal
+            | CommandAction::SetParam => {}
         }
     }
 

@@ -43,6 +43,8 @@ enum Command {
     /// Inspect a journal: info, dump, tail, verify.
     #[command(subcommand)]
     Journal(cmd::journal::Journal),
+    /// Change a running strategy's parameters (NAME=VALUE, as the config's keys).
+    Param(cmd::param::ParamArgs),
     /// Feed a run's md/ journal through the same code and check that it
     /// journals the same orders, byte for byte.
     Replay(cmd::replay::ReplayArgs),
@@ -59,6 +61,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(bench) => cmd::bench::run(bench),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Engine(args) => cmd::engine::run(args),
+        Command::Param(args) => cmd::param::run(args),
         Command::Replay(args) => cmd::replay::run(args),
         Command::Signal(args) => cmd::signal::run(args),
         Command::Feed(args) => cmd::feed::run(args),

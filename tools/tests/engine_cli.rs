@@ -242,6 +242,43 @@ fn the_engine_trades_a_simulator_takes_a_signal_and_stops_cleanly_on_sigterm() {
     assert_eq!(taker_order.header.instrument.0, 1);
     assert_eq!(taker_order.side, pt_engine::model::Side::Buy);
 
+    // A parameter changes while it runs: the maker's quotes shrink to 2.
+    let wrong = pt()
+        .args(["param", "--config"])
+        .arg(&config)
+        .args(["--strategy", "1", "threshold=0.1"])
+        .output()
+        .unwrap();
+    let (_, stderr) = text(&wrong);
+    assert!(!wrong.status.success());
+    assert!(
+        stderr.contains("no such parameter") && stderr.contains("half_spread"),
+        "{stderr}"
+    );
+    let changed = pt()
+        .args(["param", "--config"])
+        .arg(&config)
+        .args(["--strategy", "1", "size=2"])
+        .output()
+        .unwrap();
+    assert!(changed.status.success(), "{:?}", text(&changed));
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let two = events(&data.join("orders")).into_iter().any(|e| {
+            matches!(e, Event::Intent(i) if i.strategy.0 == 1
+                && matches!(i.header.kind, EventKind::OrderNew | EventKind::OrderReplace)
+                && i.qty == pt_engine::model::Qty::from_units(2).unwrap())
+        });
+        if two {
+            break;
+        }
+        assert!(
+            Instant::now() < until,
+            "the maker never quoted the new size"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // SIGTERM: the quotes are cancelled and the engine exits on its own.
     let pid = engine.0.id().to_string();
     assert!(

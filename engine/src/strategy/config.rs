@@ -26,8 +26,8 @@ pub enum MarketsFile {
 }
 
 /// One `[[strategy]]` entry as written; every parameter key of every kind
-/// is accepted here, and [`StrategyFile::check_keys`] refuses those the
-/// entry's kind does not take.
+/// is accepted here, and [`StrategyFile::read`] refuses those the entry's
+/// kind does not take.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 #[allow(missing_docs)]
@@ -50,39 +50,147 @@ pub struct StrategyFile {
     pub max_qty: Field,
 }
 
+/// One parameter of a strategy kind: its name (the config key and the
+/// name a command changes it by), its default, its range in raw fixed
+/// point (eight decimal places) and whether it is a whole number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// The key.
+    pub name: &'static str,
+    /// Its value when the config leaves it out.
+    pub default: &'static str,
+    /// Smallest value, raw.
+    pub min: i64,
+    /// Largest value, raw.
+    pub max: i64,
+    /// Only whole numbers.
+    pub whole: bool,
+    /// What an error says was expected.
+    pub expected: &'static str,
+}
+
+/// Why a parameter change is refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ParamError {
+    /// The kind has no parameter of that name.
+    Unknown,
+    /// The value is outside the parameter's range.
+    OutOfRange(Param),
+}
+
+impl core::fmt::Display for ParamError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ParamError::Unknown => f.write_str("no such parameter"),
+            ParamError::OutOfRange(p) => write!(f, "{} expects {}", p.name, p.expected),
+        }
+    }
+}
+
+impl std::error::Error for ParamError {}
+
+impl Param {
+    /// Checks a raw value.
+    pub fn check(&self, raw: i64) -> Result<i64, ParamError> {
+        let whole = !self.whole || raw % crate::model::Qty::ONE.raw() == 0;
+        if (self.min..=self.max).contains(&raw) && whole {
+            Ok(raw)
+        } else {
+            Err(ParamError::OutOfRange(*self))
+        }
+    }
+
+    /// The default, raw.
+    pub fn default_raw(&self) -> i64 {
+        crate::model::Qty::parse(self.default)
+            .expect("valid default")
+            .raw()
+    }
+}
+
+/// The parameter of `table` named `name`.
+pub fn find(table: &[Param], name: &str) -> Result<Param, ParamError> {
+    table
+        .iter()
+        .find(|p| p.name == name)
+        .copied()
+        .ok_or(ParamError::Unknown)
+}
+
 impl StrategyFile {
-    /// Refuses a parameter the kind does not take.
-    pub fn check_keys(&self, r: &Reader<'_>, index: usize) -> Result<(), ConfigError> {
-        let kind = self.kind.get_ref().as_str();
-        let mm = [
-            ("size", &self.size),
-            ("half_spread", &self.half_spread),
-            ("min_edge", &self.min_edge),
-            ("skew", &self.skew),
-            ("requote_ticks", &self.requote_ticks),
-            ("reject_backoff_ms", &self.reject_backoff_ms),
+    /// The field of parameter `name` (absent for a name no kind has).
+    pub fn field(&self, name: &str) -> &Field {
+        const NONE: &Field = &None;
+        match name {
+            "size" => &self.size,
+            "max_position" => &self.max_position,
+            "half_spread" => &self.half_spread,
+            "min_edge" => &self.min_edge,
+            "skew" => &self.skew,
+            "requote_ticks" => &self.requote_ticks,
+            "reject_backoff_ms" => &self.reject_backoff_ms,
+            "tick" => &self.tick,
+            "threshold" => &self.threshold,
+            "kelly_fraction" => &self.kelly_fraction,
+            "bankroll" => &self.bankroll,
+            "max_qty" => &self.max_qty,
+            _ => NONE,
+        }
+    }
+
+    /// Every parameter of `table`, raw and in its order, from entry `index`;
+    /// refuses a parameter of another kind.
+    pub fn read(
+        &self,
+        r: &Reader<'_>,
+        index: usize,
+        table: &[Param],
+    ) -> Result<Vec<i64>, ConfigError> {
+        const ALL: [&str; 12] = [
+            "size",
+            "max_position",
+            "half_spread",
+            "min_edge",
+            "skew",
+            "requote_ticks",
+            "reject_backoff_ms",
+            "tick",
+            "threshold",
+            "kelly_fraction",
+            "bankroll",
+            "max_qty",
         ];
-        let taker = [
-            ("threshold", &self.threshold),
-            ("kelly_fraction", &self.kelly_fraction),
-            ("bankroll", &self.bankroll),
-            ("max_qty", &self.max_qty),
-        ];
-        let foreign: &[(&str, &Field)] = match kind {
-            "mm" => &taker,
-            "taker" => &mm,
-            _ => &[],
-        };
-        for (key, field) in foreign {
-            if let Some(f) = field {
+        let kind = self.kind.get_ref();
+        for name in ALL {
+            if let Some(f) = self.field(name)
+                && find(table, name).is_err()
+            {
                 return Err(r.error(
-                    &format!("strategy[{index}].{key}"),
+                    &format!("strategy[{index}].{name}"),
                     f,
                     &format!("no such parameter for a {kind:?} strategy"),
                 ));
             }
         }
-        Ok(())
+        let mut out = Vec::with_capacity(table.len());
+        for p in table {
+            let key = format!("strategy[{index}].{}", p.name);
+            let field = self.field(p.name);
+            let raw = r.decimal_in(&key, field, p.default, p.min..=p.max, p.expected)?;
+            match (p.check(raw), field) {
+                (Ok(v), _) => out.push(v),
+                (Err(_), Some(f)) => return Err(r.error(&key, f, p.expected)),
+                (Err(_), None) => {
+                    return Err(ConfigError {
+                        source_name: String::new(),
+                        line: None,
+                        column: None,
+                        message: format!("{key}: its default {} is out of range", p.default),
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 }
 

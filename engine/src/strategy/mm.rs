@@ -10,7 +10,7 @@
 //! rather than a cancel and a new order. Quotes are pulled when the book is
 //! stale, crossed or one-sided, and on a kill.
 
-use super::config::StrategyFile;
+use super::config::{Param, ParamError, StrategyFile, find};
 use super::{Ctx, QuoteSlot, Signal, SlotState, Strategy, ceil_to, floor_to};
 use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
@@ -40,70 +40,130 @@ pub struct MmParams {
     pub tick: Price,
 }
 
-impl Default for MmParams {
-    fn default() -> Self {
-        let p = |s: &str| Price::parse(s).expect("valid default");
-        MmParams {
-            size: Qty::parse("5").expect("valid default"),
-            max_position: Qty::parse("50").expect("valid default"),
-            half_spread: p("0.02"),
-            min_edge: p("0.01"),
-            skew: p("0.001"),
-            requote_ticks: 1,
-            reject_backoff_ns: 250_000_000,
-            tick: p("0.01"),
+const ONE: i64 = Price::ONE.raw();
+const FRACTION: &str = "a price from 0 to 1 such as \"0.02\"";
+const CONTRACTS: &str = "a positive number of contracts such as \"5\"";
+
+impl MmParams {
+    /// The parameters: config keys and what a command may change.
+    pub const TABLE: &[Param] = &[
+        Param {
+            name: "size",
+            default: "5",
+            min: ONE,
+            max: i64::MAX,
+            whole: false,
+            expected: CONTRACTS,
+        },
+        Param {
+            name: "max_position",
+            default: "50",
+            min: ONE,
+            max: i64::MAX,
+            whole: false,
+            expected: CONTRACTS,
+        },
+        Param {
+            name: "half_spread",
+            default: "0.02",
+            min: 0,
+            max: ONE,
+            whole: false,
+            expected: FRACTION,
+        },
+        Param {
+            name: "min_edge",
+            default: "0.01",
+            min: 0,
+            max: ONE,
+            whole: false,
+            expected: FRACTION,
+        },
+        Param {
+            name: "skew",
+            default: "0.001",
+            min: 0,
+            max: ONE,
+            whole: false,
+            expected: FRACTION,
+        },
+        Param {
+            name: "requote_ticks",
+            default: "1",
+            min: ONE,
+            max: 1_000 * ONE,
+            whole: true,
+            expected: "a whole number of ticks from 1 to 1000",
+        },
+        Param {
+            name: "reject_backoff_ms",
+            default: "250",
+            min: 0,
+            max: 3_600_000 * ONE,
+            whole: true,
+            expected: "a whole number of milliseconds",
+        },
+        Param {
+            name: "tick",
+            default: "0.01",
+            min: 1,
+            max: ONE / 2,
+            whole: false,
+            expected: FRACTION,
+        },
+    ];
+
+    /// Reads the parameters of entry `index`, defaults for those absent.
+    pub fn read(r: &Reader<'_>, f: &StrategyFile, index: usize) -> Result<MmParams, ConfigError> {
+        let mut p = MmParams::default();
+        for (spec, raw) in MmParams::TABLE
+            .iter()
+            .zip(f.read(r, index, MmParams::TABLE)?)
+        {
+            p.apply(spec.name, raw);
+        }
+        Ok(p)
+    }
+
+    /// Changes parameter `name` to `raw` (fixed point, eight places).
+    pub fn set(&mut self, name: &str, raw: i64) -> Result<(), ParamError> {
+        let raw = find(MmParams::TABLE, name)?.check(raw)?;
+        self.apply(name, raw);
+        Ok(())
+    }
+
+    fn apply(&mut self, name: &str, raw: i64) {
+        let whole = raw / ONE;
+        match name {
+            "size" => self.size = Qty::from_raw(raw),
+            "max_position" => self.max_position = Qty::from_raw(raw),
+            "half_spread" => self.half_spread = Price::from_raw(raw),
+            "min_edge" => self.min_edge = Price::from_raw(raw),
+            "skew" => self.skew = Price::from_raw(raw),
+            "requote_ticks" => self.requote_ticks = u32::try_from(whole).unwrap_or(u32::MAX),
+            "reject_backoff_ms" => self.reject_backoff_ns = whole.saturating_mul(1_000_000),
+            "tick" => self.tick = Price::from_raw(raw),
+            _ => {}
         }
     }
 }
 
-impl MmParams {
-    /// Reads the parameters of entry `index`, defaults for those absent.
-    pub fn read(r: &Reader<'_>, f: &StrategyFile, index: usize) -> Result<MmParams, ConfigError> {
-        let d = MmParams::default();
-        let key = |k: &str| format!("strategy[{index}].{k}");
-        let one = Price::ONE.raw();
-        let fraction = "a price from 0 to 1 such as \"0.02\"";
-        let contracts = "a positive number of contracts such as \"5\"";
-        let tick = r.decimal_in(&key("tick"), &f.tick, "0.01", 1..=one / 2, fraction)?;
-        Ok(MmParams {
-            size: Qty::from_raw(r.decimal(&key("size"), &f.size, "5", 1, contracts)?),
-            max_position: Qty::from_raw(r.decimal(
-                &key("max_position"),
-                &f.max_position,
-                "50",
-                1,
-                contracts,
-            )?),
-            half_spread: Price::from_raw(r.decimal_in(
-                &key("half_spread"),
-                &f.half_spread,
-                "0.02",
-                0..=one,
-                fraction,
-            )?),
-            min_edge: Price::from_raw(r.decimal_in(
-                &key("min_edge"),
-                &f.min_edge,
-                "0.01",
-                0..=one,
-                fraction,
-            )?),
-            skew: Price::from_raw(r.decimal_in(
-                &key("skew"),
-                &f.skew,
-                "0.001",
-                0..=one,
-                fraction,
-            )?),
-            requote_ticks: r.count(&key("requote_ticks"), &f.requote_ticks, d.requote_ticks, 1)?,
-            reject_backoff_ns: i64::from(r.count(
-                &key("reject_backoff_ms"),
-                &f.reject_backoff_ms,
-                250,
-                0,
-            )?) * 1_000_000,
-            tick: Price::from_raw(tick),
-        })
+impl Default for MmParams {
+    fn default() -> Self {
+        let mut p = MmParams {
+            size: Qty::ZERO,
+            max_position: Qty::ZERO,
+            half_spread: Price::ZERO,
+            min_edge: Price::ZERO,
+            skew: Price::ZERO,
+            requote_ticks: 0,
+            reject_backoff_ns: 0,
+            tick: Price::ZERO,
+        };
+        for spec in MmParams::TABLE {
+            p.apply(spec.name, spec.default_raw());
+        }
+        p
     }
 }
 
@@ -334,6 +394,10 @@ impl Strategy for MarketMaker {
                 self.requote(InstrumentId(i as u32), ctx);
             }
         }
+    }
+
+    fn set_param(&mut self, name: &str, value: i64) -> Result<(), ParamError> {
+        self.params.set(name, value)
     }
 
     fn on_halt(&mut self, halted: bool, ctx: &mut Ctx<'_>) {

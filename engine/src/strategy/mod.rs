@@ -20,7 +20,7 @@ mod stage;
 pub mod taker;
 
 pub use quote::{QuoteSlot, SlotState};
-pub use signal::{Signal, SignalError};
+pub use signal::{ParamChange, Signal, SignalError};
 pub use stage::{NAME, StrategyCounters, StrategyStage};
 
 use crate::graph::Out;
@@ -49,6 +49,13 @@ pub trait Strategy: Send + 'static {
     /// A clock tick.
     fn on_timer(&mut self, ctx: &mut Ctx<'_>) {
         let _ = ctx;
+    }
+
+    /// Changes parameter `name` to `value` (raw fixed point); the config's
+    /// names and ranges apply.
+    fn set_param(&mut self, name: &str, value: i64) -> Result<(), config::ParamError> {
+        let _ = (name, value);
+        Err(config::ParamError::Unknown)
     }
 
     /// The kill switch of the strategy's scope was tripped (`true`) or

@@ -115,3 +115,69 @@ impl Signal {
         Some(s.validate().map(|()| s))
     }
 }
+
+/// A change to one strategy's parameter, carried in a [`Command`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamChange {
+    /// The strategy.
+    pub strategy: crate::model::StrategyId,
+    name: [u8; 32],
+    len: u8,
+    /// The value, raw fixed point (eight decimal places).
+    pub value: i64,
+}
+
+impl ParamChange {
+    /// A change of `name` (at most 32 bytes of ASCII) to `value`.
+    pub fn new(strategy: crate::model::StrategyId, name: &str, value: i64) -> Option<ParamChange> {
+        if name.is_empty() || name.len() > 32 || !name.is_ascii() {
+            return None;
+        }
+        let mut buf = [0u8; 32];
+        buf[..name.len()].copy_from_slice(name.as_bytes());
+        Some(ParamChange {
+            strategy,
+            name: buf,
+            len: name.len() as u8,
+            value,
+        })
+    }
+
+    /// The parameter's name.
+    pub fn name(&self) -> &str {
+        core::str::from_utf8(&self.name[..usize::from(self.len)]).unwrap_or("")
+    }
+
+    /// The command that carries it, issued at `now`.
+    pub fn to_command(&self, now: Nanos) -> Command {
+        let mut args = [0i64; 5];
+        for (k, chunk) in self.name.chunks_exact(8).enumerate() {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(chunk);
+            args[k] = i64::from_le_bytes(b);
+        }
+        Command {
+            header: Header::new(EventKind::Command, InstrumentId(0), 0, now),
+            action: CommandAction::SetParam,
+            scope: Scope::Strategy,
+            strategy: self.strategy,
+            arg: self.value,
+            args,
+            ..Command::default()
+        }
+    }
+
+    /// The change a command carries, if it is one with a readable name.
+    pub fn from_command(c: &Command) -> Option<ParamChange> {
+        if c.action != CommandAction::SetParam {
+            return None;
+        }
+        let mut name = [0u8; 32];
+        for (k, chunk) in name.chunks_exact_mut(8).enumerate() {
+            chunk.copy_from_slice(&c.args[k].to_le_bytes());
+        }
+        let len = name.iter().position(|&b| b == 0).unwrap_or(32);
+        let text = core::str::from_utf8(&name[..len]).ok()?;
+        ParamChange::new(c.strategy, text, c.arg)
+    }
+}

@@ -1,6 +1,6 @@
 //! The strategy stage: the configured strategies as one graph node.
 
-use super::{Ctx, Signal, Strategy};
+use super::{Ctx, ParamChange, Signal, Strategy};
 use crate::graph::{Node, Out};
 use crate::model::{CommandAction, Event, Header, Nanos, Scope, StrategyId};
 
@@ -24,6 +24,11 @@ pub struct StrategyCounters {
     pub bad_signals: u64,
     /// Intents emitted.
     pub intents: u64,
+    /// Parameter changes applied.
+    pub params_set: u64,
+    /// Parameter changes refused (unknown name, value out of range, no
+    /// such strategy).
+    pub params_refused: u64,
 }
 
 struct Slot {
@@ -125,6 +130,19 @@ impl Node<Event> for StrategyStage {
                     Some(Ok(_)) => self.counters.expired_signals += 1,
                     _ => self.counters.bad_signals += 1,
                 },
+                CommandAction::SetParam => {
+                    let applied = ParamChange::from_command(c).is_some_and(|p| {
+                        self.slots
+                            .iter_mut()
+                            .find(|s| s.id == p.strategy)
+                            .is_some_and(|s| s.strategy.set_param(p.name(), p.value).is_ok())
+                    });
+                    if applied {
+                        self.counters.params_set += 1;
+                    } else {
+                        self.counters.params_refused += 1;
+                    }
+                }
                 CommandAction::Heartbeat => {
                     self.each(now, c.header, out, |s, ctx, _| s.on_timer(ctx));
                 }

@@ -8,7 +8,7 @@
 //! selling it, capped by `max_qty`, the size shown and `max_position`.
 //! Each signal trades at most once.
 
-use super::config::StrategyFile;
+use super::config::{Param, ParamError, StrategyFile, find};
 use super::{Ctx, QuoteSlot, Signal, Strategy};
 use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
@@ -32,60 +32,103 @@ pub struct TakerParams {
     pub max_position: Qty,
 }
 
-impl Default for TakerParams {
-    fn default() -> Self {
-        TakerParams {
-            threshold: Price::parse("0.02").expect("valid default"),
-            kelly_fraction: Price::parse("0.25").expect("valid default"),
-            bankroll: Money::parse("1000").expect("valid default"),
-            max_qty: Qty::parse("20").expect("valid default"),
-            max_position: Qty::parse("50").expect("valid default"),
-        }
-    }
-}
+const ONE: i64 = Price::ONE.raw();
+const FRACTION: &str = "a number from 0 to 1 such as \"0.25\"";
+const CONTRACTS: &str = "a positive number of contracts such as \"20\"";
 
 impl TakerParams {
+    /// The parameters: config keys and what a command may change.
+    pub const TABLE: &[Param] = &[
+        Param {
+            name: "threshold",
+            default: "0.02",
+            min: 0,
+            max: ONE,
+            whole: false,
+            expected: FRACTION,
+        },
+        Param {
+            name: "kelly_fraction",
+            default: "0.25",
+            min: 0,
+            max: ONE,
+            whole: false,
+            expected: FRACTION,
+        },
+        Param {
+            name: "bankroll",
+            default: "1000",
+            min: 1,
+            max: i64::MAX,
+            whole: false,
+            expected: "a positive dollar amount such as \"1000\"",
+        },
+        Param {
+            name: "max_qty",
+            default: "20",
+            min: ONE,
+            max: i64::MAX,
+            whole: false,
+            expected: CONTRACTS,
+        },
+        Param {
+            name: "max_position",
+            default: "50",
+            min: ONE,
+            max: i64::MAX,
+            whole: false,
+            expected: CONTRACTS,
+        },
+    ];
+
     /// Reads the parameters of entry `index`, defaults for those absent.
     pub fn read(
         r: &Reader<'_>,
         f: &StrategyFile,
         index: usize,
     ) -> Result<TakerParams, ConfigError> {
-        let key = |k: &str| format!("strategy[{index}].{k}");
-        let one = Price::ONE.raw();
-        let fraction = "a number from 0 to 1 such as \"0.25\"";
-        let contracts = "a positive number of contracts such as \"20\"";
-        Ok(TakerParams {
-            threshold: Price::from_raw(r.decimal_in(
-                &key("threshold"),
-                &f.threshold,
-                "0.02",
-                0..=one,
-                fraction,
-            )?),
-            kelly_fraction: Price::from_raw(r.decimal_in(
-                &key("kelly_fraction"),
-                &f.kelly_fraction,
-                "0.25",
-                0..=one,
-                fraction,
-            )?),
-            bankroll: Money::from_raw(r.decimal(
-                &key("bankroll"),
-                &f.bankroll,
-                "1000",
-                1,
-                "a positive dollar amount such as \"1000\"",
-            )?),
-            max_qty: Qty::from_raw(r.decimal(&key("max_qty"), &f.max_qty, "20", 1, contracts)?),
-            max_position: Qty::from_raw(r.decimal(
-                &key("max_position"),
-                &f.max_position,
-                "50",
-                1,
-                contracts,
-            )?),
-        })
+        let mut p = TakerParams::default();
+        for (spec, raw) in TakerParams::TABLE
+            .iter()
+            .zip(f.read(r, index, TakerParams::TABLE)?)
+        {
+            p.apply(spec.name, raw);
+        }
+        Ok(p)
+    }
+
+    /// Changes parameter `name` to `raw` (fixed point, eight places).
+    pub fn set(&mut self, name: &str, raw: i64) -> Result<(), ParamError> {
+        let raw = find(TakerParams::TABLE, name)?.check(raw)?;
+        self.apply(name, raw);
+        Ok(())
+    }
+
+    fn apply(&mut self, name: &str, raw: i64) {
+        match name {
+            "threshold" => self.threshold = Price::from_raw(raw),
+            "kelly_fraction" => self.kelly_fraction = Price::from_raw(raw),
+            "bankroll" => self.bankroll = Money::from_raw(raw),
+            "max_qty" => self.max_qty = Qty::from_raw(raw),
+            "max_position" => self.max_position = Qty::from_raw(raw),
+            _ => {}
+        }
+    }
+}
+
+impl Default for TakerParams {
+    fn default() -> Self {
+        let mut p = TakerParams {
+            threshold: Price::ZERO,
+            kelly_fraction: Price::ZERO,
+            bankroll: Money::ZERO,
+            max_qty: Qty::ZERO,
+            max_position: Qty::ZERO,
+        };
+        for spec in TakerParams::TABLE {
+            p.apply(spec.name, spec.default_raw());
+        }
+        p
     }
 }
 
@@ -270,6 +313,10 @@ impl Strategy for Taker {
         };
         m.signal = Some(*signal);
         self.try_take(signal.instrument, ctx);
+    }
+
+    fn set_param(&mut self, name: &str, value: i64) -> Result<(), ParamError> {
+        self.params.set(name, value)
     }
 
     fn on_halt(&mut self, halted: bool, _ctx: &mut Ctx<'_>) {

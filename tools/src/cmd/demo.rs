@@ -4,12 +4,12 @@
 //! by a synthetic signal source that writes into the commands journal, as
 //! `pt signal` would; a view refreshed in place shows what happens.
 
+use crate::engine::commands::CommandWriter;
 use crate::engine::config::EngineConfig;
 use crate::engine::run::{COMMANDS, Engine, session};
 use crate::engine::view::Snapshot;
 use crate::local_sim::LocalSim;
 use anyhow::Context as _;
-use pt_engine::model::journal_kind::journal_kind;
 use pt_engine::model::{InstrumentId, Nanos, Price};
 use pt_engine::strategy::Signal;
 use std::io::{IsTerminal as _, Write as _};
@@ -121,13 +121,12 @@ fn default_dir() -> PathBuf {
 /// The synthetic signal source: every `every`, one market's probability a
 /// few cents away from its mid, written into `commands/`.
 fn signals(dir: PathBuf, mids: Arc<Vec<AtomicI64>>, every: Duration, stop: Arc<AtomicBool>) {
-    let config = pt_journal::WriterConfig {
-        segment_size: 1 << 20,
-        ..pt_journal::WriterConfig::default()
-    };
-    let Ok((mut w, _)) = pt_journal::Writer::open(&dir, config) else {
-        eprintln!("signal source: cannot open {}", dir.display());
-        return;
+    let mut w = match CommandWriter::open(&dir) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("signal source: {e:#}");
+            return;
+        }
     };
     let mut x: u64 = 0x2545_F491_4F6C_DD1D;
     let mut next = || {
@@ -159,11 +158,8 @@ fn signals(dir: PathBuf, mids: Arc<Vec<AtomicI64>>, every: Duration, stop: Arc<A
             ttl_ns: 2_000_000_000,
             source: 1,
         };
-        let e = pt_engine::model::Event::Command(s.to_command(now));
-        if w.append(journal_kind(e.kind()), now.0, &e.to_bytes())
-            .is_err()
-        {
-            eprintln!("signal source: cannot write {}", dir.display());
+        if let Err(e) = w.send(&s.to_command(now), now) {
+            eprintln!("signal source: {e:#}");
             return;
         }
     }
@@ -213,7 +209,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     let mids: Arc<Vec<AtomicI64>> =
         Arc::new((0..sim.tickers.len()).map(|_| AtomicI64::new(0)).collect());
     let source = (args.signal_every_ms > 0).then(|| {
-        let (d, m, s) = (dir.join(COMMANDS), mids.clone(), stop.clone());
+        let (d, m, s) = (dir.clone(), mids.clone(), stop.clone());
         let every = Duration::from_millis(args.signal_every_ms);
         std::thread::spawn(move || signals(d, m, every, s))
     });

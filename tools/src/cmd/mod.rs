@@ -7,6 +7,7 @@ pub(crate) mod engine;
 pub(crate) mod feed;
 pub(crate) mod instruments;
 pub(crate) mod journal;
+pub(crate) mod param;
 pub(crate) mod replay;
 pub(crate) mod signal;
 pub(crate) mod sim;

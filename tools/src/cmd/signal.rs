@@ -1,14 +1,12 @@
 //! `pt signal`: writes one external signal into a running engine's
 //! commands journal.
 
+use crate::engine::commands::CommandWriter;
 use crate::engine::config::EngineConfig;
-use crate::engine::run::COMMANDS;
-use anyhow::Context as _;
-use pt_engine::model::journal_kind::journal_kind;
-use pt_engine::model::{Event, InstrumentId, Nanos, Price};
+use pt_engine::model::{InstrumentId, Nanos, Price};
 use pt_engine::strategy::Signal;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct SignalArgs {
@@ -55,24 +53,9 @@ pub(crate) fn run(args: SignalArgs) -> anyhow::Result<()> {
         source: args.source,
     };
     signal.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
-    let dir = config.data_dir.join(COMMANDS);
-    let wc = pt_journal::WriterConfig {
-        segment_size: 1 << 20,
-        ..pt_journal::WriterConfig::default()
-    };
-    // Another writer (the operator's console) may hold it for a moment.
-    let until = Instant::now() + Duration::from_secs(2);
-    let mut w = loop {
-        match pt_journal::Writer::open(&dir, wc) {
-            Ok((w, _)) => break w,
-            Err(e) if Instant::now() >= until => {
-                return Err(e).with_context(|| format!("opening {}", dir.display()));
-            }
-            Err(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    };
-    let e = Event::Command(signal.to_command(now));
-    let seq = w.append(journal_kind(e.kind()), now.0, &e.to_bytes())?;
+    let mut w = CommandWriter::open(&config.data_dir)?;
+    let seq = w.send(&signal.to_command(now), now)?;
+    let dir = w.dir().to_path_buf();
     println!(
         "signal {seq} written to {}: {} probability {} confidence {} for {} s",
         dir.display(),

@@ -352,7 +352,6 @@ fn read_strategy(
     index: usize,
     followed: &[String],
 ) -> Result<StrategySpec, ConfigError> {
-    s.check_keys(r, index)?;
     let markets = match &s.markets {
         None => None,
         Some(m) => match m.get_ref() {

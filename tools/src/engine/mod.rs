@@ -2,6 +2,7 @@
 //! `pt replay`, the live loop and the operator's view.
 
 pub mod board;
+pub mod commands;
 pub mod config;
 pub mod core;
 pub mod run;

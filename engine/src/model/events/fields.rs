@@ -195,6 +195,10 @@ pub enum CommandAction {
     /// An external view of one market's probability
     /// ([`Signal`](crate::strategy::Signal)): `target` is the instrument.
     Signal = 9,
+    /// Change a strategy's parameter: `strategy` names it, `arg` is the
+    /// value in fixed point and `args` the parameter's name
+    /// ([`crate::strategy::ParamChange`]).
+    SetParam = 10,
 }
 
 /// A reject reason: the gateway's own codes below 1000, venue codes above.
