@@ -186,7 +186,8 @@ fn mm_moves_quotes_by_replace_past_the_threshold_only() {
     assert_eq!(moved[1].target, out[1].client_order_id);
     // Until the venue answers, nothing else goes out.
     assert!(h.book("0.45", 10, "0.51", 10, 0).is_empty());
-    // A refused replace leaves the order as it was: it can move again.
+    // A refused replace leaves the order as it was: it can move again,
+    // after the backoff (no storm of refused requests at the book's rate).
     assert!(
         h.report(
             EventKind::ReplaceRejected,
@@ -197,6 +198,8 @@ fn mm_moves_quotes_by_replace_past_the_threshold_only() {
         )
         .is_empty()
     );
+    assert!(h.book("0.45", 10, "0.51", 10, 0).is_empty());
+    h.now += 300_000_000;
     let again = h.book("0.45", 10, "0.51", 10, 0);
     assert_eq!(again.len(), 1);
     assert_eq!(

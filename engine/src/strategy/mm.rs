@@ -317,7 +317,7 @@ impl MarketMaker {
                     slot.cancel(ctx, instrument);
                     self.counters.pulled += 1;
                 }
-                (SlotState::Live, Some((px, qty))) => {
+                (SlotState::Live, Some((px, qty))) if may_place => {
                     let moved = (px.raw() - slot.price.raw()).abs() >= requote;
                     let smaller = qty.raw() < slot.leaves().raw();
                     if moved || smaller {
@@ -363,9 +363,10 @@ impl Strategy for MarketMaker {
         }
         match r.header.kind {
             EventKind::Fill => self.counters.fills += 1,
-            // Wait before trying again: a refusal repeated at the rate of
-            // book updates would only spend the order budget.
-            EventKind::Reject => {
+            // Wait before trying again (a new quote or a move; a cancel
+            // never waits): a refusal repeated at the rate of book updates
+            // would only spend the order budget.
+            EventKind::Reject | EventKind::ReplaceRejected => {
                 self.counters.rejects += 1;
                 m.retry_at = Nanos(ctx.now().0.saturating_add(backoff));
             }

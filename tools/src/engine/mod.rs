@@ -6,4 +6,5 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod run;
+pub mod synthetic;
 pub mod view;
