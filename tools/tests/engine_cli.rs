@@ -415,8 +415,78 @@ fn the_demo_trades_and_its_journals_replay_byte_for_byte() {
         stdout.contains("pt replay"),
         "the summary says how to look at the journals"
     );
+    check_positions_and_limits(&dir, &stdout);
+    for journal in ["md", "orders", "commands"] {
+        let v = pt()
+            .args(["journal", "verify"])
+            .arg(dir.join(journal))
+            .output()
+            .unwrap();
+        assert!(v.status.success(), "{journal}: {:?}", text(&v));
+    }
     let replay = pt().arg("replay").arg(&*dir).output().unwrap();
     let (stdout, stderr) = text(&replay);
     assert!(replay.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("identical"), "{stdout}");
+}
+
+/// Each market's final position in the demo's view equals the sum of its
+/// fills in `orders/`, and no fill ever took a strategy past its
+/// `max_position` (mm 40, taker 50, as the demo configures them) or the
+/// account past the policy's 500 an instrument; no order was larger than
+/// the policy's 100 contracts.
+fn check_positions_and_limits(dir: &Path, stdout: &str) {
+    use pt_engine::model::{Event, EventKind, Side};
+    use std::collections::HashMap;
+    let unit = pt_engine::model::Qty::ONE.raw();
+    let mut account: HashMap<u32, i64> = HashMap::new();
+    let mut by_strategy: HashMap<(u16, u32), i64> = HashMap::new();
+    for e in events(&dir.join("orders")) {
+        match e {
+            Event::Exec(r) if r.header.kind == EventKind::Fill => {
+                let n = r.qty.raw() / unit * if r.side == Side::Buy { 1 } else { -1 };
+                let i = r.header.instrument.0;
+                let a = account.entry(i).or_default();
+                *a += n;
+                assert!(a.abs() <= 500, "instrument {i} reached {a}");
+                let strategy = r.strategy().0;
+                let s = by_strategy.entry((strategy, i)).or_default();
+                *s += n;
+                let cap = if strategy == 1 { 40 } else { 50 };
+                assert!(
+                    s.abs() <= cap,
+                    "strategy {strategy} reached {s} in instrument {i}"
+                );
+            }
+            Event::Intent(i) if i.header.kind == EventKind::OrderNew => {
+                assert!(i.qty.raw() <= 100 * unit, "an order of {}", i.qty);
+            }
+            _ => {}
+        }
+    }
+    assert!(!account.is_empty(), "no fills");
+    // The last view's table: `  TICKER  bid ask our-bid our-ask position [stale]`.
+    let mut shown: HashMap<u32, i64> = HashMap::new();
+    for line in stdout.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        if let Some(m) = words
+            .first()
+            .and_then(|w| w.strip_prefix("PTSIM-26DEC31-M"))
+            && let Ok(i) = m.parse::<u32>()
+        {
+            let position = words
+                .iter()
+                .rev()
+                .find_map(|w| w.parse::<i64>().ok())
+                .unwrap_or_else(|| panic!("no position in {line:?}"));
+            shown.insert(i, position);
+        }
+    }
+    for (i, sum) in &account {
+        assert_eq!(
+            shown.get(i).copied().unwrap_or(0),
+            *sum,
+            "market {i}: the view against the fills"
+        );
+    }
 }
