@@ -490,3 +490,114 @@ fn check_positions_and_limits(dir: &Path, stdout: &str) {
         );
     }
 }
+
+/// The start-up contract: the engine prints a readiness line with a nonce,
+/// and takes the nonce back with the key on stdin; a wrong nonce is refused.
+#[test]
+fn a_supervised_engine_takes_its_key_on_stdin_after_the_nonce() {
+    use std::io::{BufRead as _, BufReader, Write as _};
+    let dir = TestDir::new("engine-stdin");
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let key = dir.join("engine.pem");
+    let made = pt()
+        .args(["sim", "keygen", "pt-engine", "--keys"])
+        .arg(dir.join("keys"))
+        .arg("--private-out")
+        .arg(&key)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{:?}", text(&made));
+    let pem = std::fs::read_to_string(&key).unwrap();
+    let (_sim, addr) = start_sim(&dir.join("keys"), &dir.join("ca.pem"), 500);
+    let config = dir.join("pt.toml");
+    // No key_file: the key comes on stdin.
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"data\"\n\n[feed]\nport = {}\nca = \"ca.pem\"\nkey_id = \"pt-engine\"\nmarkets = [\"PTSIM-26DEC31-M000\"]\n\n[[strategy]]\nkind = \"mm\"\n",
+            addr.port()
+        ),
+    )
+    .unwrap();
+    let start = |answer: &dyn Fn(&str) -> String| {
+        let mut child = Child(
+            pt().args(["engine", "--stdin-secrets", "--config"])
+                .arg(&config)
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut line = String::new();
+        BufReader::new(child.0.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let nonce = line
+            .trim()
+            .strip_prefix("pt-engine ready nonce=")
+            .unwrap_or_else(|| panic!("readiness line: {line:?}"))
+            .to_owned();
+        assert_eq!(nonce.len(), 32, "{nonce}");
+        let mut stdin = child.0.stdin.take().unwrap();
+        stdin.write_all(answer(&nonce).as_bytes()).unwrap();
+        drop(stdin);
+        child
+    };
+    // A wrong nonce: refused, and nothing starts.
+    let mut wrong = start(&|_| format!("nonce=00000000000000000000000000000000\n{pem}"));
+    let status = wrong.0.wait().unwrap();
+    let mut stderr = String::new();
+    use std::io::Read as _;
+    wrong
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(!status.success());
+    assert!(
+        stderr.contains("the first line must be `nonce="),
+        "{stderr}"
+    );
+    // The right one: the engine signs its connection with the key and runs.
+    let mut engine = start(&|nonce| format!("nonce={nonce}\n{pem}"));
+    wait_records(
+        &dir.join("data").join("md"),
+        50,
+        "market data with the key from stdin",
+    );
+    let pid = engine.0.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    assert!(engine.0.wait().unwrap().success());
+    // The key went nowhere near the journals or the data directory.
+    let marker = pem.lines().nth(1).unwrap();
+    fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                files(&path, out);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    let mut all = Vec::new();
+    files(&dir.join("data"), &mut all);
+    assert!(all.len() >= 3, "the journals: {all:?}");
+    for path in all {
+        let bytes = std::fs::read(&path).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&bytes).contains(marker),
+            "{}",
+            path.display()
+        );
+    }
+}

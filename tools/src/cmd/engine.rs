@@ -85,13 +85,16 @@ fn feed_config(f: &FeedSettings, stdin_secrets: bool) -> anyhow::Result<FeedConf
     });
     fc.signer = match &f.key {
         Some((id, _)) if stdin_secrets => Some(Arc::new(stdin_key(id)?)),
-        Some((id, file)) => {
+        Some((id, Some(file))) => {
             check_key_file(file)?;
             Some(Arc::new(
                 Signer::from_pem_file(id, file)
                     .map_err(|e| anyhow::anyhow!("feed.key_file: {e}"))?,
             ))
         }
+        Some((_, None)) => anyhow::bail!(
+            "feed.key_id is set without feed.key_file: pass the key on stdin with --stdin-secrets, or name its file"
+        ),
         None if stdin_secrets => anyhow::bail!("--stdin-secrets: the config names no feed.key_id"),
         None => None,
     };

@@ -15,7 +15,8 @@
 //! port = 8443
 //! ca = "sim/ca.pem"           # trust this CA instead of the web roots
 //! key_id = "pt-engine"
-//! key_file = "pt-engine.pem"  # readable by its owner only (chmod 600)
+//! key_file = "pt-engine.pem"  # readable by its owner only (chmod 600); leave it out
+//!                             # to pass the key on stdin (`pt engine --stdin-secrets`)
 //! markets = ["PTSIM-26DEC31-M000", "PTSIM-26DEC31-M001"]
 //!
 //! [paper]                     # the paper venue's latencies
@@ -118,8 +119,9 @@ pub struct FeedSettings {
     pub port: u16,
     /// A CA certificate file to trust instead of the web roots.
     pub ca: Option<PathBuf>,
-    /// `(key id, private key file)`, checked to be readable by its owner only.
-    pub key: Option<(String, PathBuf)>,
+    /// `(key id, private key file)`, the file checked to be readable by its
+    /// owner only; without a file the key comes on stdin.
+    pub key: Option<(String, Option<PathBuf>)>,
     pub markets: Vec<String>,
 }
 
@@ -314,18 +316,10 @@ fn read_feed(
             "feed.markets = []: expected at least one market ticker".into(),
         ));
     }
+    // A key id alone: the key comes on stdin (`pt engine --stdin-secrets`).
     let key = match (&f.key_id, &f.key_file) {
-        (Some(id), Some(file)) => Some((id.clone(), base.join(file.get_ref()))),
+        (Some(id), file) => Some((id.clone(), file.as_ref().map(|f| base.join(f.get_ref())))),
         (None, None) => None,
-        (Some(_), None) => {
-            return Err(ConfigError {
-                source_name: source.to_owned(),
-                line: None,
-                column: None,
-                message: "feed.key_id is set but feed.key_file is not: name the private key file"
-                    .into(),
-            });
-        }
         (None, Some(file)) => {
             return Err(at(
                 text,
