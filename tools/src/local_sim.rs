@@ -9,6 +9,65 @@ use pt_net::auth::Signer;
 use pt_net::tls;
 use std::sync::Arc;
 
+/// The risk policy of those runs: the defaults with an order budget of a
+/// higher venue tier, as twenty quoted markets need.
+pub const RISK_POLICY: &str = r#"
+[rate]
+capacity = 4000
+refill_per_second = 4000
+order_cost = 10
+cancel_cost = 2
+
+[strategy]
+max_open_orders = 200
+"#;
+
+/// The engine's config for a paper run against the simulator on `port`
+/// (`pt demo`, `pt bench tick-to-trade`), as text: it is saved beside the
+/// journals, where `pt replay` reads it. `placement` is the body of its
+/// `[placement]` section.
+pub fn engine_config_text(port: u16, tickers: &[String], placement: &str) -> String {
+    let markets: Vec<String> = tickers.iter().map(|t| format!("{t:?}")).collect();
+    format!(
+        r#"# Written for a paper run against the local simulator: the engine as it ran.
+data_dir = "."
+mode = "paper"
+heartbeat_ms = 100
+on_stop = "cancel"
+risk_policy = "risk.toml"
+
+[feed]
+host = "127.0.0.1"
+port = {port}
+markets = [{}]
+
+[paper]
+arrival_us = 200
+report_us = 200
+
+[placement]
+{placement}
+
+[[strategy]]
+kind = "mm"
+markets = "all"
+size = "5"
+max_position = "40"
+half_spread = "0.02"
+requote_ticks = 1
+
+[[strategy]]
+kind = "taker"
+markets = "all"
+threshold = "0.02"
+kelly_fraction = "0.25"
+bankroll = "500"
+max_qty = "15"
+"#,
+        markets.join(", ")
+    )
+}
+
 /// A running in-process simulator.
 pub struct LocalSim {
     /// The server.
@@ -88,6 +147,21 @@ impl LocalSim {
             .open(&key)?
             .write_all(pem.as_bytes())?;
         Ok((ca, key, self.key_id.clone()))
+    }
+
+    /// Writes [`engine_config_text`] for this simulator and
+    /// [`RISK_POLICY`] into `dir` (as `pt.toml` and `risk.toml`) and loads it.
+    pub fn write_engine_config(
+        &self,
+        dir: &std::path::Path,
+        placement: &str,
+    ) -> anyhow::Result<crate::engine::config::EngineConfig> {
+        let text = engine_config_text(self.running.addr.port(), &self.tickers, placement);
+        std::fs::write(dir.join("pt.toml"), &text)?;
+        std::fs::write(dir.join("risk.toml"), RISK_POLICY)?;
+        Ok(crate::engine::config::EngineConfig::load(
+            &dir.join("pt.toml"),
+        )?)
     }
 
     /// A feed of `session` to this simulator: its CA trusted, signed with its key.

@@ -1,4 +1,5 @@
-//! `pt bench`: measurements of the venue simulator. The runtime's own
+//! `pt bench`: measurements of the venue simulator and of the engine's
+//! tick-to-trade. The runtime's own
 //! (rings, pipeline, journal) are in `pt-bench`, which links their peers.
 
 /// What to measure.
@@ -8,10 +9,15 @@ pub(crate) enum Bench {
     /// market-data frame latency to a WebSocket client and order arrival
     /// latency, over TLS on loopback (uses the latency probe).
     Sim(super::bench_sim::SimArgs),
+    /// The engine in paper mode on the local simulator's feed, per
+    /// placement and message rate: tick-to-trade percentiles, an .hgrm file
+    /// per run and a PNG plot.
+    TickToTrade(super::bench_ttt::TickToTradeArgs),
 }
 
 pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Sim(args) => super::bench_sim::run(&args),
+        Bench::TickToTrade(args) => super::bench_ttt::run(&args),
     }
 }

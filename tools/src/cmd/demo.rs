@@ -5,7 +5,6 @@
 //! `pt signal` would; a view refreshed in place shows what happens.
 
 use crate::engine::commands::CommandWriter;
-use crate::engine::config::EngineConfig;
 use crate::engine::run::{COMMANDS, Engine, session};
 use crate::engine::view::Snapshot;
 use crate::local_sim::LocalSim;
@@ -52,63 +51,6 @@ pub(crate) struct DemoArgs {
     /// place (the default when stdout is not a terminal).
     #[arg(long)]
     plain: bool,
-}
-
-/// The demo's risk policy: the defaults with an order budget of a higher
-/// venue tier, as twenty quoted markets need.
-const DEMO_POLICY: &str = r#"
-[rate]
-capacity = 4000
-refill_per_second = 4000
-order_cost = 10
-cancel_cost = 2
-
-[strategy]
-max_open_orders = 200
-"#;
-
-/// The engine's config for the demo, as text (it is saved beside the
-/// journals, where `pt replay` reads it).
-fn config_text(port: u16, tickers: &[String], placement: &str) -> String {
-    let markets: Vec<String> = tickers.iter().map(|t| format!("{t:?}")).collect();
-    format!(
-        r#"# Written by `pt demo`: the engine as it ran.
-data_dir = "."
-mode = "paper"
-heartbeat_ms = 100
-on_stop = "cancel"
-risk_policy = "risk.toml"
-
-[feed]
-host = "127.0.0.1"
-port = {port}
-markets = [{}]
-
-[paper]
-arrival_us = 200
-report_us = 200
-
-[placement]
-{placement}
-
-[[strategy]]
-kind = "mm"
-markets = "all"
-size = "5"
-max_position = "40"
-half_spread = "0.02"
-requote_ticks = 1
-
-[[strategy]]
-kind = "taker"
-markets = "all"
-threshold = "0.02"
-kelly_fraction = "0.25"
-bankroll = "500"
-max_qty = "15"
-"#,
-        markets.join(", ")
-    )
 }
 
 fn default_dir() -> PathBuf {
@@ -193,10 +135,7 @@ pub(crate) fn run(args: DemoArgs) -> anyhow::Result<()> {
     if let Some(n) = args.md_ring {
         placement.push_str(&format!("\nmd_ring = {n}"));
     }
-    let text = config_text(sim.running.addr.port(), &sim.tickers, &placement);
-    std::fs::write(dir.join("pt.toml"), &text)?;
-    std::fs::write(dir.join("risk.toml"), DEMO_POLICY)?;
-    let config = EngineConfig::load(&dir.join("pt.toml"))?;
+    let config = sim.write_engine_config(&dir, &placement)?;
     let mut engine = Engine::open(&config, sim.feed_config(session(&sim.tickers))?)?;
     eprintln!(
         "pt demo: simulator on {} with {} markets at {} messages/s; journals in {}",

@@ -296,6 +296,8 @@ pub struct Stopped {
     pub board: Arc<Board>,
     /// Frames the feed received.
     pub frames: u64,
+    /// Tick-to-trade of every order the gate approved (ns).
+    pub tick_to_trade: hdrhistogram::Histogram<u64>,
 }
 
 impl Engine {
@@ -471,11 +473,13 @@ impl Engine {
             None => (Vec::new(), GraphStats::default()),
         };
         let mut open = Vec::new();
+        let mut tick_to_trade = pt_engine::pipeline::new_histogram();
         for node in nodes {
             let node: Box<dyn std::any::Any> = node;
             if let Ok(mut d) = node.downcast::<Decision>() {
                 d.publish();
                 d.md.flush().context("flushing md/")?;
+                tick_to_trade = d.core.gateway_node().tick_to_trade().clone();
                 let oms = d.core.gateway().oms();
                 open = oms
                     .iter()
@@ -495,6 +499,7 @@ impl Engine {
             stats,
             board: self.board.clone(),
             frames,
+            tick_to_trade,
         })
     }
 }
