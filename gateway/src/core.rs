@@ -8,7 +8,7 @@
 //! [`Gateway::apply`], the one function recovery also runs, so a gateway
 //! rebuilt from its journal equals the one that wrote it.
 
-use crate::flatten::Flatten;
+use crate::flatten::{FLATTEN_ENDED, Flatten, FlattenState};
 use crate::kill::{Cause, KillSwitches, Trading};
 use crate::ledger::Ledger;
 use crate::markets::Markets;
@@ -434,6 +434,10 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
         ) {
             return;
         }
+        // Only the gateway ends a flatten.
+        if c.action == CommandAction::Flatten && c.arg == FLATTEN_ENDED {
+            return;
+        }
         if c.action == CommandAction::ReloadRisk && !self.staged.iter().any(|(v, _)| *v == c.arg) {
             self.counters.unknown_policy += 1;
             return;
@@ -479,8 +483,22 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                     }
                 }
             }
-            // A flatten only lets risk-reducing orders through its scope.
-            CommandAction::Flatten => set(&mut self.kill, Trading::Reducing),
+            CommandAction::Flatten if c.arg == FLATTEN_ENDED => {
+                self.flatten.state = FlattenState::decode([c.args[0], c.args[1]]);
+            }
+            // A flatten only lets risk-reducing orders through its scope; its
+            // cancels go out next (or, rebuilt from a journal, are there).
+            CommandAction::Flatten => {
+                set(&mut self.kill, Trading::Reducing);
+                self.flatten = Flatten {
+                    scope: c.scope,
+                    strategy: c.strategy,
+                    target: c.target,
+                    state: FlattenState::CancelsSent,
+                    attempts: 0,
+                    resumed: true,
+                };
+            }
             CommandAction::CancelAll
             | CommandAction::Shutdown
             | CommandAction::Heartbeat

@@ -10,6 +10,14 @@
 //! to close at, the venue unreachable, a closing order refused, or
 //! positions left after [`MAX_ATTEMPTS`] rounds of closing orders.
 //!
+//! The flatten survives a restart: its command is journaled before it
+//! acts, and so is its end (a `Flatten` command of the gateway's with
+//! `arg` [`FLATTEN_ENDED`] and the outcome in `args`). Rebuilt from the
+//! journal, a flatten that had not ended resumes where the journal leaves
+//! it (its cancels and closing orders are known from their own records),
+//! with at most [`MAX_ATTEMPTS`] further rounds; one that had ended stays
+//! ended.
+//!
 //! The scope is set to reducing when the flatten starts, so strategies can
 //! only help. Closing orders carry the gateway's own ids ([`GATEWAY`]), so
 //! their fills are booked to the account and to strategy 0.
@@ -18,12 +26,43 @@ use crate::core::{GATEWAY, Gateway};
 use crate::venue::{Venue, WriteAhead};
 use pt_engine::graph::Out;
 use pt_engine::model::{
-    Event, EventKind, Header, InstrumentId, MarketStatus, Nanos, OrderIntent, RejectCode, Scope,
-    Side, StrategyId, TimeInForce, VenueId, order_flags,
+    Command, CommandAction, Event, EventKind, Header, InstrumentId, MarketStatus, Nanos,
+    OrderIntent, RejectCode, Scope, Side, StrategyId, TimeInForce, VenueId, order_flags,
 };
 
 /// Rounds of closing orders before a flatten gives up.
 pub const MAX_ATTEMPTS: u32 = 5;
+
+/// The `arg` of the `Flatten` command the gateway journals when a flatten
+/// ends (an operator's flatten has `arg` 0).
+pub const FLATTEN_ENDED: i64 = -1;
+
+impl FlattenState {
+    /// The outcome of an ended flatten as two numbers (for its journal record).
+    pub(crate) fn encode(self) -> [i64; 2] {
+        match self {
+            FlattenState::Degraded(FlattenProblem::MarketClosed(i)) => [1, i64::from(i.0)],
+            FlattenState::Degraded(FlattenProblem::NoPrice(i)) => [2, i64::from(i.0)],
+            FlattenState::Degraded(FlattenProblem::VenueUnreachable) => [3, 0],
+            FlattenState::Degraded(FlattenProblem::Refused(c)) => [4, i64::from(c.0)],
+            FlattenState::Degraded(FlattenProblem::NotFilled) => [5, 0],
+            _ => [0, 0],
+        }
+    }
+
+    /// The outcome [`FlattenState::encode`] wrote.
+    pub(crate) fn decode(v: [i64; 2]) -> FlattenState {
+        let id = InstrumentId(u32::try_from(v[1]).unwrap_or(0));
+        FlattenState::Degraded(match v[0] {
+            1 => FlattenProblem::MarketClosed(id),
+            2 => FlattenProblem::NoPrice(id),
+            3 => FlattenProblem::VenueUnreachable,
+            4 => FlattenProblem::Refused(RejectCode(u16::try_from(v[1]).unwrap_or(0))),
+            5 => FlattenProblem::NotFilled,
+            _ => return FlattenState::Flat,
+        })
+    }
+}
 
 /// Why a flatten stopped short.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -81,6 +120,9 @@ pub struct Flatten {
     pub state: FlattenState,
     /// Rounds of closing orders sent.
     pub attempts: u32,
+    /// Rebuilt from a journal: its cancels are sent again for whatever
+    /// the journal shows still open and cancellable.
+    pub resumed: bool,
 }
 
 impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
@@ -113,6 +155,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             target,
             state: FlattenState::Requested,
             attempts: 0,
+            resumed: false,
         };
         self.cancel_scope(scope, strategy, target, now, out);
         self.flatten.state = FlattenState::CancelsSent;
@@ -147,6 +190,10 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             .iter()
             .any(|o| self.in_scope(&f, o.instrument, o.id.strategy()));
         if open {
+            if f.resumed {
+                self.flatten.resumed = false;
+                self.cancel_scope(f.scope, f.strategy, f.target, now, out);
+            }
             return;
         }
         // Nothing open: which positions remain?
@@ -177,11 +224,11 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             if held != 0 {
                 remaining = true;
                 if f.attempts >= MAX_ATTEMPTS {
-                    self.flatten.state = FlattenState::Degraded(FlattenProblem::NotFilled);
+                    self.end_flatten(FlattenState::Degraded(FlattenProblem::NotFilled), now);
                     return;
                 }
                 if let Err(problem) = self.close_position(id, held, now, out) {
-                    self.flatten.state = FlattenState::Degraded(problem);
+                    self.end_flatten(FlattenState::Degraded(problem), now);
                     return;
                 }
             }
@@ -190,7 +237,30 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             self.flatten.attempts += 1;
             self.flatten.state = FlattenState::ClosingSent;
         } else {
-            self.flatten.state = FlattenState::Flat;
+            self.end_flatten(FlattenState::Flat, now);
+        }
+    }
+
+    /// Ends the flatten in `state`, journaling the end so that a rebuild
+    /// does not resume it.
+    fn end_flatten(&mut self, state: FlattenState, now: Nanos) {
+        let f = self.flatten;
+        let [kind, detail] = state.encode();
+        let c = Command {
+            header: Header::new(EventKind::Command, InstrumentId(0), 0, now),
+            action: CommandAction::Flatten,
+            scope: f.scope,
+            strategy: f.strategy,
+            target: f.target,
+            arg: FLATTEN_ENDED,
+            issued_by: 0,
+            args: [kind, detail, 0, 0, 0],
+        };
+        // Applied even if the journal refused it (counted): the flatten has
+        // ended either way; a rebuild would then resume it, which only
+        // closes what is still open.
+        if !self.record(&Event::Command(c), now) {
+            self.apply(&Event::Command(c), now);
         }
     }
 

@@ -190,3 +190,55 @@ fn a_settlement_reaches_the_ledger_only_when_published_and_is_journaled_once() {
     let rebuilt = h.rebuilt(Some(RiskPolicy::default()), Mode::Paper, false);
     assert_eq!(rebuilt.ledger(Mode::Paper), h.gw.ledger(Mode::Paper));
 }
+
+#[test]
+fn a_flatten_rebuilt_from_its_journal_resumes_unless_it_had_ended() {
+    use pt_engine::model::{CommandAction, Scope};
+    use pt_gateway::FlattenState;
+    let mut h = Harness::paper();
+    h.quote(0, "0.40", "0.45", 10);
+    let buy = h.new_order(1, 1, 0, Side::Buy, "0.45", 3);
+    h.send(buy);
+    let rest = h.new_order(1, 2, 0, Side::Buy, "0.30", 2);
+    h.send(rest);
+    let before_flatten = h.gw.journal().len();
+    h.command(CommandAction::Flatten, Scope::Global, 0, 0);
+    assert_eq!(h.gw.flatten_status().state, FlattenState::Flat);
+    // Ended, and journaled as ended: a rebuild does not start it again.
+    let rebuilt = h.rebuilt(Some(RiskPolicy::default()), Mode::Paper, false);
+    assert_eq!(rebuilt.flatten_status().state, FlattenState::Flat);
+    // (Marks come with market data, which a rebuild has not seen yet.)
+    assert_eq!(
+        rebuilt.ledger(Mode::Paper).at_cost(),
+        h.gw.ledger(Mode::Paper).at_cost()
+    );
+
+    // Killed right after the flatten's command reached the journal: the
+    // rebuilt gateway resumes it, cancels the order still open and closes
+    // the position.
+    let mut fresh = Harness::paper();
+    fresh.gw.recover(
+        h.gw.journal()[..=before_flatten]
+            .iter()
+            .map(|(e, at)| (e, *at)),
+    );
+    assert_eq!(fresh.gw.flatten_status().state, FlattenState::CancelsSent);
+    assert!(
+        fresh.gw.oms().get(rest.client_order_id).is_some(),
+        "the resting bid is open"
+    );
+    // Its books come back with the market data, and the flatten moves on.
+    let journaled = fresh.gw.journal().len();
+    fresh.now = h.now;
+    fresh.quote(0, "0.40", "0.45", 10);
+    fresh.advance(1);
+    let after: Vec<_> = fresh.gw.journal()[journaled..]
+        .iter()
+        .map(|(e, _)| *e)
+        .collect();
+    assert!(
+        after.iter().any(|e| matches!(e, Event::Intent(i)
+            if i.header.kind == EventKind::OrderCancel && i.target == rest.client_order_id)),
+        "the resumed flatten cancels what is open: {after:?}"
+    );
+}
