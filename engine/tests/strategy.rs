@@ -541,3 +541,46 @@ fn parameters_change_by_command_within_their_ranges() {
         ]
     );
 }
+
+#[test]
+fn mm_pulls_its_quotes_while_the_market_is_not_open() {
+    use pt_engine::model::{MarketEvent, MarketStatus};
+    let mut h = H::mm(MmParams::default());
+    let out = h.book("0.40", 10, "0.46", 10, 0);
+    h.ack(&out[0]);
+    h.ack(&out[1]);
+    let status = |h: &H, s: MarketStatus| {
+        Event::Market(MarketEvent {
+            header: Header::new(EventKind::Status, M, 0, Nanos(h.now)),
+            status: s,
+            ..MarketEvent::default()
+        })
+    };
+    let pulled = h.send(status(&h, MarketStatus::Paused));
+    assert_eq!(pulled.len(), 2);
+    assert!(
+        pulled
+            .iter()
+            .all(|i| i.header.kind == EventKind::OrderCancel)
+    );
+    for i in &out {
+        h.report(
+            EventKind::Cancelled,
+            i.client_order_id,
+            i.side,
+            i.price,
+            i.qty,
+        );
+    }
+    assert!(
+        h.book("0.40", 10, "0.46", 10, 0).is_empty(),
+        "paused: no quotes"
+    );
+    // A gap in the feed says nothing of the market's status.
+    assert!(h.send(status(&h, MarketStatus::Gap)).is_empty());
+    assert_eq!(
+        h.send(status(&h, MarketStatus::Open)).len(),
+        2,
+        "open again: quotes"
+    );
+}

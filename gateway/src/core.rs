@@ -329,12 +329,20 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
     /// Journals `event` and applies it; `false` (and nothing applied) when
     /// the journal refused it.
     pub(crate) fn record(&mut self, event: &Event, now: Nanos) -> bool {
-        if self.journal.append(event, now).is_err() {
-            self.counters.journal_failures += 1;
+        if !self.write(event, now) {
             return false;
         }
         self.apply(event, now);
         true
+    }
+
+    /// Appends `event` to the journal; a failure is counted and `false`.
+    pub(crate) fn write(&mut self, event: &Event, now: Nanos) -> bool {
+        let written = self.journal.append(event, now).is_ok();
+        if !written {
+            self.counters.journal_failures += 1;
+        }
+        written
     }
 
     /// Applies one journaled record: the state change itself, live and in
@@ -394,9 +402,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             }
             let e = Event::Exec(r);
             // A report is a fact: apply it even if the journal failed (counted).
-            if self.journal.append(&e, now).is_err() {
-                self.counters.journal_failures += 1;
-            }
+            self.write(&e, now);
             self.apply(&e, now);
             out.push(e);
         }
@@ -617,9 +623,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             ..ExecReport::default()
         };
         let e = Event::Exec(r);
-        if self.journal.append(&e, now).is_err() {
-            self.counters.journal_failures += 1;
-        }
+        self.write(&e, now);
         out.push(e);
     }
 }

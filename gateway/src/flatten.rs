@@ -259,9 +259,9 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
         // Applied even if the journal refused it (counted): the flatten has
         // ended either way; a rebuild would then resume it, which only
         // closes what is still open.
-        if !self.record(&Event::Command(c), now) {
-            self.apply(&Event::Command(c), now);
-        }
+        let e = Event::Command(c);
+        self.write(&e, now);
+        self.apply(&e, now);
     }
 
     fn close_position(

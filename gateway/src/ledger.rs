@@ -115,6 +115,33 @@ impl Ledger {
         )
     }
 
+    /// Dollars at risk in `instrument`: what the account's holding cost.
+    pub fn exposure(&self, instrument: InstrumentId) -> Money {
+        self.position(instrument).cost_basis
+    }
+
+    /// Dollars at risk across the instruments of `venue`.
+    pub fn venue_exposure(&self, markets: &Markets, venue: pt_engine::model::VenueId) -> Money {
+        let raw = (0..self.account.len())
+            .map(|i| InstrumentId(i as u32))
+            .filter(|&i| markets.venue_of(i) == venue)
+            .map(|i| self.exposure(i).raw())
+            .fold(0i64, i64::saturating_add);
+        Money::from_raw(raw)
+    }
+
+    /// Dollars at risk in all of `strategy`'s holdings.
+    pub fn strategy_exposure(&self, strategy: StrategyId) -> Money {
+        let raw = (0..self.account.len())
+            .map(|i| {
+                self.strategy_position(strategy, InstrumentId(i as u32))
+                    .cost_basis
+                    .raw()
+            })
+            .fold(0i64, i64::saturating_add);
+        Money::from_raw(raw)
+    }
+
     /// A strategy's PnL.
     pub fn pnl(&self, strategy: StrategyId) -> StrategyPnl {
         self.pnl

@@ -242,3 +242,26 @@ fn a_flatten_rebuilt_from_its_journal_resumes_unless_it_had_ended() {
         "the resumed flatten cancels what is open: {after:?}"
     );
 }
+
+#[test]
+fn exposure_is_kept_per_instrument_event_venue_and_strategy() {
+    let mut h = Harness::paper();
+    h.quote(0, "0.40", "0.45", 20);
+    h.quote(2, "0.50", "0.55", 20);
+    // Strategy 1 buys 5 YES at 0.45 in market 0; strategy 2 sells 4 YES at
+    // 0.50 in market 2 (4 NO at 0.50: $2.00 at risk).
+    let o = h.new_order(1, 1, 0, Side::Buy, "0.45", 5);
+    h.send(o);
+    let o = h.new_order(2, 1, 2, Side::Sell, "0.50", 4);
+    h.send(o);
+    let usd = |s: &str| Money::parse(s).unwrap();
+    let l = h.gw.ledger(Mode::Paper);
+    assert_eq!(l.exposure(InstrumentId(0)), usd("2.25"));
+    assert_eq!(l.exposure(InstrumentId(2)), usd("2.00"));
+    let event_of = |i: u32| h.gw.markets().get(InstrumentId(i)).unwrap().event;
+    assert_eq!(l.event_exposure(event_of(0)), usd("2.25"));
+    assert_eq!(l.event_exposure(event_of(2)), usd("2.00"));
+    assert_eq!(l.venue_exposure(h.gw.markets(), h.venue()), usd("4.25"));
+    assert_eq!(l.strategy_exposure(StrategyId(1)), usd("2.25"));
+    assert_eq!(l.strategy_exposure(StrategyId(2)), usd("2.00"));
+}

@@ -8,15 +8,16 @@
 //! stay within `max_position`. A quote moves only when its target is
 //! `requote_ticks` away, by an amend (a decrease keeps its queue place)
 //! rather than a cancel and a new order. Quotes are pulled when the book is
-//! stale, crossed or one-sided, and on a kill.
+//! stale, crossed or one-sided, while the market is paused, closed or
+//! settled, and on a kill.
 
 use super::config::{Param, ParamError, StrategyFile, find};
 use super::{Ctx, QuoteSlot, Signal, SlotState, Strategy, ceil_to, floor_to};
 use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
 use crate::model::{
-    BookUpdate, EventKind, ExecReport, InstrumentId, Liquidity, Nanos, Price, Qty, Side,
-    TimeInForce, book_flags,
+    BookUpdate, EventKind, ExecReport, InstrumentId, Liquidity, MarketEvent, MarketStatus, Nanos,
+    Price, Qty, Side, TimeInForce, book_flags,
 };
 
 /// The market maker's parameters.
@@ -191,6 +192,8 @@ struct Market {
     last: Option<BookUpdate>,
     signal: Option<Signal>,
     retry_at: Nanos,
+    /// Paused, closed or settled, as the venue last said.
+    closed: bool,
 }
 
 /// The market maker.
@@ -251,7 +254,7 @@ impl MarketMaker {
         let u = m.last?;
         let one_sided = u.book_flags & (book_flags::NO_BID | book_flags::NO_ASK) != 0;
         let broken = u.book_flags & (book_flags::STALE | book_flags::CROSSED) != 0;
-        if self.halted || one_sided || broken || u.best_bid >= u.best_ask {
+        if self.halted || m.closed || one_sided || broken || u.best_bid >= u.best_ask {
             return None;
         }
         let p = &self.params;
@@ -372,6 +375,19 @@ impl Strategy for MarketMaker {
             }
             _ => {}
         }
+    }
+
+    fn on_status(&mut self, status: &MarketEvent, ctx: &mut Ctx<'_>) {
+        let Some(Some(m)) = self.markets.get_mut(status.header.instrument.0 as usize) else {
+            return;
+        };
+        // A gap is the feed's, not the venue's: the stale book pulls quotes.
+        m.closed = match status.status {
+            MarketStatus::Open => false,
+            MarketStatus::Paused | MarketStatus::Closed | MarketStatus::Settled => true,
+            MarketStatus::Gap => m.closed,
+        };
+        self.requote(status.header.instrument, ctx);
     }
 
     fn on_signal(&mut self, signal: &Signal, ctx: &mut Ctx<'_>) {

@@ -25,8 +25,8 @@ pub use stage::{NAME, StrategyCounters, StrategyStage};
 
 use crate::graph::Out;
 use crate::model::{
-    BookUpdate, ClientOrderId, Event, EventKind, ExecReport, Header, InstrumentId, Nanos,
-    OrderIntent, Price, Qty, Side, StrategyId, TimeInForce,
+    BookUpdate, ClientOrderId, Event, EventKind, ExecReport, Header, InstrumentId, MarketEvent,
+    Nanos, OrderIntent, Price, Qty, Side, StrategyId, TimeInForce,
 };
 
 /// A trading strategy. Every method is pure: what it emits follows from
@@ -40,6 +40,12 @@ pub trait Strategy: Send + 'static {
 
     /// A report on one of this strategy's orders.
     fn on_exec(&mut self, report: &ExecReport, ctx: &mut Ctx<'_>);
+
+    /// A market's status changed (open, paused, closed, settled), as the
+    /// venue published it.
+    fn on_status(&mut self, status: &MarketEvent, ctx: &mut Ctx<'_>) {
+        let _ = (status, ctx);
+    }
 
     /// A fresh signal (expired ones never arrive).
     fn on_signal(&mut self, signal: &Signal, ctx: &mut Ctx<'_>) {

@@ -2,7 +2,7 @@
 
 use super::{Ctx, ParamChange, Signal, Strategy};
 use crate::graph::{Node, Out};
-use crate::model::{CommandAction, Event, Header, Nanos, Scope, StrategyId};
+use crate::model::{CommandAction, Event, EventKind, Header, Nanos, Scope, StrategyId};
 
 /// Node name the engine's graph uses.
 pub const NAME: &str = "strategy";
@@ -165,6 +165,9 @@ impl Node<Event> for StrategyStage {
                 }
                 _ => {}
             },
+            Event::Market(m) if m.header.kind == EventKind::Status => {
+                self.each(now, m.header, out, |s, ctx, _| s.on_status(m, ctx));
+            }
             Event::Market(_) | Event::Intent(_) => {}
         }
         self.counters.intents += (out.len() - before) as u64;

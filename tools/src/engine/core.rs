@@ -153,6 +153,9 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
         // The gateway takes each book update before the strategy does.
         spec.link("books-gw", Family::Book, book, GATEWAY);
         spec.link("books", Family::Book, book, strat);
+        // The statuses (and trades) the books pass through: a market closing
+        // pulls its quotes.
+        spec.link("market", Family::Market, book, strat);
         let resync = spec.output("resync", Family::Book, book);
         spec.only(resync, is_resync);
         spec.link("intents", Family::Intent, strat, GATEWAY);
