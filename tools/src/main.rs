@@ -25,8 +25,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Measure the venue simulator on this host (`pt-bench` measures the
-    /// rings, the pipeline and the journal).
+    /// Measure the venue simulator and the engine's tick-to-trade on this
+    /// host (`pt-bench` measures the rings, the pipeline and the journal).
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
     /// The whole engine on this machine: a simulator with 20 markets, the
