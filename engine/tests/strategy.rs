@@ -345,6 +345,13 @@ fn taker(params: TakerParams) -> H {
     H::new(vec![Box::new(Taker::new(params, fees(), &[M]))])
 }
 
+fn taker_with_bankroll(usd: &str) -> H {
+    taker(TakerParams {
+        bankroll: pt_engine::model::Money::parse(usd).unwrap(),
+        ..TakerParams::default()
+    })
+}
+
 fn signal(h: &H, prob: &str, conf: &str) -> Command {
     Signal {
         instrument: M,
@@ -359,10 +366,7 @@ fn signal(h: &H, prob: &str, conf: &str) -> Command {
 
 #[test]
 fn taker_crosses_past_fee_and_threshold_with_a_kelly_size() {
-    let mut h = taker(TakerParams {
-        bankroll: pt_engine::model::Money::parse("1000").unwrap(),
-        ..TakerParams::default()
-    });
+    let mut h = taker_with_bankroll("1000");
     assert!(
         h.book("0.48", 100, "0.50", 100, 0).is_empty(),
         "no signal, no trade"
@@ -383,10 +387,7 @@ fn taker_crosses_past_fee_and_threshold_with_a_kelly_size() {
     assert!(h.book("0.48", 100, "0.50", 100, 0).is_empty());
 
     // A smaller bankroll shows the Kelly size itself: $100 → stake $4 → 8.
-    let mut h = taker(TakerParams {
-        bankroll: pt_engine::model::Money::parse("100").unwrap(),
-        ..TakerParams::default()
-    });
+    let mut h = taker_with_bankroll("100");
     h.book("0.48", 100, "0.50", 100, 0);
     let c = signal(&h, "0.60", "0.8");
     assert_eq!(
@@ -396,10 +397,7 @@ fn taker_crosses_past_fee_and_threshold_with_a_kelly_size() {
 
     // Selling: p = 0.30 under bid 0.48. f* = 0.18 / 0.48 = 0.375; × 0.25 × 1.0;
     // stake $9.375 at $0.52 of risk a contract = 18.
-    let mut h = taker(TakerParams {
-        bankroll: pt_engine::model::Money::parse("100").unwrap(),
-        ..TakerParams::default()
-    });
+    let mut h = taker_with_bankroll("100");
     h.book("0.48", 100, "0.50", 100, 0);
     let c = signal(&h, "0.30", "1");
     assert_eq!(

@@ -370,18 +370,9 @@ impl PaperVenue {
         if let Some(t) = self.traded.get_mut(id.0 as usize) {
             *t = (hit, m.price.raw(), m.qty.raw());
         }
-        if self.by_instrument.get(id.0 as usize).is_none() {
-            return;
-        }
-        let mut k = 0;
-        while k < self.by_instrument[id.0 as usize].len() {
-            let oid = self.by_instrument[id.0 as usize][k];
-            k += 1;
-            let Some(mut r) = self.resting.get(&oid).copied() else {
-                continue;
-            };
+        self.each_resting(id, |venue, r| {
             if r.intent.side != hit {
-                continue;
+                return false;
             }
             let (ours, traded) = (r.intent.price.raw(), m.price.raw());
             let through = match hit {
@@ -399,9 +390,31 @@ impl PaperVenue {
             };
             if fill > 0 {
                 let price = r.intent.price;
-                self.fill(&mut r, fill, price, Liquidity::Maker, at);
+                venue.fill(r, fill, price, Liquidity::Maker, at);
             }
-            self.store(oid, r, &mut k);
+            true
+        });
+    }
+
+    /// Runs `f` on each of `id`'s resting orders (a copy, which `f` may
+    /// change); puts back those for which it returns `true`, or drops them
+    /// when filled.
+    fn each_resting(
+        &mut self,
+        id: InstrumentId,
+        mut f: impl FnMut(&mut Self, &mut Resting) -> bool,
+    ) {
+        let at = id.0 as usize;
+        let mut k = 0;
+        while k < self.by_instrument.get(at).map_or(0, Vec::len) {
+            let oid = self.by_instrument[at][k];
+            k += 1;
+            let Some(mut r) = self.resting.get(&oid).copied() else {
+                continue;
+            };
+            if f(self, &mut r) {
+                self.store(oid, r, &mut k);
+            }
         }
     }
 
@@ -431,18 +444,10 @@ impl PaperVenue {
             t.2 -= by_trade;
             cancelled -= by_trade;
         }
-        if self.by_instrument.get(id.0 as usize).is_none() {
-            return;
-        }
-        let mut k = 0;
-        while k < self.by_instrument[id.0 as usize].len() {
-            let oid = self.by_instrument[id.0 as usize][k];
-            k += 1;
-            let Some(mut r) = self.resting.get(&oid).copied() else {
-                continue;
-            };
+        let rule = self.config.cancel_rule;
+        self.each_resting(id, |venue, r| {
             if r.intent.side == m.side && r.intent.price == m.price {
-                if cancelled > 0 && self.config.cancel_rule == CancelRule::ProRata && before > 0 {
+                if cancelled > 0 && rule == CancelRule::ProRata && before > 0 {
                     r.ahead -=
                         (i128::from(cancelled) * i128::from(r.ahead) / i128::from(before)) as i64;
                 }
@@ -455,16 +460,16 @@ impl PaperVenue {
                     Side::Sell => m.price.raw() >= r.intent.price.raw(),
                 };
                 let key = Self::key(id, m.side, m.price);
-                let avail = after - self.taken.get(&key).copied().unwrap_or(0);
+                let avail = after - venue.taken.get(&key).copied().unwrap_or(0);
                 if crossed && avail > 0 {
                     let n = avail.min(r.leaves);
-                    *self.taken.entry(key).or_insert(0) += n;
+                    *venue.taken.entry(key).or_insert(0) += n;
                     let price = r.intent.price;
-                    self.fill(&mut r, n, price, Liquidity::Maker, at);
+                    venue.fill(r, n, price, Liquidity::Maker, at);
                 }
             }
-            self.store(oid, r, &mut k);
-        }
+            true
+        });
     }
 
     fn close_market(&mut self, id: InstrumentId, at: i64) {

@@ -8,7 +8,7 @@ use pt_tools::engine::config::EngineConfig;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use support::process::{Child, pt, start_sim};
+use support::process::{Child, keygen, pt, start_sim};
 
 fn text(o: &Output) -> (String, String) {
     (
@@ -149,14 +149,7 @@ fn the_engine_trades_a_simulator_takes_a_signal_and_stops_cleanly_on_sigterm() {
     let dir = TestDir::new("engine-run");
     std::fs::create_dir_all(dir.join("keys")).unwrap();
     let key = dir.join("engine.pem");
-    let made = pt()
-        .args(["sim", "keygen", "pt-engine", "--keys"])
-        .arg(dir.join("keys"))
-        .arg("--private-out")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{:?}", text(&made));
+    keygen("pt-engine", &dir.join("keys"), &key);
     let ca = dir.join("ca.pem");
     let (_sim, addr) = start_sim(&dir.join("keys"), &ca, 500);
     // An order budget of a higher tier than the default ten orders a second.
@@ -499,14 +492,7 @@ fn a_supervised_engine_takes_its_key_on_stdin_after_the_nonce() {
     let dir = TestDir::new("engine-stdin");
     std::fs::create_dir_all(dir.join("keys")).unwrap();
     let key = dir.join("engine.pem");
-    let made = pt()
-        .args(["sim", "keygen", "pt-engine", "--keys"])
-        .arg(dir.join("keys"))
-        .arg("--private-out")
-        .arg(&key)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{:?}", text(&made));
+    keygen("pt-engine", &dir.join("keys"), &key);
     let pem = std::fs::read_to_string(&key).unwrap();
     let (_sim, addr) = start_sim(&dir.join("keys"), &dir.join("ca.pem"), 500);
     let config = dir.join("pt.toml");

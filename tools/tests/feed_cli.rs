@@ -5,7 +5,7 @@
 mod support;
 
 use pt_tests::TestDir;
-use support::process::{pt, start_sim};
+use support::process::{keygen, pt, start_sim};
 
 /// The last status block: its first line and one line per market.
 fn last_status(stdout: &str) -> (String, Vec<String>) {
@@ -124,14 +124,7 @@ fn a_separate_simulator_process_is_followed_with_a_signed_connection() {
     let keys = dir.join("keys");
     let private = dir.join("bob.pem");
     let ca = dir.join("ca.pem");
-    let keygen = pt()
-        .args(["sim", "keygen", "bob", "--keys"])
-        .arg(&keys)
-        .arg("--private-out")
-        .arg(&private)
-        .output()
-        .expect("run keygen");
-    assert!(keygen.status.success());
+    keygen("bob", &keys, &private);
     let (_sim, addr) = start_sim(&keys, &ca, 1000);
     let venue = addr.to_string();
     let out = pt()

@@ -12,7 +12,7 @@
 //! settled, and on a kill.
 
 use super::config::{Param, ParamError, StrategyFile, find};
-use super::{Ctx, QuoteSlot, Signal, SlotState, Strategy, ceil_to, floor_to};
+use super::{Ctx, PerMarket, QuoteSlot, Signal, SlotState, Strategy, ceil_to, floor_to};
 use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
 use crate::model::{
@@ -201,8 +201,7 @@ struct Market {
 pub struct MarketMaker {
     params: MmParams,
     fees: FeeModel,
-    /// By instrument id; `None` for markets it does not trade.
-    markets: Vec<Option<Market>>,
+    markets: PerMarket<Market>,
     halted: bool,
     counters: MmCounters,
 }
@@ -210,19 +209,10 @@ pub struct MarketMaker {
 impl MarketMaker {
     /// Quotes `instruments`, paying `fees`.
     pub fn new(params: MmParams, fees: FeeModel, instruments: &[InstrumentId]) -> MarketMaker {
-        let len = instruments
-            .iter()
-            .map(|i| i.0 as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut markets = vec![None; len];
-        for i in instruments {
-            markets[i.0 as usize] = Some(Market::default());
-        }
         MarketMaker {
             params,
             fees,
-            markets,
+            markets: PerMarket::new(instruments),
             halted: false,
             counters: MmCounters::default(),
         }
@@ -245,7 +235,7 @@ impl MarketMaker {
     }
 
     fn market(&self, i: InstrumentId) -> Option<&Market> {
-        self.markets.get(i.0 as usize)?.as_ref()
+        self.markets.get(i)
     }
 
     /// The bid and ask it wants in a market given its book, position and
@@ -293,7 +283,7 @@ impl MarketMaker {
     }
 
     fn requote(&mut self, instrument: InstrumentId, ctx: &mut Ctx<'_>) {
-        let Some(m) = self.markets.get(instrument.0 as usize).copied().flatten() else {
+        let Some(m) = self.markets.get(instrument).copied() else {
             return;
         };
         let targets = self.targets(&m, ctx.now()).unwrap_or([None, None]);
@@ -331,7 +321,9 @@ impl MarketMaker {
                 _ => {}
             }
         }
-        self.markets[instrument.0 as usize] = Some(m);
+        if let Some(slot) = self.markets.get_mut(instrument) {
+            *slot = m;
+        }
     }
 
     fn pull_all(&mut self, ctx: &mut Ctx<'_>) {
@@ -347,7 +339,7 @@ impl Strategy for MarketMaker {
     }
 
     fn on_book(&mut self, book: &BookUpdate, ctx: &mut Ctx<'_>) {
-        let Some(Some(m)) = self.markets.get_mut(book.header.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(book.header.instrument) else {
             return;
         };
         m.last = Some(*book);
@@ -356,7 +348,7 @@ impl Strategy for MarketMaker {
 
     fn on_exec(&mut self, r: &ExecReport, ctx: &mut Ctx<'_>) {
         let backoff = self.params.reject_backoff_ns;
-        let Some(Some(m)) = self.markets.get_mut(r.header.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(r.header.instrument) else {
             return;
         };
         for (slot, sign) in [(&mut m.bid, 1), (&mut m.ask, -1)] {
@@ -378,7 +370,7 @@ impl Strategy for MarketMaker {
     }
 
     fn on_status(&mut self, status: &MarketEvent, ctx: &mut Ctx<'_>) {
-        let Some(Some(m)) = self.markets.get_mut(status.header.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(status.header.instrument) else {
             return;
         };
         // A gap is the feed's, not the venue's: the stale book pulls quotes.
@@ -391,7 +383,7 @@ impl Strategy for MarketMaker {
     }
 
     fn on_signal(&mut self, signal: &Signal, ctx: &mut Ctx<'_>) {
-        let Some(Some(m)) = self.markets.get_mut(signal.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(signal.instrument) else {
             return;
         };
         m.signal = Some(*signal);
@@ -399,16 +391,14 @@ impl Strategy for MarketMaker {
     }
 
     fn on_timer(&mut self, ctx: &mut Ctx<'_>) {
-        for i in 0..self.markets.len() {
-            let expired = match &mut self.markets[i] {
-                Some(m) => m.signal.is_some_and(|s| !s.is_fresh(ctx.now())),
-                None => false,
+        for k in 0..self.markets.len() {
+            let i = InstrumentId(k as u32);
+            let Some(m) = self.markets.get_mut(i) else {
+                continue;
             };
-            if expired {
-                if let Some(m) = &mut self.markets[i] {
-                    m.signal = None;
-                }
-                self.requote(InstrumentId(i as u32), ctx);
+            if m.signal.is_some_and(|s| !s.is_fresh(ctx.now())) {
+                m.signal = None;
+                self.requote(i, ctx);
             }
         }
     }

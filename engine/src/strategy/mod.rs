@@ -14,11 +14,13 @@
 
 pub mod config;
 pub mod mm;
+mod per_market;
 mod quote;
 mod signal;
 mod stage;
 pub mod taker;
 
+pub use per_market::PerMarket;
 pub use quote::{QuoteSlot, SlotState};
 pub use signal::{ParamChange, Signal, SignalError};
 pub use stage::{NAME, StrategyCounters, StrategyStage};

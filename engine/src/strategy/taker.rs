@@ -9,7 +9,7 @@
 //! Each signal trades at most once.
 
 use super::config::{Param, ParamError, StrategyFile, find};
-use super::{Ctx, QuoteSlot, Signal, Strategy};
+use super::{Ctx, PerMarket, QuoteSlot, Signal, Strategy};
 use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
 use crate::model::{
@@ -157,7 +157,7 @@ struct Market {
 pub struct Taker {
     params: TakerParams,
     fees: FeeModel,
-    markets: Vec<Option<Market>>,
+    markets: PerMarket<Market>,
     halted: bool,
     counters: TakerCounters,
 }
@@ -165,19 +165,10 @@ pub struct Taker {
 impl Taker {
     /// Trades `instruments`, paying `fees`.
     pub fn new(params: TakerParams, fees: FeeModel, instruments: &[InstrumentId]) -> Taker {
-        let len = instruments
-            .iter()
-            .map(|i| i.0 as usize + 1)
-            .max()
-            .unwrap_or(0);
-        let mut markets = vec![None; len];
-        for i in instruments {
-            markets[i.0 as usize] = Some(Market::default());
-        }
         Taker {
             params,
             fees,
-            markets,
+            markets: PerMarket::new(instruments),
             halted: false,
             counters: TakerCounters::default(),
         }
@@ -248,7 +239,7 @@ impl Taker {
     }
 
     fn try_take(&mut self, instrument: InstrumentId, ctx: &mut Ctx<'_>) {
-        let Some(mut m) = self.markets.get(instrument.0 as usize).copied().flatten() else {
+        let Some(mut m) = self.markets.get(instrument).copied() else {
             return;
         };
         let Some(s) = m.signal else { return };
@@ -275,7 +266,9 @@ impl Taker {
                 None => {}
             }
         }
-        self.markets[instrument.0 as usize] = Some(m);
+        if let Some(slot) = self.markets.get_mut(instrument) {
+            *slot = m;
+        }
     }
 }
 
@@ -285,7 +278,7 @@ impl Strategy for Taker {
     }
 
     fn on_book(&mut self, book: &BookUpdate, ctx: &mut Ctx<'_>) {
-        let Some(Some(m)) = self.markets.get_mut(book.header.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(book.header.instrument) else {
             return;
         };
         m.last = Some(*book);
@@ -295,7 +288,7 @@ impl Strategy for Taker {
     }
 
     fn on_exec(&mut self, r: &ExecReport, _ctx: &mut Ctx<'_>) {
-        let Some(Some(m)) = self.markets.get_mut(r.header.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(r.header.instrument) else {
             return;
         };
         let sign = if r.side == Side::Sell { -1 } else { 1 };
@@ -308,7 +301,7 @@ impl Strategy for Taker {
     }
 
     fn on_signal(&mut self, signal: &Signal, ctx: &mut Ctx<'_>) {
-        let Some(Some(m)) = self.markets.get_mut(signal.instrument.0 as usize) else {
+        let Some(m) = self.markets.get_mut(signal.instrument) else {
             return;
         };
         m.signal = Some(*signal);

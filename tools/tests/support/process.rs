@@ -23,6 +23,23 @@ impl Drop for Child {
     }
 }
 
+/// Makes API key `id` with `pt sim keygen`: its public half into `keys`,
+/// its private key (mode 0600) to `private`.
+pub fn keygen(id: &str, keys: &Path, private: &Path) {
+    let out = pt()
+        .args(["sim", "keygen", id, "--keys"])
+        .arg(keys)
+        .arg("--private-out")
+        .arg(private)
+        .output()
+        .expect("run pt sim keygen");
+    assert!(
+        out.status.success(),
+        "pt sim keygen: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// Starts `pt sim run` on a loopback port with the keys in `keys`, writing
 /// its CA to `ca`, at `rate` messages/s; returns it once it has said where
 /// it listens (read from its REST line).
