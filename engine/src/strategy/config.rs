@@ -108,6 +108,44 @@ impl Param {
     }
 }
 
+/// A strategy kind's parameters, described by one table of names,
+/// defaults and ranges that the config and a runtime change both go by.
+pub trait Params: Sized {
+    /// The parameters: config keys and what a command may change.
+    const TABLE: &'static [Param];
+
+    /// Every field zero, before the table's defaults are applied.
+    fn zero() -> Self;
+
+    /// Sets parameter `name` to `raw`, already checked against the table.
+    fn apply(&mut self, name: &str, raw: i64);
+
+    /// The table's defaults.
+    fn defaults() -> Self {
+        let mut p = Self::zero();
+        for spec in Self::TABLE {
+            p.apply(spec.name, spec.default_raw());
+        }
+        p
+    }
+
+    /// Reads the parameters of entry `index`, defaults for those absent.
+    fn read(r: &Reader<'_>, f: &StrategyFile, index: usize) -> Result<Self, ConfigError> {
+        let mut p = Self::defaults();
+        for (spec, raw) in Self::TABLE.iter().zip(f.read(r, index, Self::TABLE)?) {
+            p.apply(spec.name, raw);
+        }
+        Ok(p)
+    }
+
+    /// Changes parameter `name` to `raw` (fixed point, eight places).
+    fn set(&mut self, name: &str, raw: i64) -> Result<(), ParamError> {
+        let raw = find(Self::TABLE, name)?.check(raw)?;
+        self.apply(name, raw);
+        Ok(())
+    }
+}
+
 /// The parameter of `table` named `name`.
 pub fn find(table: &[Param], name: &str) -> Result<Param, ParamError> {
     table

@@ -11,9 +11,8 @@
 //! stale, crossed or one-sided, while the market is paused, closed or
 //! settled, and on a kill.
 
-use super::config::{Param, ParamError, StrategyFile, find};
+use super::config::{Param, ParamError, Params};
 use super::{Ctx, PerMarket, QuoteSlot, Signal, SlotState, Strategy, ceil_to, floor_to};
-use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
 use crate::model::{
     BookUpdate, EventKind, ExecReport, InstrumentId, Liquidity, MarketEvent, MarketStatus, Nanos,
@@ -45,9 +44,8 @@ const ONE: i64 = Price::ONE.raw();
 const FRACTION: &str = "a price from 0 to 1 such as \"0.02\"";
 const CONTRACTS: &str = "a positive number of contracts such as \"5\"";
 
-impl MmParams {
-    /// The parameters: config keys and what a command may change.
-    pub const TABLE: &[Param] = &[
+impl Params for MmParams {
+    const TABLE: &'static [Param] = &[
         Param {
             name: "size",
             default: "5",
@@ -114,23 +112,17 @@ impl MmParams {
         },
     ];
 
-    /// Reads the parameters of entry `index`, defaults for those absent.
-    pub fn read(r: &Reader<'_>, f: &StrategyFile, index: usize) -> Result<MmParams, ConfigError> {
-        let mut p = MmParams::default();
-        for (spec, raw) in MmParams::TABLE
-            .iter()
-            .zip(f.read(r, index, MmParams::TABLE)?)
-        {
-            p.apply(spec.name, raw);
+    fn zero() -> Self {
+        MmParams {
+            size: Qty::ZERO,
+            max_position: Qty::ZERO,
+            half_spread: Price::ZERO,
+            min_edge: Price::ZERO,
+            skew: Price::ZERO,
+            requote_ticks: 0,
+            reject_backoff_ns: 0,
+            tick: Price::ZERO,
         }
-        Ok(p)
-    }
-
-    /// Changes parameter `name` to `raw` (fixed point, eight places).
-    pub fn set(&mut self, name: &str, raw: i64) -> Result<(), ParamError> {
-        let raw = find(MmParams::TABLE, name)?.check(raw)?;
-        self.apply(name, raw);
-        Ok(())
     }
 
     fn apply(&mut self, name: &str, raw: i64) {
@@ -151,20 +143,7 @@ impl MmParams {
 
 impl Default for MmParams {
     fn default() -> Self {
-        let mut p = MmParams {
-            size: Qty::ZERO,
-            max_position: Qty::ZERO,
-            half_spread: Price::ZERO,
-            min_edge: Price::ZERO,
-            skew: Price::ZERO,
-            requote_ticks: 0,
-            reject_backoff_ns: 0,
-            tick: Price::ZERO,
-        };
-        for spec in MmParams::TABLE {
-            p.apply(spec.name, spec.default_raw());
-        }
-        p
+        MmParams::defaults()
     }
 }
 

@@ -8,9 +8,8 @@
 //! selling it, capped by `max_qty`, the size shown and `max_position`.
 //! Each signal trades at most once.
 
-use super::config::{Param, ParamError, StrategyFile, find};
+use super::config::{Param, ParamError, Params};
 use super::{Ctx, PerMarket, QuoteSlot, Signal, Strategy};
-use crate::config::{ConfigError, Reader};
 use crate::contract::FeeModel;
 use crate::model::{
     BookUpdate, EventKind, ExecReport, InstrumentId, Liquidity, Money, Price, Qty, Side,
@@ -36,9 +35,8 @@ const ONE: i64 = Price::ONE.raw();
 const FRACTION: &str = "a number from 0 to 1 such as \"0.25\"";
 const CONTRACTS: &str = "a positive number of contracts such as \"20\"";
 
-impl TakerParams {
-    /// The parameters: config keys and what a command may change.
-    pub const TABLE: &[Param] = &[
+impl Params for TakerParams {
+    const TABLE: &'static [Param] = &[
         Param {
             name: "threshold",
             default: "0.02",
@@ -81,27 +79,14 @@ impl TakerParams {
         },
     ];
 
-    /// Reads the parameters of entry `index`, defaults for those absent.
-    pub fn read(
-        r: &Reader<'_>,
-        f: &StrategyFile,
-        index: usize,
-    ) -> Result<TakerParams, ConfigError> {
-        let mut p = TakerParams::default();
-        for (spec, raw) in TakerParams::TABLE
-            .iter()
-            .zip(f.read(r, index, TakerParams::TABLE)?)
-        {
-            p.apply(spec.name, raw);
+    fn zero() -> Self {
+        TakerParams {
+            threshold: Price::ZERO,
+            kelly_fraction: Price::ZERO,
+            bankroll: Money::ZERO,
+            max_qty: Qty::ZERO,
+            max_position: Qty::ZERO,
         }
-        Ok(p)
-    }
-
-    /// Changes parameter `name` to `raw` (fixed point, eight places).
-    pub fn set(&mut self, name: &str, raw: i64) -> Result<(), ParamError> {
-        let raw = find(TakerParams::TABLE, name)?.check(raw)?;
-        self.apply(name, raw);
-        Ok(())
     }
 
     fn apply(&mut self, name: &str, raw: i64) {
@@ -118,17 +103,7 @@ impl TakerParams {
 
 impl Default for TakerParams {
     fn default() -> Self {
-        let mut p = TakerParams {
-            threshold: Price::ZERO,
-            kelly_fraction: Price::ZERO,
-            bankroll: Money::ZERO,
-            max_qty: Qty::ZERO,
-            max_position: Qty::ZERO,
-        };
-        for spec in TakerParams::TABLE {
-            p.apply(spec.name, spec.default_raw());
-        }
-        p
+        TakerParams::defaults()
     }
 }
 

@@ -6,7 +6,7 @@ use crate::engine::commands::CommandWriter;
 use crate::engine::config::{EngineConfig, StrategySpec};
 use pt_engine::model::{Nanos, Qty, StrategyId};
 use pt_engine::strategy::ParamChange;
-use pt_engine::strategy::config::{Param, find};
+use pt_engine::strategy::config::{Param, Params, find};
 use pt_engine::strategy::mm::MmParams;
 use pt_engine::strategy::taker::TakerParams;
 use std::path::PathBuf;

@@ -36,7 +36,7 @@
 
 use pt_engine::config::{self, ConfigError, Field, Reader};
 use pt_engine::model::Mode;
-use pt_engine::strategy::config::{KINDS, MarketsFile, StrategyFile};
+use pt_engine::strategy::config::{KINDS, MarketsFile, Params as _, StrategyFile};
 use pt_engine::strategy::mm::MmParams;
 use pt_engine::strategy::taker::TakerParams;
 use pt_gateway::{CancelRule, PaperConfig, RiskPolicy};
