@@ -12,6 +12,15 @@
 //! PSS signatures are randomized, so a verifier checks a signature against
 //! the public key; it never compares bytes. The private key stays inside
 //! [`Signer`], whose `Debug` shows only the key id and size.
+//!
+//! The signature is ring's RSA-PSS (`RSA_PSS_SHA256`), the crypto library
+//! rustls already links here: its private-key operation is BoringSSL's,
+//! blinded and constant-time, so it does not carry the timing side channel
+//! of the `rsa` crate (RUSTSEC-2023-0071), and it adds no dependency and no
+//! C toolchain step beyond the one the TLS stack has. It accepts keys of
+//! 2048 to 4096 bits. Signing costs about a millisecond of one core (see
+//! BENCHMARKS.md), which is why [`crate::presign`] keeps it off the order
+//! path.
 
 use std::fmt;
 use std::fs;
@@ -20,13 +29,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use rsa::RsaPrivateKey;
-use rsa::pkcs1::DecodeRsaPrivateKey as _;
-use rsa::pkcs8::DecodePrivateKey as _;
-use rsa::pss::BlindedSigningKey;
-use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
-use rsa::traits::PublicKeyParts as _;
-use sha2::Sha256;
+use ring::rand::SystemRandom;
+use ring::signature::{RSA_PSS_SHA256, RsaKeyPair};
 
 /// The header naming the API key.
 pub const KEY_HEADER: &str = "KALSHI-ACCESS-KEY";
@@ -42,7 +46,10 @@ pub const WS_PATH: &str = "/trade-api/ws/v2";
 pub const MAX_KEY_ID_LEN: usize = 64;
 
 /// The smallest RSA key accepted for signing, in bits.
-pub const MIN_SIGNER_BITS: usize = 1024;
+pub const MIN_SIGNER_BITS: usize = 2048;
+
+/// The longest signature, base64: a 4096-bit key's 512 bytes.
+pub const MAX_SIGNATURE_B64: usize = 684;
 
 /// The message a request signs: `timestamp_ms` + `method` (upper-cased) +
 /// `path_and_query` up to, not including, its first `?`.
@@ -109,7 +116,8 @@ impl std::error::Error for SignerError {}
 pub struct Signer {
     key_id: String,
     bits: usize,
-    key: BlindedSigningKey<Sha256>,
+    key: RsaKeyPair,
+    rng: SystemRandom,
 }
 
 impl fmt::Debug for Signer {
@@ -136,63 +144,74 @@ impl Signer {
     pub fn from_pem(key_id: &str, text: &str, path: &Path) -> Result<Signer, SignerError> {
         check_key_id(key_id).map_err(SignerError)?;
         let text = text.trim();
-        let key = if text.contains("-----BEGIN PRIVATE KEY-----") {
-            RsaPrivateKey::from_pkcs8_pem(text).map_err(|e| {
-                SignerError(format!(
-                    "{}: malformed PKCS#8 private key PEM (BEGIN PRIVATE KEY): {e}",
-                    path.display()
-                ))
-            })?
-        } else if text.contains("-----BEGIN RSA PRIVATE KEY-----") {
-            RsaPrivateKey::from_pkcs1_pem(text).map_err(|e| {
-                SignerError(format!(
-                    "{}: malformed PKCS#1 private key PEM (BEGIN RSA PRIVATE KEY): {e}",
-                    path.display()
-                ))
-            })?
-        } else if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
+        let malformed = |form: &str, e: &dyn fmt::Display| {
+            SignerError(format!(
+                "{}: malformed {form} private key PEM: {e}",
+                path.display()
+            ))
+        };
+        let pkcs8 = text.contains("-----BEGIN PRIVATE KEY-----");
+        let pkcs1 = text.contains("-----BEGIN RSA PRIVATE KEY-----");
+        if text.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") {
             return Err(SignerError(format!(
                 "{}: the private key is encrypted; decrypt it first \
                  (openssl pkcs8 -in KEY -out PLAIN)",
                 path.display()
             )));
-        } else {
+        }
+        if !pkcs8 && !pkcs1 {
             return Err(SignerError(format!(
                 "{}: not an RSA private key PEM (expected -----BEGIN PRIVATE KEY----- \
                  or -----BEGIN RSA PRIVATE KEY-----)",
                 path.display()
             )));
-        };
-        if key.size() * 8 < MIN_SIGNER_BITS {
-            return Err(SignerError(format!(
-                "{}: the RSA key has {} bits; at least {MIN_SIGNER_BITS} are required",
-                path.display(),
-                key.size() * 8
-            )));
         }
-        Ok(Signer::from_private_key(key_id, key))
+        let form = if pkcs8 {
+            "PKCS#8 (BEGIN PRIVATE KEY)"
+        } else {
+            "PKCS#1 (BEGIN RSA PRIVATE KEY)"
+        };
+        let item = rustls_pemfile::read_one_from_slice(text.as_bytes())
+            .map_err(|e| malformed(form, &format!("{e:?}")))?;
+        let key = match item {
+            Some((rustls_pemfile::Item::Pkcs8Key(der), _)) => {
+                RsaKeyPair::from_pkcs8(der.secret_pkcs8_der())
+            }
+            Some((rustls_pemfile::Item::Pkcs1Key(der), _)) => {
+                RsaKeyPair::from_der(der.secret_pkcs1_der())
+            }
+            _ => return Err(malformed(form, &"no key block could be read")),
+        }
+        .map_err(|e| key_refused(path, &e))?;
+        Ok(Signer::new(key_id, key))
     }
 
-    /// A signer for `key_id` with `key`.
-    ///
-    /// # Panics
-    /// If the key is smaller than 1024 bits.
-    pub fn from_private_key(key_id: &str, key: RsaPrivateKey) -> Signer {
-        let bits = key.size() * 8;
-        assert!(
-            bits >= MIN_SIGNER_BITS,
-            "Signer: the RSA key has {bits} bits; at least {MIN_SIGNER_BITS} are required"
-        );
+    /// A signer for `key_id` from a PKCS#8 DER private key (a key made in
+    /// memory). Errors say why the key was refused.
+    pub fn from_pkcs8_der(key_id: &str, der: &[u8]) -> Result<Signer, SignerError> {
+        check_key_id(key_id).map_err(SignerError)?;
+        let key =
+            RsaKeyPair::from_pkcs8(der).map_err(|e| key_refused(Path::new("(PKCS#8 DER)"), &e))?;
+        Ok(Signer::new(key_id, key))
+    }
+
+    fn new(key_id: &str, key: RsaKeyPair) -> Signer {
         Signer {
             key_id: key_id.to_owned(),
-            bits,
-            key: BlindedSigningKey::<Sha256>::new(key),
+            bits: key.public().modulus_len() * 8,
+            key,
+            rng: SystemRandom::new(),
         }
     }
 
     /// The API key id this signer sends.
     pub fn key_id(&self) -> &str {
         &self.key_id
+    }
+
+    /// The key's size in bits.
+    pub fn bits(&self) -> usize {
+        self.bits
     }
 
     /// The three authentication headers, name and value, for a request at
@@ -214,13 +233,44 @@ impl Signer {
 
     /// The base64 signature of [`signed_message`]`(timestamp_ms, method,
     /// path_and_query)`. Randomized: two calls give different signatures.
+    /// Empty if the system's random source failed (see [`Signer::try_sign`]),
+    /// which the venue refuses as unauthenticated.
     pub fn sign(&self, timestamp_ms: &str, method: &str, path_and_query: &str) -> String {
-        let message = signed_message(timestamp_ms, method, path_and_query);
-        let signature = self
-            .key
-            .sign_with_rng(&mut rand::thread_rng(), message.as_bytes());
-        BASE64.encode(signature.to_bytes())
+        self.try_sign(timestamp_ms, method, path_and_query)
+            .unwrap_or_default()
     }
+
+    /// [`Signer::sign`], with the random source's failure as an error.
+    pub fn try_sign(
+        &self,
+        timestamp_ms: &str,
+        method: &str,
+        path_and_query: &str,
+    ) -> Result<String, SignerError> {
+        let message = signed_message(timestamp_ms, method, path_and_query);
+        let mut signature = vec![0u8; self.key.public().modulus_len()];
+        // The buffer is the modulus length by construction, so ring fails
+        // only when the random source does.
+        self.key
+            .sign(
+                &RSA_PSS_SHA256,
+                &self.rng,
+                message.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|_| {
+                SignerError("signing failed: the system random source failed".to_owned())
+            })?;
+        Ok(BASE64.encode(signature))
+    }
+}
+
+fn key_refused(path: &Path, e: &ring::error::KeyRejected) -> SignerError {
+    SignerError(format!(
+        "{}: the RSA key was refused ({e}); a signing key must be an RSA key of \
+         {MIN_SIGNER_BITS} to 4096 bits",
+        path.display()
+    ))
 }
 
 #[cfg(test)]

@@ -159,42 +159,15 @@ impl WsClient {
     /// Resolves the host (blocking DNS: slow path), starts a non-blocking
     /// connect and queues the upgrade request. Returns without waiting.
     pub fn connect(cfg: &WsConfig) -> Result<WsClient, NetError> {
-        let resolve_error = |what: String| NetError::Resolve {
-            host: cfg.host.clone(),
-            what,
-        };
-        let addrs: Vec<SocketAddr> = (cfg.host.as_str(), cfg.port)
-            .to_socket_addrs()
-            .map_err(|e| resolve_error(e.to_string()))?
-            .collect();
-        let tls = match &cfg.tls {
-            None => None,
-            Some(config) => {
-                let name = ServerName::try_from(cfg.host.clone())
-                    .map_err(|_| resolve_error("not a valid TLS server name".to_owned()))?;
-                // The transport takes the traffic keys from rustls after the
-                // handshake (see `record`), which rustls allows only when
-                // the configuration says so.
-                let config = if config.enable_secret_extraction {
-                    Arc::clone(config)
-                } else {
-                    let mut config = ClientConfig::clone(config);
-                    config.enable_secret_extraction = true;
-                    Arc::new(config)
-                };
-                Some((config, name))
-            }
-        };
+        let Target {
+            addrs,
+            tls,
+            host_header,
+        } = Target::resolve(&cfg.host, cfg.port, cfg.tls.as_ref())?;
         let mut rng = XorShift64::from_os();
         let mut nonce = [0u8; 16];
         rng.fill(&mut nonce);
         let key = http::base64(&nonce);
-        let default_port = if tls.is_some() { 443 } else { 80 };
-        let host_header = if cfg.port == default_port {
-            cfg.host.clone()
-        } else {
-            format!("{}:{}", cfg.host, cfg.port)
-        };
         let mut request = Vec::new();
         http::write_upgrade_request(
             &mut request,
@@ -204,9 +177,12 @@ impl WsClient {
             &cfg.extra_headers,
         );
         let poll = Poll::new().map_err(|e| NetError::io("poll create", e))?;
-        let mut last_error = resolve_error("no addresses".to_owned());
+        let mut last_error = NetError::Resolve {
+            host: cfg.host.clone(),
+            what: "no addresses".to_owned(),
+        };
         for (i, addr) in addrs.iter().enumerate() {
-            match start_connect(&poll, *addr, tls.as_ref()) {
+            match start_connect(poll.registry(), SOCKET, *addr, tls.as_ref()) {
                 Ok(transport) => {
                     return Ok(WsClient {
                         poll,
@@ -416,7 +392,9 @@ impl WsClient {
                 // Fall back to the host's next address, if any.
                 while let Some(addr) = self.addrs.get(self.next_addr).copied() {
                     self.next_addr += 1;
-                    if let Ok(transport) = start_connect(&self.poll, addr, self.tls.as_ref()) {
+                    if let Ok(transport) =
+                        start_connect(self.poll.registry(), SOCKET, addr, self.tls.as_ref())
+                    {
                         self.transport = transport;
                         self.wbuf.clear();
                         self.wbuf.extend_from_slice(&self.request);
@@ -591,16 +569,75 @@ impl WsClient {
     }
 }
 
-fn start_connect(
-    poll: &Poll,
+/// A server resolved once (blocking DNS: before trading), with its TLS
+/// name and the `Host` header its requests carry.
+#[derive(Clone)]
+pub(crate) struct Target {
+    pub(crate) addrs: Vec<SocketAddr>,
+    pub(crate) tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+    pub(crate) host_header: String,
+}
+
+impl Target {
+    pub(crate) fn resolve(
+        host: &str,
+        port: u16,
+        tls: Option<&Arc<ClientConfig>>,
+    ) -> Result<Target, NetError> {
+        let resolve_error = |what: String| NetError::Resolve {
+            host: host.to_owned(),
+            what,
+        };
+        let addrs: Vec<SocketAddr> = (host, port)
+            .to_socket_addrs()
+            .map_err(|e| resolve_error(e.to_string()))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(resolve_error("no addresses".to_owned()));
+        }
+        let tls = match tls {
+            None => None,
+            Some(config) => {
+                let name = ServerName::try_from(host.to_owned())
+                    .map_err(|_| resolve_error("not a valid TLS server name".to_owned()))?;
+                // The transport takes the traffic keys from rustls after the
+                // handshake (see `record`), which rustls allows only when
+                // the configuration says so.
+                let config = if config.enable_secret_extraction {
+                    Arc::clone(config)
+                } else {
+                    let mut config = ClientConfig::clone(config);
+                    config.enable_secret_extraction = true;
+                    Arc::new(config)
+                };
+                Some((config, name))
+            }
+        };
+        let default_port = if tls.is_some() { 443 } else { 80 };
+        let host_header = if port == default_port {
+            host.to_owned()
+        } else {
+            format!("{host}:{port}")
+        };
+        Ok(Target {
+            addrs,
+            tls,
+            host_header,
+        })
+    }
+}
+
+pub(crate) fn start_connect(
+    registry: &mio::Registry,
+    token: Token,
     addr: SocketAddr,
     tls: Option<&(Arc<ClientConfig>, ServerName<'static>)>,
 ) -> Result<Transport, NetError> {
     let mut sock = TcpStream::connect(addr).map_err(|e| NetError::io("connect", e))?;
     sock.set_nodelay(true)
         .map_err(|e| NetError::io("set TCP_NODELAY", e))?;
-    poll.registry()
-        .register(&mut sock, SOCKET, Interest::READABLE | Interest::WRITABLE)
+    registry
+        .register(&mut sock, token, Interest::READABLE | Interest::WRITABLE)
         .map_err(|e| NetError::io("poll register", e))?;
     let tls = match tls {
         Some((config, name)) => Some(UnbufferedClientConnection::new(

@@ -58,6 +58,13 @@ pub enum NetError {
     NotOpen,
     /// The connection has been closed.
     Closed,
+    /// A REST response broke HTTP/1.1 (what was wrong).
+    BadResponse(&'static str),
+    /// A REST connection already has its most requests waiting.
+    Busy {
+        /// Requests waiting for their responses.
+        in_flight: usize,
+    },
 }
 
 impl NetError {
@@ -89,7 +96,13 @@ impl fmt::Display for NetError {
                 f.write_str("connection closed by the peer without a WebSocket close")
             }
             NetError::NotOpen => f.write_str("the WebSocket is not open yet"),
-            NetError::Closed => f.write_str("the WebSocket is closed"),
+            NetError::Closed => f.write_str("the connection is closed"),
+            NetError::BadResponse(what) => write!(f, "malformed HTTP response: {what}"),
+            NetError::Busy { in_flight } => write!(
+                f,
+                "the connection has {in_flight} requests waiting, its most; \
+                 wait for a response or open another connection"
+            ),
         }
     }
 }

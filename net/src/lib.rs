@@ -17,9 +17,13 @@
 //! - [`http`]: the upgrade request and response check, with the SHA-1 and
 //!   base64 that `Sec-WebSocket-Accept` needs.
 //! - [`ws`]: the frame codec and message reassembly (pure, fuzzed).
+//! - [`http1`]: HTTP/1.1 keep-alive REST connections (pipelined, on the
+//!   caller's poll), for order entry and account reads.
 //! - `transport`: the only place that does socket and TLS I/O.
 //! - [`conn`]: the connection state machine tying them together.
 //! - [`backoff`]: jittered exponential reconnect delays.
+//! - [`auth`] and [`presign`]: request signing, and signatures made ahead
+//!   of use on a housekeeping thread so none is on the order path.
 //!
 //! Allocation, measured by `tests/net_alloc.rs`: 10,000 messages after
 //! warm-up, 12,000 frames with fragments, 200 pings answered. The client
@@ -34,6 +38,8 @@ pub mod backoff;
 pub mod conn;
 mod error;
 pub mod http;
+pub mod http1;
+pub mod presign;
 pub mod record;
 mod rng;
 pub mod tls;
@@ -43,5 +49,6 @@ pub mod ws;
 pub use backoff::{Backoff, Jitter};
 pub use conn::{PollOutcome, WsClient, WsConfig};
 pub use error::NetError;
+pub use http1::{HttpConn, HttpTarget, Pumped, Response};
 pub use record::TlsStats;
 pub use ws::{ProtocolError, WsMessage};

@@ -287,3 +287,54 @@ fn decoder_vs_tungstenite_allocations_per_message() {
     );
     assert_eq!(ours, 0);
 }
+
+/// REST requests and responses on one keep-alive TLS connection, pipelined
+/// eight deep against hyper: nothing allocated per request after warm-up.
+#[test]
+fn rest_connection_allocates_nothing_per_request() {
+    use mio::{Events, Poll, Token};
+    use pt_net::{HttpConn, HttpTarget, Pumped};
+    let id = identity();
+    let (server, _) = http_server(Some(&id));
+    let cfg = pt_net::tls::client_config_from_ca_file(server.ca_file.as_ref().unwrap()).unwrap();
+    let target = HttpTarget::resolve("127.0.0.1", server.port, Some(&cfg)).unwrap();
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(8);
+    let mut conn = HttpConn::connect(&target, poll.registry(), Token(1), 8, 1 << 16).unwrap();
+    let body = br#"{"ticker":"KXBTC-25","side":"bid","count":"10.00","price":"0.5600"}"#;
+    let headers: [(&str, &[u8]); 2] = [("KALSHI-ACCESS-KEY", b"key"), ("x-chunked", b"1")];
+    let mut run = |n: u64, conn: &mut HttpConn| {
+        let (mut sent, mut got, mut bytes) = (0u64, 0u64, 0usize);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while got < n {
+            while sent < n && conn.waiting() < 8 {
+                conn.request(
+                    sent,
+                    "POST",
+                    b"/trade-api/v2/portfolio/events/orders",
+                    &headers,
+                    |w| w.extend_from_slice(body),
+                )
+                .unwrap();
+                sent += 1;
+            }
+            poll.poll(&mut events, Some(Duration::from_millis(20)))
+                .unwrap();
+            let outcome = conn
+                .pump(&mut |r| {
+                    got += 1;
+                    bytes += r.body.len();
+                })
+                .unwrap();
+            assert!(!matches!(outcome, Pumped::Closed(_)));
+            assert!(Instant::now() < deadline, "timed out at {got}");
+        }
+        bytes
+    };
+    run(300, &mut conn);
+    let before = allocations();
+    let bytes = run(2_000, &mut conn);
+    let allocated = allocations() - before;
+    assert!(bytes > 2_000 * body.len());
+    assert_eq!(allocated, 0, "{allocated} allocations over 2,000 requests");
+}

@@ -427,6 +427,17 @@ pub fn keygen(
     Ok((public_out, private_out.to_owned()))
 }
 
+/// The engine's [`Signer`] for a key made in memory (tests, `pt demo`,
+/// benches).
+///
+/// # Panics
+/// If the key is not an RSA key of 2048 to 4096 bits or cannot be encoded
+/// (keys made here are 2048 bits).
+pub fn signer_for(key_id: &str, key: &RsaPrivateKey) -> Signer {
+    let der = key.to_pkcs8_der().expect("encoding an RSA key as PKCS#8");
+    Signer::from_pkcs8_der(key_id, der.as_bytes()).expect("a 2048- to 4096-bit RSA key")
+}
+
 /// Writes a file that must not exist yet; `private` makes it mode 0600.
 fn write_new(path: &Path, contents: &[u8], private: bool) -> anyhow::Result<()> {
     let mut options = fs::OpenOptions::new();
@@ -473,7 +484,7 @@ mod tests {
     fn store_and_signer() -> (KeyStore, Signer) {
         let mut store = KeyStore::empty();
         assert_eq!(store.insert("alice", key().to_public_key()), 1);
-        (store, Signer::from_private_key("alice", key().clone()))
+        (store, signer_for("alice", key()))
     }
 
     const NOW: i64 = 1_703_123_456_789;

@@ -174,10 +174,7 @@ impl LocalSim {
             )
             .context("the simulator's CA")?,
         );
-        fc.signer = Some(Arc::new(Signer::from_private_key(
-            &self.key_id,
-            self.key.clone(),
-        )));
+        fc.signer = Some(Arc::new(pt_sim::auth::signer_for(&self.key_id, &self.key)));
         Ok(fc)
     }
 }

@@ -453,7 +453,7 @@ fn signer_rejects_bad_private_key_files() {
     assert!(err.contains("missing.pem"), "{err}");
     // Debug shows no key material.
     let key = RsaPrivateKey::from_pkcs8_pem(&vectors().private_key_pem).unwrap();
-    let signer = Signer::from_private_key("py", key);
+    let signer = auth::signer_for("py", &key);
     let dbg = format!("{signer:?}");
     assert!(
         dbg.contains("py") && !dbg.contains("inner") && dbg.len() < 60,

@@ -281,3 +281,64 @@ pub fn connect_error(cfg: &WsConfig) -> NetError {
         (_, Ok(outcome)) => panic!("expected an error, got {outcome:?}"),
     }
 }
+
+/// An HTTP/1.1 keep-alive server (hyper) echoing each request: status from
+/// an `x-status` header (200 by default), body `<METHOD> <path> <len>\n`
+/// followed by the request body; chunked when the request carries
+/// `x-chunked`, `Connection: close` when it carries `x-close`. Counts the
+/// connections it accepted.
+pub fn http_server(identity: Option<&Identity>) -> (Server, Arc<AtomicUsize>) {
+    use http_body_util::BodyExt as _;
+    let connections = Arc::new(AtomicUsize::new(0));
+    let counter = Arc::clone(&connections);
+    let server = serve(identity, move |stream| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let service = hyper::service::service_fn(
+                |req: hyper::Request<hyper::body::Incoming>| async move {
+                    let status: u16 = req
+                        .headers()
+                        .get("x-status")
+                        .and_then(|v| v.to_str().ok()?.parse().ok())
+                        .unwrap_or(200);
+                    let chunked = req.headers().contains_key("x-chunked");
+                    let close = req.headers().contains_key("x-close");
+                    let head = format!("{} {}", req.method(), req.uri().path());
+                    let body = req
+                        .into_body()
+                        .collect()
+                        .await
+                        .map(|b| b.to_bytes())
+                        .unwrap_or_default();
+                    let mut out = format!("{head} {}\n", body.len()).into_bytes();
+                    out.extend_from_slice(&body);
+                    let out = hyper::body::Bytes::from(out);
+                    let body: http_body_util::combinators::BoxBody<
+                        hyper::body::Bytes,
+                        std::convert::Infallible,
+                    > = if chunked {
+                        let half = out.len() / 2;
+                        let parts = vec![
+                            Ok::<_, std::convert::Infallible>(hyper::body::Frame::data(
+                                out.slice(..half),
+                            )),
+                            Ok(hyper::body::Frame::data(out.slice(half..))),
+                        ];
+                        http_body_util::StreamBody::new(futures_util::stream::iter(parts)).boxed()
+                    } else {
+                        http_body_util::Full::new(out).boxed()
+                    };
+                    let mut resp = hyper::Response::builder().status(status);
+                    if close {
+                        resp = resp.header("connection", "close");
+                    }
+                    Ok::<_, std::convert::Infallible>(resp.body(body).unwrap())
+                },
+            );
+            let _ = hyper::server::conn::http1::Builder::new()
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await;
+        }
+    });
+    (server, connections)
+}

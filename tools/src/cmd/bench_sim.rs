@@ -129,7 +129,7 @@ async fn latency(secs: u64, latency_rate: u64, n_orders: u64) -> anyhow::Result<
     let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048).context("key generation")?;
     let mut keys = KeyStore::empty();
     keys.insert("bench", key.to_public_key());
-    let signer = Arc::new(Signer::from_private_key("bench", key));
+    let signer = Arc::new(pt_sim::auth::signer_for("bench", &key));
     let config = SimConfig {
         rate: latency_rate,
         markets: 8,

@@ -23,5 +23,5 @@ pub fn test_signer(key_id: &str) -> (Signer, rsa::RsaPublicKey) {
         })
         .expect("test private key");
     let public = key.to_public_key();
-    (Signer::from_private_key(key_id, key), public)
+    (pt_sim::auth::signer_for(key_id, &key), public)
 }
