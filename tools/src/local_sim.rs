@@ -5,7 +5,6 @@
 use anyhow::Context as _;
 use pt_feed::kalshi::feed::FeedConfig;
 use pt_feed::kalshi::session::SessionConfig;
-use pt_net::auth::Signer;
 use pt_net::tls;
 use std::sync::Arc;
 

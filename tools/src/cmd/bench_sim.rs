@@ -14,7 +14,7 @@ use anyhow::Context as _;
 use hdrhistogram::Histogram;
 use pt_engine::model::Nanos;
 use pt_engine::pipeline::new_histogram;
-use pt_sim::auth::{KeyStore, Signer};
+use pt_sim::auth::KeyStore;
 use pt_sim::client::{Client, Read};
 use pt_sim::exchange::Event;
 use pt_sim::server::{SimConfig, start_with_keys};
