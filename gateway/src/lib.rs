@@ -11,12 +11,14 @@
 //! - [`venue`]: the venue trait, the gate-approved order type it takes,
 //!   and the write-ahead journal.
 //! - [`paper`]: the paper venue, filling from the engine's books.
+//! - [`kalshi`]: the live Kalshi venue (REST order entry, channel fills).
 //! - [`Gateway`]: all of it as one pure core; [`GatewayNode`] puts it in
 //!   the engine's graph.
 #![forbid(unsafe_code)]
 
 mod core;
 pub mod flatten;
+pub mod kalshi;
 pub mod kill;
 pub mod ledger;
 pub mod markets;

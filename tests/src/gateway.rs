@@ -93,11 +93,11 @@ impl Venue for CountingVenue {
 /// The gateway the tests drive.
 pub type TestGateway = Gateway<PaperVenue, CountingVenue, Vec<(Event, Nanos)>>;
 
-/// A gateway, its book stage and the time.
+/// A gateway, its book stage and the time; `L` is the live venue.
 #[derive(Debug)]
-pub struct Harness {
+pub struct Harness<L = CountingVenue> {
     /// The gateway.
-    pub gw: TestGateway,
+    pub gw: Gateway<PaperVenue, L, Vec<(Event, Nanos)>>,
     /// The books that turn market data into book updates.
     pub books: BookStage,
     /// What the last call emitted.
@@ -122,6 +122,41 @@ impl Harness {
         live_enabled: bool,
         paper: PaperConfig,
     ) -> Harness {
+        Harness::with_live(policy, mode, live_enabled, paper, CountingVenue::default())
+    }
+
+    /// A paper gateway with the default policy loaded.
+    pub fn paper() -> Harness {
+        Harness::new(
+            Some(RiskPolicy::default()),
+            Mode::Paper,
+            false,
+            PaperConfig::default(),
+        )
+    }
+
+    /// A gateway like this one's, rebuilt from its journal.
+    pub fn rebuilt(
+        &self,
+        policy: Option<RiskPolicy>,
+        mode: Mode,
+        live_enabled: bool,
+    ) -> TestGateway {
+        let mut fresh = Harness::new(policy, mode, live_enabled, PaperConfig::default()).gw;
+        fresh.recover(self.gw.journal().iter().map(|(e, at)| (e, *at)));
+        fresh
+    }
+}
+
+impl<L: Venue> Harness<L> {
+    /// The same with `live` as the live venue.
+    pub fn with_live(
+        policy: Option<RiskPolicy>,
+        mode: Mode,
+        live_enabled: bool,
+        paper: PaperConfig,
+        live: L,
+    ) -> Harness<L> {
         let registry = registry();
         let markets = Markets::new(&registry, |_| pt_engine::contract::FeeModel::default());
         let config = GatewayConfig {
@@ -141,14 +176,7 @@ impl Harness {
             books.set_whole(i.id);
             paper.set_whole(i.id);
         }
-        let gw = Gateway::new(
-            markets,
-            policy,
-            &config,
-            paper,
-            CountingVenue::default(),
-            Vec::new(),
-        );
+        let gw = Gateway::new(markets, policy, &config, paper, live, Vec::new());
         Harness {
             gw,
             books,
@@ -157,16 +185,6 @@ impl Harness {
             registry,
             seq: 0,
         }
-    }
-
-    /// A paper gateway with the default policy loaded.
-    pub fn paper() -> Harness {
-        Harness::new(
-            Some(RiskPolicy::default()),
-            Mode::Paper,
-            false,
-            PaperConfig::default(),
-        )
     }
 
     fn header(&mut self, kind: EventKind, instrument: u32) -> Header {
@@ -291,18 +309,6 @@ impl Harness {
     /// Room for `n` more records in the in-memory journal.
     pub fn reserve_journal(&mut self, n: usize) {
         self.gw.journal_mut().reserve(n);
-    }
-
-    /// A gateway like this one's, rebuilt from its journal.
-    pub fn rebuilt(
-        &self,
-        policy: Option<RiskPolicy>,
-        mode: Mode,
-        live_enabled: bool,
-    ) -> TestGateway {
-        let mut fresh = Harness::new(policy, mode, live_enabled, PaperConfig::default()).gw;
-        fresh.recover(self.gw.journal().iter().map(|(e, at)| (e, *at)));
-        fresh
     }
 
     /// The venue this registry's markets trade on.

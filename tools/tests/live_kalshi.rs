@@ -1,0 +1,291 @@
+//! The gateway trading live on `pt sim` over TLS on loopback through the
+//! Kalshi venue edge: acks pair the venue's order id with ours, fills come
+//! from the `fill` channel with their trade ids, cancels are confirmed by
+//! `user_order`, venue refusals carry the venue's code, a create resent
+//! after a restart (409) is reported unknown and never placed twice, and a
+//! shadow gateway writes nothing to the venue.
+
+use pt_engine::model::{
+    Event, EventKind, ExecReport, InstrumentId, Mode, OrderState, Side, order_flags,
+};
+use pt_gateway::kalshi::{KalshiConfig, KalshiVenue, codes};
+use pt_gateway::{PaperConfig, RiskPolicy};
+use pt_net::presign::PresignConfig;
+use pt_net::{HttpTarget, WsConfig, tls};
+use pt_sim::auth::{KeyStore, signer_for};
+use pt_sim::client::Client;
+use pt_sim::server::{Running, SimConfig, start_with_keys};
+use pt_tests::gateway::{Harness, q, reports};
+use serde_json::json;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+fn keys() -> &'static (rsa::RsaPrivateKey, rsa::RsaPrivateKey) {
+    static KEYS: OnceLock<(rsa::RsaPrivateKey, rsa::RsaPrivateKey)> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        let mut rng = rand::thread_rng();
+        (
+            rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap(),
+            rsa::RsaPrivateKey::new(&mut rng, 2048).unwrap(),
+        )
+    })
+}
+
+struct Sim {
+    rt: tokio::runtime::Runtime,
+    running: Running,
+    tickers: Vec<String>,
+    maker: Client,
+    engine: Client,
+}
+
+fn sim() -> Sim {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (engine_key, maker_key) = keys();
+    let mut store = KeyStore::empty();
+    store.insert("engine", engine_key.to_public_key());
+    store.insert("maker", maker_key.to_public_key());
+    let config = SimConfig {
+        markets: 4,
+        rate: 0,
+        ..SimConfig::default()
+    };
+    let running = rt.block_on(start_with_keys(config, store)).unwrap();
+    let tickers = pt_sim::server::market_specs(4, 0)
+        .into_iter()
+        .map(|m| m.ticker)
+        .collect();
+    let maker = Client::new(&running, Some(Arc::new(signer_for("maker", maker_key))));
+    let engine = Client::new(&running, Some(Arc::new(signer_for("engine", engine_key))));
+    Sim {
+        rt,
+        running,
+        tickers,
+        maker,
+        engine,
+    }
+}
+
+impl Sim {
+    /// The maker rests `count` at `price` on market `m`.
+    fn rest(&self, m: usize, side: &str, price: &str, count: &str) {
+        let body = json!({
+            "ticker": self.tickers[m], "side": side, "count": count, "price": price,
+            "time_in_force": "good_till_canceled", "self_trade_prevention_type": "taker_at_cross",
+        });
+        let (status, v) = self.rt.block_on(self.maker.request(
+            "POST",
+            "/portfolio/events/orders",
+            Some(&body),
+        ));
+        assert_eq!(status, 201, "{v}");
+    }
+
+    /// The engine account's orders at the venue.
+    fn engine_orders(&self) -> Vec<serde_json::Value> {
+        let (status, v) = self
+            .rt
+            .block_on(self.engine.request("GET", "/portfolio/orders", None));
+        assert_eq!(status, 200, "{v}");
+        v["orders"].as_array().cloned().unwrap_or_default()
+    }
+
+    fn venue(&self) -> KalshiVenue {
+        let ca = self.running.ca_pem.as_deref().unwrap();
+        let cfg = tls::client_config_from_ca_pem(ca, std::path::Path::new("(sim CA)")).unwrap();
+        let port = self.running.addr.port();
+        let mut ws = WsConfig::new("127.0.0.1", port, pt_net::auth::WS_PATH);
+        ws.tls = Some(cfg.clone());
+        let config = KalshiConfig {
+            rest: HttpTarget::resolve("127.0.0.1", port, Some(&cfg)).unwrap(),
+            ws,
+            tickers: self.tickers.clone(),
+            presign: PresignConfig::default(),
+            max_in_flight: 16,
+        };
+        KalshiVenue::connect(config, Arc::new(signer_for("engine", &keys().0))).unwrap()
+    }
+}
+
+type Live = Harness<KalshiVenue>;
+
+fn harness(venue: KalshiVenue, mode: Mode) -> Live {
+    let mut h = Harness::with_live(
+        Some(RiskPolicy::default()),
+        mode,
+        true,
+        PaperConfig::default(),
+        venue,
+    );
+    for m in 0..4 {
+        h.quote(m, "0.40", "0.60", 50);
+    }
+    h
+}
+
+/// Polls the gateway until `done` holds for the reports seen so far.
+fn until(
+    h: &mut Live,
+    what: &str,
+    mut done: impl FnMut(&Live, &[ExecReport]) -> bool,
+) -> Vec<ExecReport> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    // What the last `send` emitted comes first.
+    let mut seen = reports(h.out.as_slice());
+    loop {
+        let out: Vec<ExecReport> = h
+            .advance(100_000)
+            .iter()
+            .filter_map(|e| match e {
+                Event::Exec(r) => Some(*r),
+                _ => None,
+            })
+            .collect();
+        seen.extend(out);
+        if done(h, &seen) {
+            return seen;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; reports {seen:?}; {:?}",
+            h.gw.live()
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn kinds(reports: &[ExecReport]) -> Vec<EventKind> {
+    reports.iter().map(|r| r.header.kind).collect()
+}
+
+#[test]
+fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
+    let sim = sim();
+    sim.rest(0, "ask", "0.6000", "5.00");
+    sim.rest(0, "bid", "0.4000", "5.00");
+    let mut h = harness(sim.venue(), Mode::Live);
+    until(&mut h, "the venue edge to connect", |h, _| {
+        h.gw.live().ready()
+    });
+
+    // A resting quote: acked with the venue's order id.
+    let quote = h.new_order(1, 1, 0, Side::Buy, "0.45", 3);
+    let mut quote = quote;
+    quote.order_flags = order_flags::POST_ONLY;
+    quote.requested_mode = Mode::Live;
+    h.send(quote);
+    let id = quote.client_order_id;
+    let acked = until(&mut h, "the ack", |_, r| {
+        r.iter().any(|r| r.header.kind == EventKind::Ack)
+    });
+    let ack = acked
+        .iter()
+        .find(|r| r.header.kind == EventKind::Ack)
+        .unwrap();
+    assert_eq!(ack.client_order_id, id);
+    assert!(
+        ack.venue_order_id().is_some(),
+        "the ack pairs the venue's id with ours"
+    );
+    assert_eq!(h.gw.oms().get(id).unwrap().state, OrderState::Acked);
+    let at_venue = sim.engine_orders();
+    assert_eq!(at_venue.len(), 1);
+    assert_eq!(at_venue[0]["client_order_id"], "pt-1-1");
+
+    // Cancelled: confirmed by the user_order channel.
+    let cancel = h.cancel(1, 2, id);
+    h.send(cancel);
+    until(&mut h, "the cancel", |h, _| h.gw.oms().get(id).is_none());
+    assert!(sim.engine_orders().iter().all(|o| o["status"] != "resting"));
+
+    // A taker order: its fill arrives on the fill channel with a trade id.
+    let mut take = h.new_order(1, 3, 0, Side::Buy, "0.60", 2);
+    take.time_in_force = pt_engine::model::TimeInForce::ImmediateOrCancel;
+    h.send(take);
+    let filled = until(&mut h, "the fill", |h, _| {
+        h.gw.oms().get(take.client_order_id).is_none()
+    });
+    let fill = filled
+        .iter()
+        .find(|r| r.header.kind == EventKind::Fill)
+        .expect("a fill");
+    assert_eq!((fill.qty, fill.price), (q(2), pt_tests::gateway::p("0.60")));
+    assert!(fill.trade_id().is_some());
+    assert_eq!(h.gw.ledger(Mode::Live).position(InstrumentId(0)).qty, q(2));
+
+    // A post-only order that would cross: the venue's code, counted.
+    let mut cross = h.new_order(1, 4, 0, Side::Buy, "0.60", 1);
+    cross.order_flags = order_flags::POST_ONLY;
+    h.send(cross);
+    let refused = until(&mut h, "the venue reject", |_, r| {
+        r.iter().any(|r| r.header.kind == EventKind::Reject)
+    });
+    let reject = refused
+        .iter()
+        .find(|r| r.header.kind == EventKind::Reject)
+        .unwrap();
+    assert_eq!(
+        codes::venue_code_name(reject.reject_code),
+        "post_only_cross"
+    );
+    let c = h.gw.live().counters();
+    assert_eq!((c.fills, c.duplicate_fills, c.rejects), (1, 0, 1), "{c:?}");
+    assert_eq!(
+        c.inline_signs, 0,
+        "every create and cancel used a presigned signature"
+    );
+
+    // A restart that resends a resting order's id: the venue says it
+    // exists; it is reported unknown and not placed again.
+    let mut resting = h.new_order(1, 5, 0, Side::Sell, "0.55", 1);
+    resting.order_flags = order_flags::POST_ONLY;
+    h.send(resting);
+    until(&mut h, "the resting order's ack", |h, _| {
+        h.gw.oms()
+            .get(resting.client_order_id)
+            .is_some_and(|o| o.state == OrderState::Acked)
+    });
+    let mut h2 = harness(sim.venue(), Mode::Live);
+    until(&mut h2, "the second edge to connect", |h, _| {
+        h.gw.live().ready()
+    });
+    let before = sim.engine_orders().len();
+    h2.send(resting);
+    let unknown = until(&mut h2, "the 409", |_, r| {
+        r.iter().any(|r| r.header.kind == EventKind::OrderUnknown)
+    });
+    assert!(kinds(&unknown).contains(&EventKind::OrderUnknown));
+    assert_eq!(h2.gw.live().counters().already_placed, 1);
+    assert_eq!(
+        sim.engine_orders().len(),
+        before,
+        "no second order for one client id"
+    );
+}
+
+#[test]
+fn shadow_mode_writes_nothing_to_the_venue() {
+    let sim = sim();
+    sim.rest(1, "ask", "0.6000", "5.00");
+    let mut h = harness(sim.venue(), Mode::Shadow);
+    until(&mut h, "the venue edge to connect", |h, _| {
+        h.gw.live().ready()
+    });
+    let mut take = h.new_order(1, 1, 1, Side::Buy, "0.60", 2);
+    take.requested_mode = Mode::Live;
+    h.send(take);
+    let out = until(&mut h, "the paper fill", |_, r| {
+        r.iter().any(|r| r.header.kind == EventKind::Fill)
+    });
+    assert!(out.iter().all(|r| r.effective_mode == Mode::Shadow));
+    assert_eq!(h.gw.live().counters().requests, 0);
+    assert_eq!(pt_gateway::venue::Venue::external_writes(h.gw.live()), 0);
+    assert!(
+        sim.engine_orders().is_empty(),
+        "the sim received an order in shadow mode"
+    );
+}
