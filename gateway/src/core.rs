@@ -597,6 +597,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             if let Event::Market(m) = e {
                 let _ = self.markets.on_status(m);
             }
+            self.live.resume(e);
             self.apply(e, at);
         }
     }

@@ -41,9 +41,17 @@ pub trait Venue {
         let _ = (now, reports);
     }
 
-    /// Whether orders can reach it.
+    /// Whether orders can reach it (a live venue: connected and, after a
+    /// start or an unknown outcome, reconciled).
     fn connected(&self) -> bool {
         true
+    }
+
+    /// Sees one record of the orders journal while the gateway recovers
+    /// from it: a live venue rebuilds its order ids and the trades it has
+    /// booked from the same records.
+    fn resume(&mut self, record: &Event) {
+        let _ = record;
     }
 
     /// Requests written to an outside venue so far (a paper venue makes none).

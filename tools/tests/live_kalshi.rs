@@ -8,7 +8,7 @@
 use pt_engine::model::{
     Event, EventKind, ExecReport, InstrumentId, Mode, OrderState, Side, order_flags,
 };
-use pt_gateway::kalshi::{KalshiConfig, KalshiVenue, codes};
+use pt_gateway::kalshi::{ForeignOrders, KalshiConfig, KalshiVenue, codes};
 use pt_gateway::{PaperConfig, RiskPolicy};
 use pt_net::presign::PresignConfig;
 use pt_net::{HttpTarget, WsConfig, tls};
@@ -95,6 +95,10 @@ impl Sim {
     }
 
     fn venue(&self) -> KalshiVenue {
+        self.venue_with(ForeignOrders::Cancel)
+    }
+
+    fn venue_with(&self, foreign: ForeignOrders) -> KalshiVenue {
         let ca = self.running.ca_pem.as_deref().unwrap();
         let cfg = tls::client_config_from_ca_pem(ca, std::path::Path::new("(sim CA)")).unwrap();
         let port = self.running.addr.port();
@@ -106,6 +110,7 @@ impl Sim {
             tickers: self.tickers.clone(),
             presign: PresignConfig::default(),
             max_in_flight: 16,
+            foreign,
         };
         KalshiVenue::connect(config, Arc::new(signer_for("engine", &keys().0))).unwrap()
     }
@@ -169,7 +174,7 @@ fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
     sim.rest(0, "bid", "0.4000", "5.00");
     let mut h = harness(sim.venue(), Mode::Live);
     until(&mut h, "the venue edge to connect", |h, _| {
-        h.gw.live().ready()
+        h.gw.live().reconciled()
     });
 
     // A resting quote: acked with the venue's order id.
@@ -249,10 +254,14 @@ fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
             .get(resting.client_order_id)
             .is_some_and(|o| o.state == OrderState::Acked)
     });
-    let mut h2 = harness(sim.venue(), Mode::Live);
-    until(&mut h2, "the second edge to connect", |h, _| {
-        h.gw.live().ready()
+    // Another engine on the same account, told to leave orders it does not
+    // know, resends that id: the venue says it exists; the outcome is
+    // unknown until reconciled, and nothing is placed twice.
+    let mut h2 = harness(sim.venue_with(ForeignOrders::Leave), Mode::Live);
+    until(&mut h2, "the second edge to reconcile", |h, _| {
+        h.gw.live().reconciled()
     });
+    assert!(h2.gw.live().counters().foreign_seen >= 1);
     let before = sim.engine_orders().len();
     h2.send(resting);
     let unknown = until(&mut h2, "the 409", |_, r| {
@@ -265,6 +274,44 @@ fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
         before,
         "no second order for one client id"
     );
+    until(&mut h2, "the unknown order to be reconciled", |h, _| {
+        h.gw.oms()
+            .get(resting.client_order_id)
+            .is_some_and(|o| o.state == OrderState::Acked)
+    });
+    drop(h2);
+
+    // The first engine stops; while it is down, its resting sell fills.
+    let journal = h.gw.journal().clone();
+    drop(h);
+    sim.rest(0, "bid", "0.5500", "1.00");
+    // A restart rebuilds from the journal and reconciles: the fill made
+    // while it was down is booked once, the order is closed, and the
+    // position matches the venue's.
+    let mut h3 = harness(sim.venue(), Mode::Live);
+    h3.gw.recover(journal.iter().map(|(e, at)| (e, *at)));
+    assert!(h3.gw.oms().get(resting.client_order_id).is_some());
+    assert!(
+        !pt_gateway::venue::Venue::connected(h3.gw.live()),
+        "no live order before reconciling"
+    );
+    let out = until(&mut h3, "the restart to reconcile", |h, _| {
+        h.gw.live().reconciled()
+    });
+    let fills: Vec<_> = out
+        .iter()
+        .filter(|r| r.header.kind == EventKind::Fill)
+        .collect();
+    assert_eq!(fills.len(), 1, "{out:?}");
+    assert_eq!(fills[0].client_order_id, resting.client_order_id);
+    assert!(
+        h3.gw.oms().get(resting.client_order_id).is_none(),
+        "the filled order is closed"
+    );
+    assert_eq!(h3.gw.ledger(Mode::Live).position(InstrumentId(0)).qty, q(1));
+    let c = h3.gw.live().counters();
+    assert_eq!((c.reconciled_fills, c.reconciliations), (1, 1), "{c:?}");
+    assert_eq!(c.foreign_cancelled, 0, "its own orders are not foreign");
 }
 
 #[test]
@@ -273,7 +320,7 @@ fn shadow_mode_writes_nothing_to_the_venue() {
     sim.rest(1, "ask", "0.6000", "5.00");
     let mut h = harness(sim.venue(), Mode::Shadow);
     until(&mut h, "the venue edge to connect", |h, _| {
-        h.gw.live().ready()
+        h.gw.live().reconciled()
     });
     let mut take = h.new_order(1, 1, 1, Side::Buy, "0.60", 2);
     take.requested_mode = Mode::Live;
@@ -282,7 +329,9 @@ fn shadow_mode_writes_nothing_to_the_venue() {
         r.iter().any(|r| r.header.kind == EventKind::Fill)
     });
     assert!(out.iter().all(|r| r.effective_mode == Mode::Shadow));
-    assert_eq!(h.gw.live().counters().requests, 0);
+    let c = h.gw.live().counters();
+    assert_eq!(c.writes, 0, "{c:?}");
+    assert!(c.reads >= 2, "shadow reads the account: {c:?}");
     assert_eq!(pt_gateway::venue::Venue::external_writes(h.gw.live()), 0);
     assert!(
         sim.engine_orders().is_empty(),

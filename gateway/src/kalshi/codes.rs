@@ -31,6 +31,8 @@ pub const RATE_LIMITED: RejectCode = RejectCode(1020);
 pub const UNAUTHORIZED: RejectCode = RejectCode(1021);
 /// A server error (`5xx`) that still refused the request.
 pub const SERVER_ERROR: RejectCode = RejectCode(1022);
+/// Reconciliation found that the venue never received the order.
+pub const NOT_AT_VENUE: RejectCode = RejectCode(1030);
 /// A refusal with a code not in [`TABLE`].
 pub const OTHER: RejectCode = RejectCode(1099);
 
@@ -57,6 +59,7 @@ pub fn venue_code_name(code: RejectCode) -> &'static str {
         RATE_LIMITED => "rate_limited",
         UNAUTHORIZED => "unauthorized",
         SERVER_ERROR => "server_error",
+        NOT_AT_VENUE => "not_at_venue",
         _ => TABLE
             .iter()
             .find(|(_, n)| *n == code.0)

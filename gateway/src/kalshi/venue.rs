@@ -22,18 +22,15 @@
 //! path is signed once its venue id is known. A request with no fresh
 //! signature is signed inline and counted (`inline_signs`).
 
-use super::codes::venue_code;
-use super::wire::{self, BATCH_PATH, CREATE_PATH, ORDER_ID_LEN};
+use super::reconcile::Phase;
+use super::state::{Live, Pending, SEEN_TRADES, State};
+use super::wire::{self, BATCH_PATH, CREATE_PATH};
 use crate::venue::{Approved, Venue};
 use mio::{Events, Poll, Token};
-use pt_engine::model::{
-    ClientOrderId, EventKind, ExecReport, Header, Liquidity, Money, Nanos, OrderIntent, Price, Qty,
-    RejectCode,
-};
-use pt_feed::kalshi::{Msg, decode};
+use pt_engine::model::{ClientOrderId, EventKind, ExecReport, Nanos, OrderIntent, RejectCode};
 use pt_net::auth::{KEY_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER};
 use pt_net::presign::{FixedPath, PresignConfig, Presigned, Presigner};
-use pt_net::{HttpConn, HttpTarget, PollOutcome, Pumped, Response, WsClient, WsConfig, WsMessage};
+use pt_net::{HttpConn, HttpTarget, PollOutcome, Pumped, WsClient, WsConfig, WsMessage};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,9 +38,9 @@ use std::time::Duration;
 const REST: Token = Token(1);
 /// Fixed-path signatures, by index.
 const SIG_CREATE: usize = 0;
-const SIG_CANCEL: usize = 1;
-/// Trade ids remembered for deduplication.
-const SEEN_TRADES: usize = 65_536;
+pub(super) const SIG_CANCEL: usize = 1;
+pub(super) const SIG_FILLS: usize = 2;
+pub(super) const SIG_ORDERS: usize = 3;
 
 /// How to reach the venue.
 #[derive(Clone, Debug)]
@@ -59,13 +56,31 @@ pub struct KalshiConfig {
     pub presign: PresignConfig,
     /// Requests pipelined on the REST connection at most.
     pub max_in_flight: usize,
+    /// What reconciliation does with orders resting at the venue that are
+    /// not ours.
+    pub foreign: ForeignOrders,
+}
+
+/// Orders resting at the venue that this engine did not place (or whose
+/// journal it does not hold).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ForeignOrders {
+    /// Cancel them (the default: nothing trades that the engine does not
+    /// track).
+    #[default]
+    Cancel,
+    /// Leave them working, counted and reported.
+    Leave,
 }
 
 /// What an operator reads about the venue edge.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct KalshiCounters {
-    /// REST requests written.
-    pub requests: u64,
+    /// REST requests written that change the account (creates, cancels,
+    /// amends).
+    pub writes: u64,
+    /// REST reads (reconciliation).
+    pub reads: u64,
     /// REST responses read.
     pub responses: u64,
     /// Creates refused by the venue.
@@ -92,44 +107,16 @@ pub struct KalshiCounters {
     pub foreign: u64,
     /// REST and WebSocket reconnects.
     pub reconnects: u64,
-}
-
-/// What a request in flight was for.
-#[derive(Clone, Copy, Debug)]
-enum Pending {
-    Create(ClientOrderId),
-    Cancel(ClientOrderId),
-    Amend(ClientOrderId),
-}
-
-/// One of our orders as the venue edge knows it.
-#[derive(Clone, Copy, Debug)]
-struct Live {
-    intent: OrderIntent,
-    venue_id: [u8; ORDER_ID_LEN],
-    acked: bool,
-    cum: Qty,
-    /// A cancel asked for before the ack: sent with it.
-    cancel_wanted: Option<ClientOrderId>,
-    /// The venue said canceled with this many filled; reported once the
-    /// fills have arrived.
-    cancelled_at: Option<Qty>,
-    amend_sig: Option<Presigned>,
-}
-
-/// Everything but the sockets, so a socket's callback can borrow it.
-struct State {
-    tickers: Vec<String>,
-    orders: HashMap<ClientOrderId, Live>,
-    by_venue_id: HashMap<[u8; ORDER_ID_LEN], ClientOrderId>,
-    pending: HashMap<u64, Pending>,
-    seen: std::collections::HashSet<[u8; 16]>,
-    seen_order: VecDeque<[u8; 16]>,
-    counters: KalshiCounters,
-    reports: Vec<ExecReport>,
-    /// (cancel request, order) acked after their cancel was asked for.
-    cancels_due: Vec<(ClientOrderId, ClientOrderId)>,
-    now: Nanos,
+    /// Reconciliations completed.
+    pub reconciliations: u64,
+    /// Fills found by reconciliation that the channels had not delivered.
+    pub reconciled_fills: u64,
+    /// Orders the venue did not list: rejected as never arrived.
+    pub never_arrived: u64,
+    /// Orders resting at the venue that were not ours.
+    pub foreign_seen: u64,
+    /// Of those, cancelled.
+    pub foreign_cancelled: u64,
 }
 
 /// The live venue; see the module docs.
@@ -144,9 +131,11 @@ pub struct KalshiVenue {
     presigner: Presigner,
     max_in_flight: usize,
     next_tag: u64,
-    body: Vec<u8>,
-    path: Vec<u8>,
-    state: State,
+    pub(super) body: Vec<u8>,
+    pub(super) path: Vec<u8>,
+    pub(super) state: State,
+    pub(super) reconcile: Phase,
+    pub(super) foreign: ForeignOrders,
 }
 
 impl core::fmt::Debug for KalshiVenue {
@@ -178,6 +167,14 @@ impl KalshiVenue {
                 method: "DELETE",
                 path: BATCH_PATH.to_owned(),
             },
+            FixedPath {
+                method: "GET",
+                path: super::reads::FILLS_PATH.to_owned(),
+            },
+            FixedPath {
+                method: "GET",
+                path: super::reads::ORDERS_PATH.to_owned(),
+            },
         ];
         let max_orders = config.presign.max_orders;
         let presigner = Presigner::start(signer, paths, config.presign);
@@ -205,7 +202,14 @@ impl KalshiVenue {
                 reports: Vec::with_capacity(64),
                 cancels_due: Vec::with_capacity(64),
                 now: Nanos(0),
+                unknown_seen: false,
+                pages: Vec::with_capacity(4),
+                foreign: Vec::new(),
+                listed: Vec::new(),
+                acked_in_reconcile: Vec::new(),
             },
+            reconcile: Phase::Needed,
+            foreign: config.foreign,
         };
         venue.reconnect_rest()?;
         venue.reconnect_ws()?;
@@ -222,6 +226,12 @@ impl KalshiVenue {
     /// Whether the REST connection is open and the channels subscribed.
     pub fn ready(&self) -> bool {
         self.rest.as_ref().is_some_and(HttpConn::is_open) && self.subscribed
+    }
+
+    /// Whether the account has been matched against ours since the start
+    /// and the last unknown outcome.
+    pub fn reconciled(&self) -> bool {
+        self.reconcile == Phase::Done
     }
 
     fn reconnect_rest(&mut self) -> Result<(), pt_net::NetError> {
@@ -257,7 +267,7 @@ impl KalshiVenue {
 
     /// Writes one signed request; `fixed` names its presigned path, `None`
     /// for an order's own path (its amend signature, else signed inline).
-    fn write(
+    pub(super) fn write(
         &mut self,
         tag: u64,
         method: &'static str,
@@ -297,12 +307,16 @@ impl KalshiVenue {
             })
             .is_ok();
         if ok {
-            self.state.counters.requests += 1;
+            if method == "GET" {
+                self.state.counters.reads += 1;
+            } else {
+                self.state.counters.writes += 1;
+            }
         }
         ok
     }
 
-    fn tag(&mut self, p: Pending) -> u64 {
+    pub(super) fn tag(&mut self, p: Pending) -> u64 {
         let tag = self.next_tag;
         self.next_tag += 1;
         self.state.pending.insert(tag, p);
@@ -340,18 +354,7 @@ impl KalshiVenue {
         }
         self.path.clear();
         self.path.extend_from_slice(CREATE_PATH.as_bytes());
-        self.state.orders.insert(
-            id,
-            Live {
-                intent: *o,
-                venue_id: [0; ORDER_ID_LEN],
-                acked: false,
-                cum: Qty::ZERO,
-                cancel_wanted: None,
-                cancelled_at: None,
-                amend_sig: None,
-            },
-        );
+        self.state.orders.insert(id, Live::new(*o));
         let tag = self.tag(Pending::Create(id));
         if !self.write(tag, "POST", Some(SIG_CREATE), None) {
             self.state.pending.remove(&tag);
@@ -407,6 +410,16 @@ impl KalshiVenue {
         }
     }
 
+    /// Keeps `id`'s amend path signed by the housekeeper.
+    pub(super) fn keep_amend_signed(&mut self, id: ClientOrderId) {
+        let Some(live) = self.state.orders.get(&id) else {
+            return;
+        };
+        let mut path = [0u8; pt_net::presign::MAX_PATH];
+        let len = wire::order_path_into(&mut path, &live.venue_id, "amend");
+        self.presigner.keep_signed(id.raw(), "POST", &path[..len]);
+    }
+
     fn pump_rest(&mut self) {
         let Some(conn) = self.rest.as_mut() else {
             return;
@@ -424,9 +437,12 @@ impl KalshiVenue {
             let tags: Vec<u64> = conn.in_flight().collect();
             for tag in tags {
                 state.counters.lost_in_flight += 1;
-                if let Some(p) = state.pending.remove(&tag) {
-                    let (Pending::Create(id) | Pending::Cancel(id) | Pending::Amend(id)) = p;
-                    state.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
+                match state.pending.remove(&tag) {
+                    Some(Pending::Create(id) | Pending::Cancel(id) | Pending::Amend(id)) => {
+                        state.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
+                    }
+                    Some(Pending::Read { fills }) => state.pages.push((fills, None, false)),
+                    Some(Pending::Foreign) | None => {}
                 }
             }
             let _ = self.reconnect_rest();
@@ -456,280 +472,6 @@ impl KalshiVenue {
     }
 }
 
-impl State {
-    fn report(&self, kind: EventKind, o: &OrderIntent) -> ExecReport {
-        let mut header = Header::new(kind, o.header.instrument, 0, self.now);
-        header.venue = o.header.venue;
-        ExecReport {
-            header,
-            client_order_id: o.client_order_id,
-            price: o.price,
-            qty: o.qty,
-            side: o.side,
-            requested_mode: o.requested_mode,
-            effective_mode: o.effective_mode,
-            ..ExecReport::default()
-        }
-    }
-
-    fn reject(&mut self, o: &OrderIntent, code: RejectCode) {
-        let mut r = self.report(EventKind::Reject, o);
-        r.reject_code = code;
-        self.reports.push(r);
-    }
-
-    /// A report about one of our orders (not a fill).
-    fn answer(&mut self, id: ClientOrderId, kind: EventKind, code: RejectCode) {
-        let Some(live) = self.orders.get(&id).copied() else {
-            return;
-        };
-        let mut r = self.report(kind, &live.intent);
-        r.reject_code = code;
-        r.cum_qty = live.cum;
-        if live.acked {
-            r.venue_ref = uuid16(&live.venue_id);
-        }
-        self.reports.push(r);
-        if kind == EventKind::Reject {
-            self.forget(id);
-        }
-    }
-
-    fn forget(&mut self, id: ClientOrderId) {
-        if let Some(live) = self.orders.remove(&id) {
-            self.by_venue_id.remove(&live.venue_id);
-        }
-    }
-
-    fn on_response(&mut self, r: Response<'_>, presigner: &mut Presigner) {
-        self.counters.responses += 1;
-        let Some(p) = self.pending.remove(&r.tag) else {
-            return;
-        };
-        match p {
-            Pending::Create(id) => self.on_create(id, r, presigner),
-            Pending::Cancel(id) => {
-                if r.status == 200 {
-                    let mut failed = None;
-                    let parsed = wire::parse_batch(r.body, |item| {
-                        if let wire::BatchItem::Failed { error, .. } = item {
-                            failed = Some(venue_code(400, error.code));
-                        }
-                    });
-                    if parsed.is_err() {
-                        self.counters.bad_messages += 1;
-                    }
-                    if let Some(code) = failed {
-                        self.answer(id, EventKind::CancelRejected, code);
-                    }
-                    // Success is confirmed by the `user_order` update.
-                } else if r.status < 500 {
-                    let code = self.refusal(&r);
-                    self.answer(id, EventKind::CancelRejected, code);
-                } else {
-                    self.counters.server_errors += 1;
-                }
-            }
-            Pending::Amend(id) => {
-                if r.status >= 300 {
-                    let code = self.refusal(&r);
-                    self.answer(id, EventKind::ReplaceRejected, code);
-                }
-            }
-        }
-    }
-
-    /// Counts a refusal and gives its code.
-    fn refusal(&mut self, r: &Response<'_>) -> RejectCode {
-        if r.status == 429 {
-            self.counters.rate_limited += 1;
-        }
-        venue_code(r.status, wire::parse_error(r.body).code)
-    }
-
-    fn on_create(&mut self, id: ClientOrderId, r: Response<'_>, presigner: &mut Presigner) {
-        match r.status {
-            200 | 201 => {
-                let Ok(ack) = wire::parse_ack(r.body) else {
-                    self.counters.bad_messages += 1;
-                    self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
-                    return;
-                };
-                let Some(live) = self.orders.get_mut(&id) else {
-                    return;
-                };
-                let n = ack.order_id.len().min(ORDER_ID_LEN);
-                live.venue_id[..n].copy_from_slice(&ack.order_id[..n]);
-                live.acked = true;
-                let venue_id = live.venue_id;
-                let cancel = live.cancel_wanted.take();
-                self.by_venue_id.insert(venue_id, id);
-                let mut path = [0u8; pt_net::presign::MAX_PATH];
-                let len = wire::order_path_into(&mut path, &venue_id, "amend");
-                presigner.keep_signed(id.raw(), "POST", &path[..len]);
-                self.answer(id, EventKind::Ack, RejectCode::NONE);
-                if let Some(request) = cancel {
-                    self.cancels_due.push((request, id));
-                }
-            }
-            409 if wire::parse_error(r.body).code == b"order_already_exists" => {
-                self.counters.already_placed += 1;
-                self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
-            }
-            s if s >= 500 => {
-                self.counters.server_errors += 1;
-                self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
-            }
-            _ => {
-                self.counters.rejects += 1;
-                let code = self.refusal(&r);
-                self.answer(id, EventKind::Reject, code);
-                presigner.forget(id.raw());
-            }
-        }
-    }
-
-    fn id_of(&self, client_order_id: Option<&str>, order_id: &str) -> Option<ClientOrderId> {
-        if let Some(id) = client_order_id.and_then(|c| ClientOrderId::parse(c).ok())
-            && self.orders.contains_key(&id)
-        {
-            return Some(id);
-        }
-        let key: [u8; ORDER_ID_LEN] = order_id.as_bytes().try_into().ok()?;
-        self.by_venue_id.get(&key).copied()
-    }
-
-    fn on_channel(&mut self, text: &[u8]) {
-        let Ok(env) = decode(text) else {
-            self.counters.bad_messages += 1;
-            return;
-        };
-        match env.msg {
-            Msg::Fill(f) => {
-                let Some(id) = self.id_of(f.client_order_id, f.order_id) else {
-                    self.counters.foreign += 1;
-                    return;
-                };
-                let trade = uuid16(f.trade_id.as_bytes());
-                if !self.remember(trade) {
-                    self.counters.duplicate_fills += 1;
-                    return;
-                }
-                let Some(live) = self.orders.get_mut(&id) else {
-                    return;
-                };
-                live.cum = Qty::from_raw(live.cum.raw().saturating_add(f.count.raw()));
-                let intent = live.intent;
-                let cum = live.cum;
-                let mut r = self.report(EventKind::Fill, &intent);
-                r.venue_ref = trade;
-                r.price = f.yes_price;
-                r.qty = f.count;
-                r.cum_qty = cum;
-                r.fee = Money::from_raw(f.fee.map_or(0, Price::raw));
-                r.liquidity = match f.is_taker {
-                    Some(true) => Liquidity::Taker,
-                    Some(false) => Liquidity::Maker,
-                    None => Liquidity::default(),
-                };
-                r.header.venue_ts = f.ts;
-                self.reports.push(r);
-                self.counters.fills += 1;
-                self.settle_cancel(id);
-            }
-            Msg::UserOrder(u) => {
-                self.counters.order_updates += 1;
-                let Some(id) = self.id_of(u.client_order_id, u.order_id) else {
-                    self.counters.foreign += 1;
-                    return;
-                };
-                let Some(live) = self.orders.get_mut(&id) else {
-                    return;
-                };
-                match u.status {
-                    "canceled" => {
-                        live.cancelled_at = Some(u.fill_count);
-                        self.settle_cancel(id);
-                    }
-                    "resting" => {
-                        let total = Qty::from_raw(u.fill_count.raw() + u.remaining_count.raw());
-                        if u.yes_price != live.intent.price || total != live.intent.qty {
-                            live.intent.price = u.yes_price;
-                            live.intent.qty = total;
-                            let intent = live.intent;
-                            let r = self.report(EventKind::Replaced, &intent);
-                            self.reports.push(r);
-                        }
-                    }
-                    // `executed`: the fills complete the order.
-                    _ => {}
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// Reports a venue cancel once every fill it counted has arrived.
-    fn settle_cancel(&mut self, id: ClientOrderId) {
-        let Some(live) = self.orders.get(&id).copied() else {
-            return;
-        };
-        let done_filling = live.cum.raw() >= live.intent.qty.raw();
-        match live.cancelled_at {
-            Some(filled) if live.cum.raw() >= filled.raw() => {
-                self.answer(id, EventKind::Cancelled, RejectCode::NONE);
-                self.forget(id);
-            }
-            _ if done_filling => self.forget(id),
-            _ => {}
-        }
-    }
-
-    /// `false` if `trade` was seen before.
-    fn remember(&mut self, trade: [u8; 16]) -> bool {
-        if !self.seen.insert(trade) {
-            return false;
-        }
-        if self.seen_order.len() == SEEN_TRADES
-            && let Some(old) = self.seen_order.pop_front()
-        {
-            self.seen.remove(&old);
-        }
-        self.seen_order.push_back(trade);
-        true
-    }
-}
-
-/// A venue id's 16 bytes: a UUID's 128 bits, or a 128-bit FNV-1a hash of
-/// any other text (so any id deduplicates).
-pub fn uuid16(text: &[u8]) -> [u8; 16] {
-    let mut out = [0u8; 16];
-    let digits = text.iter().filter(|&&b| b != b'-');
-    let mut n = 0;
-    let mut ok = text.len() == 36;
-    for (i, &d) in digits.enumerate() {
-        let Some(v) = (d as char).to_digit(16) else {
-            ok = false;
-            break;
-        };
-        if i >= 32 {
-            ok = false;
-            break;
-        }
-        out[i / 2] |= (v as u8) << if i % 2 == 0 { 4 } else { 0 };
-        n += 1;
-    }
-    if ok && n == 32 {
-        return out;
-    }
-    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
-    for &b in text {
-        h ^= u128::from(b);
-        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
-    }
-    h.to_be_bytes()
-}
-
 impl Venue for KalshiVenue {
     fn send(&mut self, order: Approved<'_>, now: Nanos, reports: &mut Vec<ExecReport>) {
         self.state.now = now;
@@ -748,6 +490,13 @@ impl Venue for KalshiVenue {
         let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
         self.pump_rest();
         self.pump_ws();
+        while let Some((fills, next, ok)) = self.state.pages.pop() {
+            self.on_page(fills, next, ok);
+        }
+        if std::mem::take(&mut self.state.unknown_seen) && self.reconcile == Phase::Done {
+            self.reconcile = Phase::Needed;
+        }
+        self.maybe_reconcile();
         while let Some((tag, sig)) = self.presigner.take_order() {
             if let Some(id) = ClientOrderId::new(
                 pt_engine::model::StrategyId((tag >> 48) as u16),
@@ -765,10 +514,14 @@ impl Venue for KalshiVenue {
     }
 
     fn connected(&self) -> bool {
-        self.rest.as_ref().is_some_and(|c| !c.is_closed())
+        self.ready() && self.reconciled()
+    }
+
+    fn resume(&mut self, record: &pt_engine::model::Event) {
+        self.state.resume(record);
     }
 
     fn external_writes(&self) -> u64 {
-        self.state.counters.requests
+        self.state.counters.writes
     }
 }

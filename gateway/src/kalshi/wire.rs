@@ -420,6 +420,53 @@ pub fn parse_batch<'a>(
     Ok(n)
 }
 
+/// A venue id's 16 bytes: a UUID's 128 bits, or a 128-bit FNV-1a hash of
+/// any other text (so any id deduplicates).
+pub fn uuid16(text: &[u8]) -> [u8; 16] {
+    let mut out = [0u8; 16];
+    let digits = text.iter().filter(|&&b| b != b'-');
+    let mut n = 0;
+    let mut ok = text.len() == 36;
+    for (i, &d) in digits.enumerate() {
+        let Some(v) = (d as char).to_digit(16) else {
+            ok = false;
+            break;
+        };
+        if i >= 32 {
+            ok = false;
+            break;
+        }
+        out[i / 2] |= (v as u8) << if i % 2 == 0 { 4 } else { 0 };
+        n += 1;
+    }
+    if ok && n == 32 {
+        return out;
+    }
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    for &b in text {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013B);
+    }
+    h.to_be_bytes()
+}
+
+/// The text of a UUID's 16 bytes (lowercase, hyphenated), as the venue
+/// writes its order ids.
+pub fn uuid_text(bytes: &[u8; 16]) -> [u8; ORDER_ID_LEN] {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = [b'-'; ORDER_ID_LEN];
+    let mut at = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            at += 1;
+        }
+        out[at] = HEX[usize::from(b >> 4)];
+        out[at + 1] = HEX[usize::from(b & 0xF)];
+        at += 2;
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -432,6 +479,15 @@ mod tests {
             assert_eq!(w, b"prefix", "a failed write leaves nothing behind");
         }
         r.map(|()| String::from_utf8(w[6..].to_vec()).unwrap())
+    }
+
+    #[test]
+    fn uuids_round_trip_and_other_ids_hash() {
+        let id = b"3b23c1c7-f4ef-4f0d-8b9a-9e53c61f1a0d";
+        let bytes = uuid16(id);
+        assert_eq!(&uuid_text(&bytes), id);
+        assert_ne!(uuid16(b"trade-1"), uuid16(b"trade-2"));
+        assert_ne!(uuid16(b"trade-1"), [0; 16]);
     }
 
     #[test]

@@ -1,0 +1,359 @@
+//! The venue edge's state apart from its sockets: its orders, the
+//! requests in flight, the trades seen, and how each REST response and
+//! channel message turns into reports.
+
+use super::codes::venue_code;
+use super::venue::KalshiCounters;
+use super::wire::{self, ORDER_ID_LEN, uuid16};
+use pt_engine::model::{
+    ClientOrderId, EventKind, ExecReport, Header, Liquidity, Money, Nanos, OrderIntent, Price, Qty,
+    RejectCode,
+};
+use pt_feed::kalshi::{Msg, decode};
+use pt_net::Response;
+use pt_net::presign::{Presigned, Presigner};
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Trade ids remembered for deduplication.
+pub(super) const SEEN_TRADES: usize = 65_536;
+
+/// What a request in flight was for.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum Pending {
+    Create(ClientOrderId),
+    Cancel(ClientOrderId),
+    Amend(ClientOrderId),
+    /// A page of fills (`true`) or orders, for reconciliation.
+    Read {
+        fills: bool,
+    },
+    /// The cancel of orders found at the venue that are not ours.
+    Foreign,
+}
+
+/// One of our orders as the venue edge knows it.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Live {
+    pub(super) intent: OrderIntent,
+    pub(super) venue_id: [u8; ORDER_ID_LEN],
+    pub(super) acked: bool,
+    pub(super) cum: Qty,
+    /// A cancel asked for before the ack: sent with it.
+    pub(super) cancel_wanted: Option<ClientOrderId>,
+    /// The venue said canceled with this many filled; reported once the
+    /// fills have arrived.
+    pub(super) cancelled_at: Option<Qty>,
+    pub(super) amend_sig: Option<Presigned>,
+}
+
+impl Live {
+    pub(super) fn new(intent: OrderIntent) -> Live {
+        Live {
+            intent,
+            venue_id: [0; ORDER_ID_LEN],
+            acked: false,
+            cum: Qty::ZERO,
+            cancel_wanted: None,
+            cancelled_at: None,
+            amend_sig: None,
+        }
+    }
+}
+
+/// A page read for reconciliation: fills or orders, the next cursor, and
+/// whether it could be read.
+pub(super) type Page = (bool, Option<Vec<u8>>, bool);
+
+/// Everything but the sockets, so a socket's callback can borrow it.
+pub(super) struct State {
+    pub(super) tickers: Vec<String>,
+    pub(super) orders: HashMap<ClientOrderId, Live>,
+    pub(super) by_venue_id: HashMap<[u8; ORDER_ID_LEN], ClientOrderId>,
+    pub(super) pending: HashMap<u64, Pending>,
+    pub(super) seen: HashSet<[u8; 16]>,
+    pub(super) seen_order: VecDeque<[u8; 16]>,
+    pub(super) counters: KalshiCounters,
+    pub(super) reports: Vec<ExecReport>,
+    /// (cancel request, order) acked after their cancel was asked for.
+    pub(super) cancels_due: Vec<(ClientOrderId, ClientOrderId)>,
+    pub(super) now: Nanos,
+    /// An outcome was unknown since the last reconciliation.
+    pub(super) unknown_seen: bool,
+    /// Reconciliation pages read during the last pump.
+    pub(super) pages: Vec<Page>,
+    /// Orders resting at the venue that are not ours.
+    pub(super) foreign: Vec<[u8; ORDER_ID_LEN]>,
+    /// Our orders the venue listed.
+    pub(super) listed: Vec<ClientOrderId>,
+    /// Orders whose venue id reconciliation found.
+    pub(super) acked_in_reconcile: Vec<ClientOrderId>,
+}
+
+impl State {
+    pub(super) fn report(&self, kind: EventKind, o: &OrderIntent) -> ExecReport {
+        let mut header = Header::new(kind, o.header.instrument, 0, self.now);
+        header.venue = o.header.venue;
+        ExecReport {
+            header,
+            client_order_id: o.client_order_id,
+            price: o.price,
+            qty: o.qty,
+            side: o.side,
+            requested_mode: o.requested_mode,
+            effective_mode: o.effective_mode,
+            ..ExecReport::default()
+        }
+    }
+
+    pub(super) fn reject(&mut self, o: &OrderIntent, code: RejectCode) {
+        let mut r = self.report(EventKind::Reject, o);
+        r.reject_code = code;
+        self.reports.push(r);
+    }
+
+    /// A report about one of our orders (not a fill).
+    pub(super) fn answer(&mut self, id: ClientOrderId, kind: EventKind, code: RejectCode) {
+        let Some(live) = self.orders.get(&id).copied() else {
+            return;
+        };
+        let mut r = self.report(kind, &live.intent);
+        r.reject_code = code;
+        r.cum_qty = live.cum;
+        if live.acked {
+            r.venue_ref = uuid16(&live.venue_id);
+        }
+        self.reports.push(r);
+        if kind == EventKind::Reject {
+            self.forget(id);
+        }
+        if kind == EventKind::OrderUnknown {
+            self.unknown_seen = true;
+        }
+    }
+
+    pub(super) fn forget(&mut self, id: ClientOrderId) {
+        if let Some(live) = self.orders.remove(&id) {
+            self.by_venue_id.remove(&live.venue_id);
+        }
+    }
+
+    pub(super) fn on_response(&mut self, r: Response<'_>, presigner: &mut Presigner) {
+        self.counters.responses += 1;
+        let Some(p) = self.pending.remove(&r.tag) else {
+            return;
+        };
+        let bad_before = self.counters.bad_messages;
+        match p {
+            Pending::Create(id) => self.on_create(id, r, presigner),
+            Pending::Cancel(id) => {
+                if r.status == 200 {
+                    let mut failed = None;
+                    let parsed = wire::parse_batch(r.body, |item| {
+                        if let wire::BatchItem::Failed { error, .. } = item {
+                            failed = Some(venue_code(400, error.code));
+                        }
+                    });
+                    if parsed.is_err() {
+                        self.counters.bad_messages += 1;
+                    }
+                    if let Some(code) = failed {
+                        self.answer(id, EventKind::CancelRejected, code);
+                    }
+                    // Success is confirmed by the `user_order` update.
+                } else if r.status < 500 {
+                    let code = self.refusal(&r);
+                    self.answer(id, EventKind::CancelRejected, code);
+                } else {
+                    self.counters.server_errors += 1;
+                }
+            }
+            Pending::Read { fills } => {
+                let page = if r.status != 200 {
+                    None
+                } else if fills {
+                    Some(self.on_fills_page(r.body))
+                } else {
+                    Some(self.on_orders_page(r.body))
+                };
+                let ok = page.is_some() && self.counters.bad_messages == bad_before;
+                self.pages.push((fills, page.flatten(), ok));
+            }
+            Pending::Foreign => {}
+            Pending::Amend(id) => {
+                if r.status >= 300 {
+                    let code = self.refusal(&r);
+                    self.answer(id, EventKind::ReplaceRejected, code);
+                }
+            }
+        }
+    }
+
+    /// Counts a refusal and gives its code.
+    pub(super) fn refusal(&mut self, r: &Response<'_>) -> RejectCode {
+        if r.status == 429 {
+            self.counters.rate_limited += 1;
+        }
+        venue_code(r.status, wire::parse_error(r.body).code)
+    }
+
+    pub(super) fn on_create(
+        &mut self,
+        id: ClientOrderId,
+        r: Response<'_>,
+        presigner: &mut Presigner,
+    ) {
+        match r.status {
+            200 | 201 => {
+                let Ok(ack) = wire::parse_ack(r.body) else {
+                    self.counters.bad_messages += 1;
+                    self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
+                    return;
+                };
+                let Some(live) = self.orders.get_mut(&id) else {
+                    return;
+                };
+                let n = ack.order_id.len().min(ORDER_ID_LEN);
+                live.venue_id[..n].copy_from_slice(&ack.order_id[..n]);
+                live.acked = true;
+                let venue_id = live.venue_id;
+                let cancel = live.cancel_wanted.take();
+                self.by_venue_id.insert(venue_id, id);
+                let mut path = [0u8; pt_net::presign::MAX_PATH];
+                let len = wire::order_path_into(&mut path, &venue_id, "amend");
+                presigner.keep_signed(id.raw(), "POST", &path[..len]);
+                self.answer(id, EventKind::Ack, RejectCode::NONE);
+                if let Some(request) = cancel {
+                    self.cancels_due.push((request, id));
+                }
+            }
+            409 if wire::parse_error(r.body).code == b"order_already_exists" => {
+                self.counters.already_placed += 1;
+                self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
+            }
+            s if s >= 500 => {
+                self.counters.server_errors += 1;
+                self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
+            }
+            _ => {
+                self.counters.rejects += 1;
+                let code = self.refusal(&r);
+                self.answer(id, EventKind::Reject, code);
+                presigner.forget(id.raw());
+            }
+        }
+    }
+
+    pub(super) fn id_of(
+        &self,
+        client_order_id: Option<&str>,
+        order_id: &str,
+    ) -> Option<ClientOrderId> {
+        if let Some(id) = client_order_id.and_then(|c| ClientOrderId::parse(c).ok())
+            && self.orders.contains_key(&id)
+        {
+            return Some(id);
+        }
+        let key: [u8; ORDER_ID_LEN] = order_id.as_bytes().try_into().ok()?;
+        self.by_venue_id.get(&key).copied()
+    }
+
+    pub(super) fn on_channel(&mut self, text: &[u8]) {
+        let Ok(env) = decode(text) else {
+            self.counters.bad_messages += 1;
+            return;
+        };
+        match env.msg {
+            Msg::Fill(f) => {
+                let Some(id) = self.id_of(f.client_order_id, f.order_id) else {
+                    self.counters.foreign += 1;
+                    return;
+                };
+                let trade = uuid16(f.trade_id.as_bytes());
+                if !self.remember(trade) {
+                    self.counters.duplicate_fills += 1;
+                    return;
+                }
+                let Some(live) = self.orders.get_mut(&id) else {
+                    return;
+                };
+                live.cum = Qty::from_raw(live.cum.raw().saturating_add(f.count.raw()));
+                let intent = live.intent;
+                let cum = live.cum;
+                let mut r = self.report(EventKind::Fill, &intent);
+                r.venue_ref = trade;
+                r.price = f.yes_price;
+                r.qty = f.count;
+                r.cum_qty = cum;
+                r.fee = Money::from_raw(f.fee.map_or(0, Price::raw));
+                r.liquidity = match f.is_taker {
+                    Some(true) => Liquidity::Taker,
+                    Some(false) => Liquidity::Maker,
+                    None => Liquidity::default(),
+                };
+                r.header.venue_ts = f.ts;
+                self.reports.push(r);
+                self.counters.fills += 1;
+                self.settle_cancel(id);
+            }
+            Msg::UserOrder(u) => {
+                self.counters.order_updates += 1;
+                let Some(id) = self.id_of(u.client_order_id, u.order_id) else {
+                    self.counters.foreign += 1;
+                    return;
+                };
+                let Some(live) = self.orders.get_mut(&id) else {
+                    return;
+                };
+                match u.status {
+                    "canceled" => {
+                        live.cancelled_at = Some(u.fill_count);
+                        self.settle_cancel(id);
+                    }
+                    "resting" => {
+                        let total = Qty::from_raw(u.fill_count.raw() + u.remaining_count.raw());
+                        if u.yes_price != live.intent.price || total != live.intent.qty {
+                            live.intent.price = u.yes_price;
+                            live.intent.qty = total;
+                            let intent = live.intent;
+                            let r = self.report(EventKind::Replaced, &intent);
+                            self.reports.push(r);
+                        }
+                    }
+                    // `executed`: the fills complete the order.
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Reports a venue cancel once every fill it counted has arrived.
+    pub(super) fn settle_cancel(&mut self, id: ClientOrderId) {
+        let Some(live) = self.orders.get(&id).copied() else {
+            return;
+        };
+        let done_filling = live.cum.raw() >= live.intent.qty.raw();
+        match live.cancelled_at {
+            Some(filled) if live.cum.raw() >= filled.raw() => {
+                self.answer(id, EventKind::Cancelled, RejectCode::NONE);
+                self.forget(id);
+            }
+            _ if done_filling => self.forget(id),
+            _ => {}
+        }
+    }
+
+    /// `false` if `trade` was seen before.
+    pub(super) fn remember(&mut self, trade: [u8; 16]) -> bool {
+        if !self.seen.insert(trade) {
+            return false;
+        }
+        if self.seen_order.len() == SEEN_TRADES
+            && let Some(old) = self.seen_order.pop_front()
+        {
+            self.seen.remove(&old);
+        }
+        self.seen_order.push_back(trade);
+        true
+    }
+}
