@@ -3,17 +3,19 @@
 //! account is read and matched against ours before a new live order is
 //! accepted ([`crate::Venue::connected`] is false meanwhile).
 //!
-//! 1. `GET /portfolio/fills`, every page: a trade of one of our orders
+//! 1. `GET /portfolio/orders`, every page: each of our orders gets its
+//!    venue id (also one whose ack was never journaled) and its state at
+//!    the venue is kept for step 3; an order resting at the venue that is
+//!    not ours (placed elsewhere, or with an id this journal does not hold)
+//!    is counted and, unless configured to be left ([`ForeignOrders`]),
+//!    cancelled.
+//! 2. `GET /portfolio/fills`, every page: a trade of one of our orders
 //!    (matched by the venue's order id, as REST fills no longer carry our
 //!    client id) not yet booked is reported as a fill.
-//! 2. `GET /portfolio/orders`, every page: each of our orders takes the
-//!    venue's state (an `OrderStatus` for a working one, `Cancelled` for a
-//!    cancelled one, its fills having been booked in step 1); an order
-//!    resting at the venue that is not ours (placed elsewhere, or with an
-//!    id this journal does not hold) is counted and, unless configured to
-//!    be left ([`ForeignOrders`]), cancelled.
-//! 3. Our orders the venue does not list at all never reached it: they
-//!    are rejected with [`NOT_AT_VENUE`].
+//! 3. Each listed order takes the venue's state: an `OrderStatus` for a
+//!    working one, `Cancelled` for a cancelled one (its fills booked in
+//!    step 2). Our orders the venue does not list at all never reached it:
+//!    they are rejected with [`NOT_AT_VENUE`].
 //!
 //! Not yet: waiting for the venue's `user_data_timestamp` to pass our last
 //! journaled write before step 1 (the simulator's reads do not lag).
@@ -48,7 +50,7 @@ impl State {
             Event::Exec(r) if r.effective_mode == Mode::Live => {
                 let id = r.client_order_id;
                 match r.header.kind {
-                    EventKind::Ack => {
+                    EventKind::Ack | EventKind::OrderStatus => {
                         if let (Some(live), Some(v)) =
                             (self.orders.get_mut(&id), r.venue_order_id())
                         {
@@ -78,7 +80,6 @@ impl State {
                     EventKind::Reject | EventKind::Cancelled | EventKind::Expired => {
                         self.forget(id);
                     }
-                    EventKind::OrderStatus if r.cum_qty.raw() >= r.qty.raw() => self.forget(id),
                     _ => {}
                 }
                 if let Some(live) = self.orders.get(&id)
@@ -177,54 +178,70 @@ impl State {
                 }
                 continue;
             };
-            self.listed.push(id);
             let Some(live) = self.orders.get_mut(&id) else {
                 continue;
             };
             live.venue_id = venue_id;
-            let was_acked = live.acked;
+            if !live.acked {
+                self.acked_in_reconcile.push(id);
+            }
             live.acked = true;
             self.by_venue_id.insert(venue_id, id);
-            match status.as_slice() {
-                b"resting" => {
-                    let total = Qty::from_raw(filled.raw() + remaining.raw());
-                    live.intent.price = price;
-                    live.intent.qty = total;
-                    let intent = live.intent;
-                    let mut r = self.report(EventKind::OrderStatus, &intent);
-                    r.cum_qty = filled;
-                    r.venue_ref = uuid16(&venue_id);
-                    if !was_acked {
-                        self.acked_in_reconcile.push(id);
-                    }
-                    self.reports.push(r);
-                }
-                b"canceled" => {
-                    live.cancelled_at = Some(filled);
-                    self.settle_cancel(id);
-                }
-                _ => self.settle_cancel(id),
-            }
+            let status = match status.as_slice() {
+                b"resting" => Listed::Resting,
+                b"canceled" => Listed::Canceled,
+                _ => Listed::Executed,
+            };
+            self.listed.push((id, status, price, filled, remaining));
         }
         (!cursor.is_empty()).then_some(cursor)
     }
 
-    /// After the last page: our orders the venue does not list never
-    /// reached it.
+    /// After the last page: each listed order takes the venue's state, and
+    /// our orders the venue does not list never reached it.
     pub(super) fn finish(&mut self) {
+        let listed = std::mem::take(&mut self.listed);
+        for &(id, status, price, filled, remaining) in &listed {
+            let Some(live) = self.orders.get_mut(&id) else {
+                continue;
+            };
+            match status {
+                Listed::Resting => {
+                    live.intent.price = price;
+                    live.intent.qty = Qty::from_raw(filled.raw() + remaining.raw());
+                    let (intent, venue_id) = (live.intent, live.venue_id);
+                    let mut r = self.report(EventKind::OrderStatus, &intent);
+                    r.cum_qty = filled;
+                    r.venue_ref = uuid16(&venue_id);
+                    self.reports.push(r);
+                }
+                Listed::Canceled => {
+                    live.cancelled_at = Some(filled);
+                    self.settle_cancel(id);
+                }
+                Listed::Executed => self.settle_cancel(id),
+            }
+        }
         let missing: Vec<ClientOrderId> = self
             .orders
             .keys()
-            .filter(|id| !self.listed.contains(id))
+            .filter(|id| !listed.iter().any(|l| l.0 == **id))
             .copied()
             .collect();
         for id in missing {
             self.answer(id, EventKind::Reject, NOT_AT_VENUE);
             self.counters.never_arrived += 1;
         }
-        self.listed.clear();
         self.counters.reconciliations += 1;
     }
+}
+
+/// An order's state as the venue lists it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Listed {
+    Resting,
+    Canceled,
+    Executed,
 }
 
 impl KalshiVenue {
@@ -244,7 +261,7 @@ impl KalshiVenue {
             return;
         }
         self.reconcile = Phase::Reading;
-        self.read(true, Vec::new());
+        self.read(false, Vec::new());
     }
 
     /// Requests one page of fills (`fills`) or orders after `cursor`.
@@ -279,8 +296,8 @@ impl KalshiVenue {
         }
         match (fills, next) {
             (_, Some(cursor)) => self.read(fills, cursor),
-            (true, None) => self.read(false, Vec::new()),
-            (false, None) => {
+            (false, None) => self.read(true, Vec::new()),
+            (true, None) => {
                 self.state.finish();
                 let foreign = std::mem::take(&mut self.state.foreign);
                 self.state.counters.foreign_seen += foreign.len() as u64;

@@ -83,8 +83,8 @@ pub(super) struct State {
     pub(super) pages: Vec<Page>,
     /// Orders resting at the venue that are not ours.
     pub(super) foreign: Vec<[u8; ORDER_ID_LEN]>,
-    /// Our orders the venue listed.
-    pub(super) listed: Vec<ClientOrderId>,
+    /// Our orders the venue listed, with their state there.
+    pub(super) listed: Vec<(ClientOrderId, super::reconcile::Listed, Price, Qty, Qty)>,
     /// Orders whose venue id reconciliation found.
     pub(super) acked_in_reconcile: Vec<ClientOrderId>,
 }

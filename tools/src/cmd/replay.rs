@@ -4,10 +4,11 @@
 //! the orders it journals are the run's `orders/`, byte for byte.
 
 use crate::engine::config::EngineConfig;
-use crate::engine::core::Core;
+use crate::engine::core::{Core, LiveVenue};
 use crate::engine::run::{MD, ORDERS, read_events};
 use anyhow::Context as _;
 use pt_engine::model::{Event, Mono, Nanos};
+use pt_gateway::Disconnected;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -129,7 +130,12 @@ pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<()> {
         None
     };
     let capacity = recorded.as_ref().map_or(inputs.len() / 4, Vec::len);
-    let mut core = Core::new(&config, Vec::<(Event, Nanos)>::with_capacity(capacity), &[])?;
+    let mut core = Core::new(
+        &config,
+        Vec::<(Event, Nanos)>::with_capacity(capacity),
+        &[],
+        LiveVenue::Off(Disconnected),
+    )?;
     let mut progress = Progress::new(inputs.len());
     let (mut market, mut commands, mut other) = (0u64, 0u64, 0u64);
     let started = Instant::now();

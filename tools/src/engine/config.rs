@@ -8,6 +8,7 @@
 //! live_enabled = false        # live orders need this, a risk policy and healthy kill switches
 //! heartbeat_ms = 100          # clock ticks into the md journal
 //! on_stop = "cancel"          # cancel | leave: open orders at a clean stop
+//! foreign_orders = "cancel"   # cancel | leave: orders at the venue this engine did not place
 //! risk_policy = "risk.toml"   # optional; the defaults otherwise (paper and shadow only)
 //!
 //! [feed]                      # Kalshi's WebSocket, or `pt sim run`
@@ -39,6 +40,7 @@ use pt_engine::model::Mode;
 use pt_engine::strategy::config::{KINDS, MarketsFile, Params as _, StrategyFile};
 use pt_engine::strategy::mm::MmParams;
 use pt_engine::strategy::taker::TakerParams;
+use pt_gateway::kalshi::ForeignOrders;
 use pt_gateway::{CancelRule, PaperConfig, RiskPolicy};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -53,6 +55,7 @@ struct File {
     live_enabled: Option<bool>,
     heartbeat_ms: Field,
     on_stop: Option<Spanned<String>>,
+    foreign_orders: Option<Spanned<String>>,
     risk_policy: Option<String>,
     feed: FeedFile,
     #[serde(default)]
@@ -150,6 +153,9 @@ pub struct EngineConfig {
     pub live_enabled: bool,
     pub heartbeat: Duration,
     pub on_stop: OnStop,
+    /// What reconciliation does with orders at the venue this engine did
+    /// not place (shadow and live).
+    pub foreign_orders: ForeignOrders,
     pub policy: Option<RiskPolicy>,
     pub paper: PaperConfig,
     pub placement: Placement,
@@ -229,6 +235,17 @@ impl EngineConfig {
             OnStop::Cancel,
             &[("cancel", OnStop::Cancel), ("leave", OnStop::Leave)],
         )?;
+        let foreign_orders = choice(
+            text,
+            source,
+            "foreign_orders",
+            &file.foreign_orders,
+            ForeignOrders::Cancel,
+            &[
+                ("cancel", ForeignOrders::Cancel),
+                ("leave", ForeignOrders::Leave),
+            ],
+        )?;
         let heartbeat_ms = r.count("heartbeat_ms", &file.heartbeat_ms, 100, 1)?;
         let policy = match &file.risk_policy {
             Some(p) => Some(RiskPolicy::load(&path(p))?),
@@ -286,6 +303,7 @@ impl EngineConfig {
             live_enabled: file.live_enabled.unwrap_or(false),
             heartbeat: Duration::from_millis(u64::from(heartbeat_ms)),
             on_stop,
+            foreign_orders,
             policy,
             paper,
             placement,

@@ -25,19 +25,79 @@ use pt_engine::book::{BookStage, is_resync};
 use pt_engine::contract::{FeeModel, FeeType};
 use pt_engine::graph::{FusedGraph, GraphSpec, LinkId};
 use pt_engine::instrument::Registry;
+use pt_engine::model::ExecReport;
 use pt_engine::model::StrategyId;
 use pt_engine::model::{Command, Event, Family, InstrumentId, MarketEvent, Mono, Nanos, Price};
 use pt_engine::strategy::mm::MarketMaker;
 use pt_engine::strategy::taker::Taker;
 use pt_engine::strategy::{self, Strategy, StrategyStage};
+use pt_gateway::kalshi::KalshiVenue;
+use pt_gateway::venue::{Approved, Venue};
 use pt_gateway::{
     Disconnected, Gateway, GatewayConfig, GatewayNode, Markets, PaperVenue, VenueConfig, WriteAhead,
 };
 
-/// The gateway the engine runs: the paper venue, no live venue yet.
-pub type EngineGateway<J> = Gateway<PaperVenue, Disconnected, J>;
+/// The gateway the engine runs: the paper venue, and Kalshi's when the
+/// engine runs in shadow or live mode.
+pub type EngineGateway<J> = Gateway<PaperVenue, LiveVenue, J>;
 /// It as a graph node.
-pub type EngineGatewayNode<J> = GatewayNode<PaperVenue, Disconnected, J>;
+pub type EngineGatewayNode<J> = GatewayNode<PaperVenue, LiveVenue, J>;
+
+/// The live venue: none in paper mode (and in replays), Kalshi's (or
+/// `pt sim`'s) in shadow and live mode, where shadow reads the account and
+/// writes nothing.
+#[derive(Debug)]
+pub enum LiveVenue {
+    /// No live venue: every live order is refused (`no_venue`).
+    Off(Disconnected),
+    /// The Kalshi venue edge.
+    Kalshi(Box<KalshiVenue>),
+}
+
+impl LiveVenue {
+    /// The Kalshi edge, when there is one.
+    pub fn kalshi(&self) -> Option<&KalshiVenue> {
+        match self {
+            LiveVenue::Off(_) => None,
+            LiveVenue::Kalshi(k) => Some(k),
+        }
+    }
+}
+
+impl Venue for LiveVenue {
+    fn send(&mut self, order: Approved<'_>, now: Nanos, reports: &mut Vec<ExecReport>) {
+        match self {
+            LiveVenue::Off(v) => v.send(order, now, reports),
+            LiveVenue::Kalshi(v) => v.send(order, now, reports),
+        }
+    }
+
+    fn poll(&mut self, now: Nanos, reports: &mut Vec<ExecReport>) {
+        if let LiveVenue::Kalshi(v) = self {
+            v.poll(now, reports);
+        }
+    }
+
+    fn connected(&self) -> bool {
+        match self {
+            LiveVenue::Off(v) => v.connected(),
+            LiveVenue::Kalshi(v) => v.connected(),
+        }
+    }
+
+    fn resume(&mut self, record: &Event) {
+        if let LiveVenue::Kalshi(v) = self {
+            v.resume(record);
+        }
+    }
+
+    fn external_writes(&self) -> u64 {
+        match self {
+            LiveVenue::Off(v) => v.external_writes(),
+            LiveVenue::Kalshi(v) => v.external_writes(),
+        }
+    }
+}
 
 /// The venue every market of the engine is on.
 pub const VENUE: &str = "kalshi";
@@ -87,11 +147,13 @@ const GATEWAY: &str = pt_gateway::node::NAME;
 impl<J: WriteAhead + Send + 'static> Core<J> {
     /// Builds the graph for `config`, journaling orders into `journal`;
     /// `recovered` is the orders journal so far (empty on a first run), from
-    /// which the gateway's state and each strategy's next order id come.
+    /// which the gateway's state (and the live venue's) and each strategy's
+    /// next order id come.
     pub fn new(
         config: &EngineConfig,
         journal: J,
         recovered: &[(Event, Nanos)],
+        live: LiveVenue,
     ) -> anyhow::Result<Core<J>> {
         let registry = registry(&config.feed.markets)?;
         let markets = Markets::new(&registry, |_| fees());
@@ -104,14 +166,7 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
             ..GatewayConfig::default()
         };
         let paper = PaperVenue::new(&registry, &markets, config.paper);
-        let mut gateway = Gateway::new(
-            markets,
-            config.policy,
-            &gw_config,
-            paper,
-            Disconnected,
-            journal,
-        );
+        let mut gateway = Gateway::new(markets, config.policy, &gw_config, paper, live, journal);
         gateway.recover(recovered.iter().map(|(e, t)| (e, *t)));
         let mut strategies: Vec<(Box<dyn Strategy>, u64)> = Vec::new();
         for (i, spec) in config.strategies.iter().enumerate() {

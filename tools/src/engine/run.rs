@@ -20,7 +20,7 @@
 
 use super::board::{Board, Counter};
 use super::config::{EngineConfig, OnStop, Placement};
-use super::core::Core;
+use super::core::{Core, LiveVenue};
 use anyhow::Context as _;
 use pt_engine::book::is_resync;
 use pt_engine::graph::{
@@ -300,6 +300,39 @@ pub struct Stopped {
     pub tick_to_trade: hdrhistogram::Histogram<u64>,
 }
 
+/// The live venue for `config`'s mode: none in paper mode; in shadow and
+/// live mode Kalshi's at the feed's host, with the feed's TLS and key (its
+/// orders and account reads are signed like the feed's upgrade).
+pub fn live_venue(config: &EngineConfig, feed: &FeedConfig) -> anyhow::Result<LiveVenue> {
+    if config.mode == pt_engine::model::Mode::Paper {
+        return Ok(LiveVenue::Off(pt_gateway::Disconnected));
+    }
+    let signer = feed.signer.clone().with_context(|| {
+        format!(
+            "mode = {:?} trades or reads the account at the venue: set feed.key_id and the key \
+             (feed.key_file, or --stdin-secrets)",
+            config.mode
+        )
+    })?;
+    let rest = pt_net::HttpTarget::resolve(&feed.host, feed.port, feed.tls.as_ref())
+        .with_context(|| format!("the venue's REST API at {}:{}", feed.host, feed.port))?;
+    let mut ws = pt_net::WsConfig::new(&feed.host, feed.port, pt_net::auth::WS_PATH);
+    ws.tls = feed.tls.clone();
+    let kalshi = pt_gateway::kalshi::KalshiVenue::connect(
+        pt_gateway::kalshi::KalshiConfig {
+            rest,
+            ws,
+            tickers: config.feed.markets.clone(),
+            presign: pt_net::presign::PresignConfig::default(),
+            max_in_flight: 32,
+            foreign: config.foreign_orders,
+        },
+        signer,
+    )
+    .with_context(|| format!("connecting to the venue at {}:{}", feed.host, feed.port))?;
+    Ok(LiveVenue::Kalshi(Box::new(kalshi)))
+}
+
 impl Engine {
     /// Opens the journals in the data directory (recovering the gateway from
     /// `orders/`), the feed, and starts the graph as `[placement]` says.
@@ -318,7 +351,7 @@ impl Engine {
         }
         let commands = Tailer::open_named(&commands_dir, COMMANDS_TAILER, StartAt::Beginning)
             .with_context(|| format!("following {}", commands_dir.display()))?;
-        let core = Core::new(config, orders, &recovered)?;
+        let core = Core::new(config, orders, &recovered, live_venue(config, &feed)?)?;
         let board = Arc::new(Board::new(
             config.feed.markets.len(),
             config.strategies.len(),

@@ -4,13 +4,13 @@
 //! path's allocation test and its bench run.
 
 use super::config::EngineConfig;
-use super::core::Core;
+use super::core::{Core, LiveVenue};
 use pt_engine::model::{
     Command, CommandAction, EventKind, Header, InstrumentId, MarketEvent, Mono, Nanos, Price, Qty,
     Scope, Side,
 };
 use pt_engine::strategy::Signal;
-use pt_gateway::{NoJournal, RiskPolicy};
+use pt_gateway::{Disconnected, NoJournal, RiskPolicy};
 
 /// The engine config it runs: four markets, `mm` and `taker` on all.
 pub const CONFIG: &str = r#"
@@ -54,7 +54,8 @@ impl Synthetic {
             )
             .expect("the synthetic policy is valid"),
         );
-        let core = Core::new(&config, NoJournal, &[]).expect("the decision graph builds");
+        let core = Core::new(&config, NoJournal, &[], LiveVenue::Off(Disconnected))
+            .expect("the decision graph builds");
         let mut s = Synthetic {
             core,
             now: 1_000_000_000,
