@@ -335,7 +335,7 @@ impl Oms {
         if matches!(kind, EventKind::Replaced | EventKind::OrderStatus) && r.qty.raw() > 0 {
             qty = r.qty;
         }
-        let status = (kind == EventKind::OrderStatus).then(|| status_of(r, qty));
+        let status = (kind == EventKind::OrderStatus).then(|| status_of(r, o.cum_qty, qty));
         let all = cum.raw() >= qty.raw();
         let Some(to) = from.on_report(kind, cum.raw() > 0, all, status) else {
             self.counters.ignored += 1;
@@ -345,8 +345,9 @@ impl Oms {
             self.counters.timeouts += 1;
         }
         o.state = to;
+        // A status never takes back a fill already booked.
         o.cum_qty = if kind == EventKind::OrderStatus {
-            r.cum_qty
+            Qty::from_raw(r.cum_qty.raw().max(o.cum_qty.raw()))
         } else {
             cum
         };
@@ -404,12 +405,13 @@ impl Oms {
 }
 
 /// The state a venue's status report gives: working, filled or gone.
-fn status_of(r: &ExecReport, qty: Qty) -> OrderState {
-    if r.cum_qty.raw() >= qty.raw() {
+fn status_of(r: &ExecReport, booked: Qty, qty: Qty) -> OrderState {
+    let cum = r.cum_qty.raw().max(booked.raw());
+    if cum >= qty.raw() {
         OrderState::Filled
     } else if r.reject_code != pt_engine::model::RejectCode::NONE {
         OrderState::Cancelled
-    } else if r.cum_qty.raw() > 0 {
+    } else if cum > 0 {
         OrderState::PartiallyFilled
     } else {
         OrderState::Acked

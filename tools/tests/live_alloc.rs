@@ -44,7 +44,10 @@ fn until(h: &mut Harness<KalshiVenue>, seen: &mut [u64; 2], want: [u64; 2]) {
     while seen[0] < want[0] || seen[1] < want[1] {
         let out = h.advance(10_000);
         tally(out, seen);
-        assert!(Instant::now() < deadline, "timed out at {seen:?} of {want:?}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out at {seen:?} of {want:?}"
+        );
     }
 }
 

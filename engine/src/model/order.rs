@@ -17,9 +17,13 @@
 //! | pending-new, live, pending-cancel | `Expired` | expired |
 //! | any but a final state | `OrderUnknown` (no answer in time) | unknown |
 //! | any | `OrderStatus` (the venue's view, from reconciliation) | what the venue reports |
+//! | unknown | `Reject` (reconciliation: it never reached the venue) | rejected |
+//! | unknown | `Cancelled` (the venue's cancel, seen by reconciliation) | cancelled |
+//! | unknown | `Fill` | filled once the cumulative quantity reaches the order's, else unknown |
 //!
-//! A fill reported for an unknown order is still booked (the position and
-//! the fees are facts); its state waits for the status.
+//! A fill reported for an unknown order is booked (the position and the
+//! fees are facts); unless it completes the order, its state waits for the
+//! status.
 //!
 //! Filled, cancelled, rejected and expired are final; a report that the
 //! table does not list for a state (say a second `Ack`) changes nothing and
@@ -120,6 +124,12 @@ impl OrderState {
             (_, EventKind::OrderUnknown) => Some(Unknown),
             (PendingNew, EventKind::Ack) => Some(working),
             (PendingNew, EventKind::Reject) => Some(Rejected),
+            // Reconciliation settles an unknown order: it never reached
+            // the venue, or the venue's fills and cancel say what became
+            // of it.
+            (Unknown, EventKind::Reject) => Some(Rejected),
+            (Unknown, EventKind::Fill) => Some(if all_filled { Filled } else { Unknown }),
+            (Unknown, EventKind::Cancelled) => Some(Cancelled),
             (PendingNew | Acked | PartiallyFilled | PendingCancel, EventKind::Fill) => {
                 Some(if all_filled {
                     Filled
@@ -222,6 +232,22 @@ mod tests {
             Some(Acked)
         );
         assert_eq!(Unknown.on_report(EventKind::Ack, false, false, None), None);
+        assert_eq!(
+            Unknown.on_report(EventKind::Reject, false, false, None),
+            Some(Rejected)
+        );
+        assert_eq!(
+            Unknown.on_report(EventKind::Cancelled, true, false, None),
+            Some(Cancelled)
+        );
+        assert_eq!(
+            Unknown.on_report(EventKind::Fill, true, false, None),
+            Some(Unknown)
+        );
+        assert_eq!(
+            Unknown.on_report(EventKind::Fill, true, true, None),
+            Some(Filled)
+        );
     }
 
     #[test]

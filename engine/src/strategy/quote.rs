@@ -140,8 +140,66 @@ impl QuoteSlot {
                 *self = QuoteSlot::default();
             }
             EventKind::OrderUnknown => self.state = SlotState::Unknown,
+            // Reconciliation's word on an order: working as the venue has
+            // it (a cancel or replace asked for before is settled by it).
+            EventKind::OrderStatus if r.client_order_id == self.id => {
+                if r.price.raw() > 0 {
+                    self.price = r.price;
+                }
+                if r.qty.raw() > 0 {
+                    self.qty = r.qty;
+                }
+                self.filled = r.cum_qty;
+                self.state = SlotState::Live;
+                if self.filled.raw() >= self.qty.raw() {
+                    *self = QuoteSlot::default();
+                }
+            }
             _ => {}
         }
         Some(filled)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{ExecReport, Header, Nanos, StrategyId};
+
+    fn report(kind: EventKind, id: ClientOrderId, qty: i64, cum: i64) -> ExecReport {
+        ExecReport {
+            header: Header::new(kind, InstrumentId(0), 0, Nanos(0)),
+            client_order_id: id,
+            price: Price::from_raw(40_000_000),
+            qty: Qty::from_units(qty).unwrap(),
+            cum_qty: Qty::from_units(cum).unwrap(),
+            ..ExecReport::default()
+        }
+    }
+
+    #[test]
+    fn an_unknown_quote_is_settled_by_reconciliation() {
+        let id = ClientOrderId::new(StrategyId(1), 7).unwrap();
+        let mut slot = QuoteSlot {
+            state: SlotState::PendingNew,
+            id,
+            side: Side::Buy,
+            request: ClientOrderId::default(),
+            price: Price::from_raw(40_000_000),
+            qty: Qty::from_units(5).unwrap(),
+            filled: Qty::ZERO,
+        };
+        slot.on_report(&report(EventKind::OrderUnknown, id, 5, 0));
+        assert_eq!(slot.state, SlotState::Unknown);
+        assert!(!slot.is_settled(), "no request goes on an order in doubt");
+        // Working at the venue, 2 filled: live again, the fill counted.
+        slot.on_report(&report(EventKind::OrderStatus, id, 5, 2));
+        assert_eq!(
+            (slot.state, slot.filled),
+            (SlotState::Live, Qty::from_units(2).unwrap())
+        );
+        // All filled, by the venue's word: the slot is free.
+        slot.on_report(&report(EventKind::OrderStatus, id, 5, 5));
+        assert_eq!(slot.state, SlotState::Empty);
     }
 }

@@ -209,9 +209,16 @@ impl State {
                 Listed::Resting => {
                     live.intent.price = price;
                     live.intent.qty = Qty::from_raw(filled.raw() + remaining.raw());
-                    let (intent, venue_id) = (live.intent, live.venue_id);
+                    // The fills booked (journaled, or read just now, which
+                    // may be later than the listing) are the count; a
+                    // status never takes a booked fill back.
+                    let (intent, venue_id, cum) = (live.intent, live.venue_id, live.cum);
+                    if cum.raw() >= intent.qty.raw() {
+                        self.settle_cancel(id);
+                        continue;
+                    }
                     let mut r = self.report(EventKind::OrderStatus, &intent);
-                    r.cum_qty = filled;
+                    r.cum_qty = cum;
                     r.venue_ref = uuid16(&venue_id);
                     self.reports.push(r);
                 }

@@ -101,6 +101,8 @@ pub struct KalshiCounters {
     pub duplicate_fills: u64,
     /// `user_order` updates read.
     pub order_updates: u64,
+    /// Cancels and amends of orders the venue edge had already closed.
+    pub stale_targets: u64,
     /// Channel messages or REST bodies that could not be read.
     pub bad_messages: u64,
     /// Messages about orders this engine does not know.
@@ -365,6 +367,9 @@ impl KalshiVenue {
 
     fn send_cancel(&mut self, request: ClientOrderId, target: ClientOrderId) {
         let Some(live) = self.state.orders.get_mut(&target) else {
+            // The edge closed it (filled, cancelled or rejected) and the
+            // report is on its way to the gateway; counted, in case not.
+            self.state.counters.stale_targets += 1;
             return;
         };
         if !live.acked {
@@ -463,6 +468,9 @@ impl KalshiVenue {
                 let sub =
                     br#"{"id":1,"cmd":"subscribe","params":{"channels":["fill","user_orders"]}}"#;
                 self.subscribed = ws.send_text(sub).is_ok();
+                // What the channels said while they were down is not
+                // replayed: read the account again.
+                self.state.unknown_seen = true;
             }
             Ok(PollOutcome::Closed { .. }) | Err(_) => {
                 let _ = self.reconnect_ws();
@@ -493,7 +501,7 @@ impl Venue for KalshiVenue {
         while let Some((fills, next, ok)) = self.state.pages.pop() {
             self.on_page(fills, next, ok);
         }
-        if std::mem::take(&mut self.state.unknown_seen) && self.reconcile == Phase::Done {
+        if self.reconcile == Phase::Done && std::mem::take(&mut self.state.unknown_seen) {
             self.reconcile = Phase::Needed;
         }
         self.maybe_reconcile();
