@@ -88,6 +88,18 @@ impl LocalSim {
         faults: &[String],
         key_id: &str,
     ) -> anyhow::Result<LocalSim> {
+        LocalSim::start_probed(markets, rate, faults, key_id, false).await
+    }
+
+    /// The same, with the simulator's latency probe on when `probe` is
+    /// (it stamps each market-data frame's send and each order's arrival).
+    pub async fn start_probed(
+        markets: usize,
+        rate: u64,
+        faults: &[String],
+        key_id: &str,
+        probe: bool,
+    ) -> anyhow::Result<LocalSim> {
         use pt_sim::auth::KeyStore;
         use pt_sim::server::{self, SimConfig};
         let key = rsa::RsaPrivateKey::new(&mut rand::thread_rng(), 2048)
@@ -105,6 +117,7 @@ impl LocalSim {
             markets,
             rate,
             faults: set,
+            probe,
             ..SimConfig::default()
         };
         let running = server::start_with_keys(config, keys).await?;

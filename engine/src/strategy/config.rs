@@ -48,6 +48,9 @@ pub struct StrategyFile {
     pub kelly_fraction: Field,
     pub bankroll: Field,
     pub max_qty: Field,
+    // probe
+    pub every: Field,
+    pub price: Field,
 }
 
 /// One parameter of a strategy kind: its name (the config key and the
@@ -172,6 +175,8 @@ impl StrategyFile {
             "kelly_fraction" => &self.kelly_fraction,
             "bankroll" => &self.bankroll,
             "max_qty" => &self.max_qty,
+            "every" => &self.every,
+            "price" => &self.price,
             _ => NONE,
         }
     }
@@ -184,7 +189,7 @@ impl StrategyFile {
         index: usize,
         table: &[Param],
     ) -> Result<Vec<i64>, ConfigError> {
-        const ALL: [&str; 12] = [
+        const ALL: [&str; 14] = [
             "size",
             "max_position",
             "half_spread",
@@ -197,6 +202,8 @@ impl StrategyFile {
             "kelly_fraction",
             "bankroll",
             "max_qty",
+            "every",
+            "price",
         ];
         let kind = self.kind.get_ref();
         for name in ALL {
@@ -233,4 +240,5 @@ impl StrategyFile {
 }
 
 /// The names of the strategy kinds, for errors.
-pub const KINDS: &str = "\"mm\" (market maker) or \"taker\" (signal taker)";
+pub const KINDS: &str =
+    "\"mm\" (market maker), \"taker\" (signal taker) or \"probe\" (latency probe)";

@@ -15,6 +15,7 @@
 pub mod config;
 pub mod mm;
 mod per_market;
+pub mod probe;
 mod quote;
 mod signal;
 mod stage;

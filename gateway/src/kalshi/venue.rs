@@ -138,6 +138,12 @@ pub struct KalshiVenue {
     pub(super) state: State,
     pub(super) reconcile: Phase,
     pub(super) foreign: ForeignOrders,
+    /// Market event received → its order's request bytes handed to the
+    /// socket (ns): the engine's share of wire-to-wire.
+    wire_share: hdrhistogram::Histogram<u64>,
+    /// The receive time of the market event behind the create being
+    /// written.
+    write_started: Nanos,
 }
 
 impl core::fmt::Debug for KalshiVenue {
@@ -212,6 +218,8 @@ impl KalshiVenue {
             },
             reconcile: Phase::Needed,
             foreign: config.foreign,
+            wire_share: pt_engine::pipeline::new_histogram(),
+            write_started: Nanos::UNSET,
         };
         venue.reconnect_rest()?;
         venue.reconnect_ws()?;
@@ -228,6 +236,12 @@ impl KalshiVenue {
     /// Whether the REST connection is open and the channels subscribed.
     pub fn ready(&self) -> bool {
         self.rest.as_ref().is_some_and(HttpConn::is_open) && self.subscribed
+    }
+
+    /// Market event received → the order's request written to the socket,
+    /// for every create (ns).
+    pub fn wire_share(&self) -> &hdrhistogram::Histogram<u64> {
+        &self.wire_share
     }
 
     /// Whether the account has been matched against ours since the start
@@ -302,6 +316,15 @@ impl KalshiVenue {
         let Some(conn) = self.rest.as_mut() else {
             return false;
         };
+        // The engine's share: from the market event's socket read to the
+        // request handed to the socket (the write call itself, a few µs,
+        // is left out so that a thread descheduled after its bytes left is
+        // not counted as latency they did not have).
+        if self.write_started.is_set() {
+            let ns = Nanos::now().saturating_since(self.write_started);
+            self.wire_share.saturating_record(ns);
+            self.write_started = Nanos::UNSET;
+        }
         let body = &self.body;
         let ok = conn
             .request(tag, method, &self.path, &headers, |w| {
@@ -358,10 +381,12 @@ impl KalshiVenue {
         self.path.extend_from_slice(CREATE_PATH.as_bytes());
         self.state.orders.insert(id, Live::new(*o));
         let tag = self.tag(Pending::Create(id));
+        self.write_started = o.header.recv_ts;
         if !self.write(tag, "POST", Some(SIG_CREATE), None) {
             self.state.pending.remove(&tag);
             self.state.orders.remove(&id);
             self.state.reject(o, RejectCode::NO_VENUE);
+            return;
         }
     }
 

@@ -13,11 +13,16 @@ pub(crate) enum Bench {
     /// placement and message rate: tick-to-trade percentiles, an .hgrm file
     /// per run and a PNG plot.
     TickToTrade(super::bench_ttt::TickToTradeArgs),
+    /// Wire-to-wire through the local simulator over loopback TLS: the
+    /// engine live with a probe strategy, the simulator stamping each frame
+    /// sent and each order arrived; the engine's own share split out.
+    Wire(super::bench_wire::WireArgs),
 }
 
 pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
     match bench {
         Bench::Sim(args) => super::bench_sim::run(&args),
         Bench::TickToTrade(args) => super::bench_ttt::run(&args),
+        Bench::Wire(args) => super::bench_wire::run(&args),
     }
 }

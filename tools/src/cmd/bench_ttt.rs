@@ -34,14 +34,14 @@ pub(crate) struct TickToTradeArgs {
     out: PathBuf,
 }
 
-struct Run {
-    name: String,
-    events_per_s: f64,
-    orders: u64,
-    h: Histogram<u64>,
+pub(crate) struct Run {
+    pub(crate) name: String,
+    pub(crate) events_per_s: f64,
+    pub(crate) orders: u64,
+    pub(crate) h: Histogram<u64>,
 }
 
-fn placement_section(name: &str) -> anyhow::Result<&'static str> {
+pub(crate) fn placement_section(name: &str) -> anyhow::Result<&'static str> {
     match name {
         "fused" => Ok("mode = \"fused\""),
         "threads" => Ok("mode = \"threads\""),
@@ -86,7 +86,7 @@ fn one(
 }
 
 /// HdrHistogram's percentile distribution text, values in microseconds.
-fn write_hgrm(path: &Path, h: &Histogram<u64>) -> anyhow::Result<()> {
+pub(crate) fn write_hgrm(path: &Path, h: &Histogram<u64>) -> anyhow::Result<()> {
     let mut f = std::io::BufWriter::new(
         std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
     );
@@ -138,7 +138,7 @@ fn font() -> Option<&'static [u8]> {
 }
 
 /// The percentile curves, latency (µs, log) against 1/(1 − percentile) (log).
-fn plot(path: &Path, runs: &[Run]) -> anyhow::Result<bool> {
+pub(crate) fn plot(path: &Path, runs: &[Run]) -> anyhow::Result<bool> {
     use plotters::prelude::*;
     let labelled = match font() {
         Some(bytes) => {

@@ -3,6 +3,7 @@
 pub(crate) mod bench;
 pub(crate) mod bench_sim;
 pub(crate) mod bench_ttt;
+pub(crate) mod bench_wire;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub(crate) mod feed;

@@ -39,6 +39,7 @@ pub(crate) fn run(args: ParamArgs) -> anyhow::Result<()> {
     let table: &[Param] = match spec {
         StrategySpec::Mm(..) => MmParams::TABLE,
         StrategySpec::Taker(..) => TakerParams::TABLE,
+        StrategySpec::Probe(..) => pt_engine::strategy::probe::ProbeParams::TABLE,
     };
     let names: Vec<&str> = table.iter().map(|p| p.name).collect();
     let mut changes = Vec::with_capacity(args.changes.len());

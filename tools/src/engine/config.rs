@@ -39,6 +39,7 @@ use pt_engine::config::{self, ConfigError, Field, Reader};
 use pt_engine::model::Mode;
 use pt_engine::strategy::config::{KINDS, MarketsFile, Params as _, StrategyFile};
 use pt_engine::strategy::mm::MmParams;
+use pt_engine::strategy::probe::ProbeParams;
 use pt_engine::strategy::taker::TakerParams;
 use pt_gateway::kalshi::ForeignOrders;
 use pt_gateway::{CancelRule, PaperConfig, RiskPolicy};
@@ -133,6 +134,7 @@ pub struct FeedSettings {
 pub enum StrategySpec {
     Mm(MmParams, Option<Vec<String>>),
     Taker(TakerParams, Option<Vec<String>>),
+    Probe(ProbeParams, Option<Vec<String>>),
 }
 
 impl StrategySpec {
@@ -141,6 +143,7 @@ impl StrategySpec {
         match self {
             StrategySpec::Mm(..) => "mm",
             StrategySpec::Taker(..) => "taker",
+            StrategySpec::Probe(..) => "probe",
         }
     }
 }
@@ -397,6 +400,10 @@ fn read_strategy(
         "mm" => Ok(StrategySpec::Mm(MmParams::read(r, s, index)?, markets)),
         "taker" => Ok(StrategySpec::Taker(
             TakerParams::read(r, s, index)?,
+            markets,
+        )),
+        "probe" => Ok(StrategySpec::Probe(
+            ProbeParams::read(r, s, index)?,
             markets,
         )),
         other => Err(at(

@@ -29,6 +29,7 @@ use pt_engine::model::ExecReport;
 use pt_engine::model::StrategyId;
 use pt_engine::model::{Command, Event, Family, InstrumentId, MarketEvent, Mono, Nanos, Price};
 use pt_engine::strategy::mm::MarketMaker;
+use pt_engine::strategy::probe::Probe;
 use pt_engine::strategy::taker::Taker;
 use pt_engine::strategy::{self, Strategy, StrategyStage};
 use pt_gateway::kalshi::KalshiVenue;
@@ -185,6 +186,7 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
             let s: Box<dyn Strategy> = match spec {
                 StrategySpec::Mm(p, t) => Box::new(MarketMaker::new(*p, fees(), &ids(t))),
                 StrategySpec::Taker(p, t) => Box::new(Taker::new(*p, fees(), &ids(t))),
+                StrategySpec::Probe(p, t) => Box::new(Probe::new(*p, &ids(t))),
             };
             strategies.push((s, next));
         }

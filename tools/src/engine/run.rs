@@ -298,6 +298,9 @@ pub struct Stopped {
     pub frames: u64,
     /// Tick-to-trade of every order the gate approved (ns).
     pub tick_to_trade: hdrhistogram::Histogram<u64>,
+    /// Market event received → order bytes written, per live create (ns;
+    /// empty without a live venue).
+    pub wire_share: hdrhistogram::Histogram<u64>,
 }
 
 /// The live venue for `config`'s mode: none in paper mode; in shadow and
@@ -507,12 +510,16 @@ impl Engine {
         };
         let mut open = Vec::new();
         let mut tick_to_trade = pt_engine::pipeline::new_histogram();
+        let mut wire_share = pt_engine::pipeline::new_histogram();
         for node in nodes {
             let node: Box<dyn std::any::Any> = node;
             if let Ok(mut d) = node.downcast::<Decision>() {
                 d.publish();
                 d.md.flush().context("flushing md/")?;
                 tick_to_trade = d.core.gateway_node().tick_to_trade().clone();
+                if let Some(k) = d.core.gateway().live().kalshi() {
+                    wire_share = k.wire_share().clone();
+                }
                 let oms = d.core.gateway().oms();
                 open = oms
                     .iter()
@@ -533,6 +540,7 @@ impl Engine {
             board: self.board.clone(),
             frames,
             tick_to_trade,
+            wire_share,
         })
     }
 }
