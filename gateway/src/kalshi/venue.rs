@@ -386,7 +386,6 @@ impl KalshiVenue {
             self.state.pending.remove(&tag);
             self.state.orders.remove(&id);
             self.state.reject(o, RejectCode::NO_VENUE);
-            return;
         }
     }
 
