@@ -138,7 +138,7 @@ fn font() -> Option<&'static [u8]> {
 }
 
 /// The percentile curves, latency (µs, log) against 1/(1 − percentile) (log).
-pub(crate) fn plot(path: &Path, runs: &[Run]) -> anyhow::Result<bool> {
+pub(crate) fn plot(path: &Path, title: &str, runs: &[Run]) -> anyhow::Result<bool> {
     use plotters::prelude::*;
     let labelled = match font() {
         Some(bytes) => {
@@ -154,10 +154,7 @@ pub(crate) fn plot(path: &Path, runs: &[Run]) -> anyhow::Result<bool> {
     builder.margin(20);
     if labelled {
         builder
-            .caption(
-                "pt engine tick-to-trade (frame off the socket → order to the venue)",
-                ("sans-serif", 22),
-            )
+            .caption(title, ("sans-serif", 22))
             .x_label_area_size(45)
             .y_label_area_size(70);
     }
@@ -254,7 +251,11 @@ pub(crate) fn run(args: &TickToTradeArgs) -> anyhow::Result<()> {
         }
     }
     let png = args.out.join("tick-to-trade.png");
-    let labelled = plot(&png, &runs)?;
+    let labelled = plot(
+        &png,
+        "pt engine tick-to-trade (frame off the socket → order to the venue)",
+        &runs,
+    )?;
     println!(
         "percentile distributions: {}/<run>.hgrm; plot: {}{}",
         args.out.display(),

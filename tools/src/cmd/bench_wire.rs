@@ -225,7 +225,11 @@ pub(crate) fn run(args: &WireArgs) -> anyhow::Result<()> {
         }
     }
     let png = args.out.join("wire.png");
-    let labelled = plot(&png, &curves)?;
+    let labelled = plot(
+        &png,
+        "wire-to-wire through pt sim (frame sent → order arrived) and the engine's share",
+        &curves,
+    )?;
     println!(
         "percentile distributions: {}/<run>-{{wire,md,engine}}.hgrm; plot: {}{}",
         args.out.display(),
