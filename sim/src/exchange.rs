@@ -120,7 +120,7 @@ fn check_price(spec: &MarketSpec, price: Price) -> Result<(), Reject> {
 
 /// The exchange: markets, accounts, and every order and fill of users that
 /// keep history (see [`Exchange::set_ephemeral`]).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Exchange {
     pub(crate) fees: FeeModel,
     pub(crate) ids: IdGen,

@@ -39,6 +39,7 @@ type App = State<Arc<Shared>>;
 pub fn routes() -> Router<Arc<Shared>> {
     let api = Router::new()
         .route("/exchange/status", get(exchange_status))
+        .route("/exchange/user_data_timestamp", get(user_data_timestamp))
         .route("/markets", get(markets))
         .route("/markets/{ticker}", get(market))
         .route("/markets/{ticker}/orderbook", get(orderbook))
@@ -145,6 +146,18 @@ async fn gate(
             .into_response());
     }
     Ok(user)
+}
+
+/// `GetUserDataTimestamp`: as of when the account reads' data is.
+async fn user_data_timestamp(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
+    if let Err(r) = gate(&s, &h, &m, &u, true, None).await {
+        return r;
+    }
+    let (as_of, ()) = s.read_account(|_| ());
+    ok(
+        StatusCode::OK,
+        json!({"as_of_time": crate::wire::rfc3339(as_of)}),
+    )
 }
 
 async fn exchange_status(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
@@ -288,7 +301,9 @@ async fn balance(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
         Ok(u) => u,
         Err(r) => return r,
     };
-    let (bal, value) = s.read(|ex| (ex.balance(user), portfolio_value(ex, user))).1;
+    let (bal, value) = s
+        .read_account(|ex| (ex.balance(user), portfolio_value(ex, user)))
+        .1;
     ok(
         StatusCode::OK,
         json!({
@@ -333,7 +348,7 @@ async fn positions(State(s): App, h: HeaderMap, m: Method, u: Uri, q: Query<Page
         Err(r) => return r,
     };
     let list = s
-        .read(|ex| {
+        .read_account(|ex| {
             ex.positions(user)
                 .into_iter()
                 .filter(|(t, _)| q.ticker.as_deref().is_none_or(|w| w == *t))
@@ -367,7 +382,7 @@ async fn orders(State(s): App, h: HeaderMap, m: Method, u: Uri, q: Query<Page>) 
         );
     }
     let list = s
-        .read(|ex| {
+        .read_account(|ex| {
             ex.orders(user)
                 .into_iter()
                 .filter(|o| q.ticker.as_deref().is_none_or(|t| t == o.ticker))
@@ -401,7 +416,10 @@ async fn one_order(
         Ok(u) => u,
         Err(r) => return r,
     };
-    match s.read(|ex| ex.order(user, &id).map(render::order)).1 {
+    match s
+        .read_account(|ex| ex.order(user, &id).map(render::order))
+        .1
+    {
         Some(o) => ok(StatusCode::OK, json!({"order": o})),
         None => order_not_found(&id),
     }
@@ -413,7 +431,7 @@ async fn fills(State(s): App, h: HeaderMap, m: Method, u: Uri, q: Query<Page>) -
         Err(r) => return r,
     };
     let list = s
-        .read(|ex| {
+        .read_account(|ex| {
             ex.fills(user)
                 .into_iter()
                 .filter(|f| q.ticker.as_deref().is_none_or(|t| t == f.ticker))

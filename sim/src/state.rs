@@ -48,6 +48,11 @@ pub struct SimConfig {
     pub probe: bool,
     /// Milliseconds between the heartbeat pings of each WebSocket (Kalshi: 10 s).
     pub ping_ms: u64,
+    /// How far the account reads (balance, orders, fills, positions) may
+    /// lag the exchange, in ms: they are served from a copy refreshed once
+    /// it is this old, and `GET /exchange/user_data_timestamp` says when it
+    /// was taken (0: reads are live).
+    pub user_data_lag_ms: u64,
 }
 
 impl Default for SimConfig {
@@ -66,6 +71,7 @@ impl Default for SimConfig {
             wire: Wire::default(),
             probe: false,
             ping_ms: 10_000,
+            user_data_lag_ms: 0,
         }
     }
 }
@@ -114,6 +120,9 @@ pub struct Shared {
     pub config: SimConfig,
     /// Connection ids.
     pub next_conn: AtomicU64,
+    /// The account reads' copy of the exchange and when it was taken (ms),
+    /// with `user_data_lag_ms` set.
+    account_view: Mutex<Option<(i64, Box<Exchange>)>>,
 }
 
 /// Locks a mutex, recovering from a poisoned lock (a panicked handler must
@@ -170,6 +179,27 @@ impl Shared {
         (gseq, f(&ex))
     }
 
+    /// Runs `f` on the exchange as the account reads see it, and says as of
+    /// when (ms): the live exchange, or with `user_data_lag_ms` a copy at
+    /// most that old.
+    pub fn read_account<R>(&self, f: impl FnOnce(&Exchange) -> R) -> (i64, R) {
+        let lag = i64::try_from(self.config.user_data_lag_ms).unwrap_or(i64::MAX);
+        if lag == 0 {
+            return (now_ms(), self.read(f).1);
+        }
+        let now = now_ms();
+        let mut view = lock(&self.account_view);
+        let stale = view.as_ref().is_none_or(|(at, _)| now - at >= lag);
+        if stale {
+            let copy = Box::new(lock(&self.exchange).clone());
+            *view = Some((now, copy));
+        }
+        match view.as_ref() {
+            Some((at, ex)) => (*at, f(ex)),
+            None => (now, self.read(f).1),
+        }
+    }
+
     /// Applies new fault settings.
     pub fn set_faults(&self, faults: Faults) {
         lock(&self.limiter).set_tier(Tier::parse(&faults.rate_limit_tier));
@@ -211,6 +241,7 @@ pub fn build_shared(config: SimConfig, keys: KeyStore) -> Arc<Shared> {
         probe: config.probe.then(Probe::default),
         config,
         next_conn: AtomicU64::new(1),
+        account_view: Mutex::new(None),
     })
 }
 

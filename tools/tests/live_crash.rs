@@ -17,7 +17,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use support::process::{Child, keygen, pt, start_sim};
+use support::process::{Child, keygen, pt, start_sim_with};
 
 const KILLS: usize = 30;
 const MARKETS: [&str; 2] = ["PTSIM-26DEC31-M000", "PTSIM-26DEC31-M001"];
@@ -38,6 +38,23 @@ fn live_intents(dir: &Path) -> usize {
         .iter()
         .filter(|e| matches!(e, Event::Intent(i) if i.effective_mode == Mode::Live))
         .count()
+}
+
+/// Waits until the simulator's account reads are later than now.
+fn caught_up(rt: &tokio::runtime::Runtime, client: &pt_sim::client::Client) {
+    let asked = pt_sim::server::now_ms();
+    loop {
+        let (status, v) = rt.block_on(client.request("GET", "/exchange/user_data_timestamp", None));
+        assert_eq!(status, 200, "{v}");
+        let as_of = pt_feed::kalshi::parse_rfc3339(v["as_of_time"].as_str().unwrap().as_bytes())
+            .unwrap()
+            .0
+            / 1_000_000;
+        if as_of > asked {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// Every item of a paged list at the simulator.
@@ -80,7 +97,9 @@ impl Setup {
         let key = dir.join("engine.pem");
         keygen("pt-engine", &dir.join("keys"), &key);
         let ca = dir.join("ca.pem");
-        let (sim, addr) = start_sim(&dir.join("keys"), &ca, 400);
+        // Its account reads lag the exchange by 200 ms, as Kalshi's do.
+        let (sim, addr) =
+            start_sim_with(&dir.join("keys"), &ca, 400, &["--user-data-lag-ms", "200"]);
         std::fs::write(
             dir.join("risk.toml"),
             "[rate]\ncapacity = 4000\nrefill_per_second = 4000\n",
@@ -183,6 +202,7 @@ impl Setup {
         );
         let _ = (dir, key, ca, addr);
         let (rt, client) = self.client();
+        caught_up(&rt, &client);
         // What the simulator holds.
         let venue_orders = all(&rt, &client, "/portfolio/orders", "orders");
         let mut per_id: HashMap<String, usize> = HashMap::new();

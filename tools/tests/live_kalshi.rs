@@ -40,6 +40,11 @@ struct Sim {
 }
 
 fn sim() -> Sim {
+    sim_lagging(0)
+}
+
+/// A simulator whose account reads lag by `lag_ms`.
+fn sim_lagging(lag_ms: u64) -> Sim {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -52,6 +57,7 @@ fn sim() -> Sim {
     let config = SimConfig {
         markets: 4,
         rate: 0,
+        user_data_lag_ms: lag_ms,
         ..SimConfig::default()
     };
     let running = rt.block_on(start_with_keys(config, store)).unwrap();
@@ -85,8 +91,24 @@ impl Sim {
         assert_eq!(status, 201, "{v}");
     }
 
-    /// The engine account's orders at the venue.
+    /// The engine account's orders at the venue, once its reads have caught
+    /// up with now.
     fn engine_orders(&self) -> Vec<serde_json::Value> {
+        let asked = pt_sim::server::now_ms();
+        loop {
+            let (status, v) = self.rt.block_on(self.engine.request(
+                "GET",
+                "/exchange/user_data_timestamp",
+                None,
+            ));
+            assert_eq!(status, 200, "{v}");
+            let as_of = v["as_of_time"].as_str().unwrap().as_bytes();
+            let as_of = pt_feed::kalshi::parse_rfc3339(as_of).unwrap().0 / 1_000_000;
+            if as_of > asked {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let (status, v) = self
             .rt
             .block_on(self.engine.request("GET", "/portfolio/orders", None));
@@ -169,7 +191,8 @@ fn kinds(reports: &[ExecReport]) -> Vec<EventKind> {
 
 #[test]
 fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
-    let sim = sim();
+    // The account reads lag the exchange by 300 ms, as Kalshi's do.
+    let sim = sim_lagging(300);
     sim.rest(0, "ask", "0.6000", "5.00");
     sim.rest(0, "bid", "0.4000", "5.00");
     let mut h = harness(sim.venue(), Mode::Live);
@@ -311,6 +334,10 @@ fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
     assert_eq!(h3.gw.ledger(Mode::Live).position(InstrumentId(0)).qty, q(1));
     let c = h3.gw.live().counters();
     assert_eq!((c.reconciled_fills, c.reconciliations), (1, 1), "{c:?}");
+    assert!(
+        c.reconcile_waits >= 1,
+        "it read before the venue's reads caught up: {c:?}"
+    );
     assert_eq!(c.foreign_cancelled, 0, "its own orders are not foreign");
 }
 

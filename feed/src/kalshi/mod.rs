@@ -70,6 +70,7 @@ mod msg;
 pub mod session;
 mod tickers;
 mod time;
+pub use time::parse_rfc3339;
 
 pub use decode::{DecodeCounters, Decoder, MsgType, decode, decode_general};
 pub use error::{DecodeError, ErrorCounters, ErrorDisplay, ErrorKind, Span};

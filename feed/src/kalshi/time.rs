@@ -37,7 +37,7 @@ fn days_in_month(y: i64, m: i64) -> i64 {
 }
 
 /// Parses an RFC 3339 date-time; `None` when it is not one.
-pub(crate) fn parse_rfc3339(b: &[u8]) -> Option<Nanos> {
+pub fn parse_rfc3339(b: &[u8]) -> Option<Nanos> {
     let y = num(b, 0, 4)?;
     let m = num(b, 5, 2)?;
     let d = num(b, 8, 2)?;

@@ -11,6 +11,24 @@ pub const ORDERS_PATH: &str = "/trade-api/v2/portfolio/orders";
 /// `GET` the account's fills.
 pub const FILLS_PATH: &str = "/trade-api/v2/portfolio/fills";
 
+/// `GET` as of when the account reads' data is.
+pub const AS_OF_PATH: &str = "/trade-api/v2/exchange/user_data_timestamp";
+
+/// The `as_of_time` of a `user_data_timestamp` response, unix ms.
+pub fn parse_as_of(body: &[u8]) -> Option<i64> {
+    let mut s = Scanner::new(body);
+    s.begin_object().ok()?;
+    let mut at = None;
+    while let Some(key) = s.next_key().ok()? {
+        if key == b"as_of_time" {
+            at = pt_feed::kalshi::parse_rfc3339(s.string().ok()?).map(|n| n.0 / 1_000_000);
+        } else {
+            s.skip_value().ok()?;
+        }
+    }
+    at
+}
+
 /// One order as the venue lists it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct VenueOrder<'a> {
@@ -207,5 +225,10 @@ mod tests {
         assert_eq!(parse_fills(fills, |f| got.push(f)).unwrap(), b"");
         assert_eq!(got[0].fee, Money::parse("0.0044").unwrap());
         assert!(parse_fills(b"{\"fills\":[{}]}", |_| {}).is_err());
+        assert_eq!(
+            parse_as_of(br#"{"as_of_time":"2026-12-07T12:00:00.123Z"}"#),
+            Some(1_796_644_800_123)
+        );
+        assert_eq!(parse_as_of(b"{}"), None);
     }
 }

@@ -17,15 +17,23 @@
 //!    step 2). Our orders the venue does not list at all never reached it:
 //!    they are rejected with [`NOT_AT_VENUE`].
 //!
-//! Not yet: waiting for the venue's `user_data_timestamp` to pass our last
-//! journaled write before step 1 (the simulator's reads do not lag).
+//! Before step 1 it asks `GET /exchange/user_data_timestamp` until the
+//! venue's reads are later than our last write (journaled before a restart,
+//! or written since) and than the channels' subscription, since the venue's
+//! reads lag the exchange: an order written just before a crash would
+//! otherwise look never arrived, and a fill made between the reads' copy
+//! and the subscription would be in neither.
 
 use super::codes::NOT_AT_VENUE;
-use super::reads::{self, FILLS_PATH, ORDERS_PATH};
+use super::reads::{self, AS_OF_PATH, FILLS_PATH, ORDERS_PATH};
 use super::state::{Live, Pending, State};
 use super::venue::{ForeignOrders, KalshiVenue};
 use super::wire::{self, BATCH_PATH, uuid_text, uuid16};
 use pt_engine::model::{ClientOrderId, Event, EventKind, Liquidity, Mode, Qty};
+
+/// How long to wait before asking again whether the venue's reads have
+/// caught up with our last write.
+const AS_OF_RETRY_NS: i64 = 20_000_000;
 
 /// Where reconciliation is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -42,10 +50,13 @@ impl State {
     /// Rebuilds the venue edge's tables from one orders-journal record.
     pub(super) fn resume(&mut self, record: &Event) {
         match record {
-            Event::Intent(i)
-                if i.effective_mode == Mode::Live && i.header.kind == EventKind::OrderNew =>
-            {
-                self.orders.insert(i.client_order_id, Live::new(*i));
+            Event::Intent(i) if i.effective_mode == Mode::Live => {
+                // Sent just after the market event it answered, at most.
+                let sent_ms = i.header.recv_ts.0.saturating_add(999_999) / 1_000_000;
+                self.last_write_ms = self.last_write_ms.max(sent_ms);
+                if i.header.kind == EventKind::OrderNew {
+                    self.orders.insert(i.client_order_id, Live::new(*i));
+                }
             }
             Event::Exec(r) if r.effective_mode == Mode::Live => {
                 let id = r.client_order_id;
@@ -262,13 +273,43 @@ impl KalshiVenue {
             .state
             .pending
             .values()
-            .any(|p| !matches!(p, Pending::Read { .. }))
+            .any(|p| !matches!(p, Pending::Read { .. } | Pending::AsOf))
         {
             // Answers still due; their outcome comes first.
             return;
         }
+        if self.state.now.0 < self.reconcile_not_before {
+            return;
+        }
         self.reconcile = Phase::Reading;
-        self.read(false, Vec::new());
+        // What was unknown until now, this round settles.
+        self.state.unknown_seen = false;
+        // First: are the venue's reads past our last write?
+        self.path.clear();
+        self.path.extend_from_slice(AS_OF_PATH.as_bytes());
+        self.body.clear();
+        let tag = self.tag(Pending::AsOf);
+        if !self.write(tag, "GET", Some(super::venue::SIG_AS_OF), None) {
+            self.state.pending.remove(&tag);
+            self.reconcile = Phase::Needed;
+        }
+    }
+
+    /// The venue said as of when its account reads are: read them once
+    /// they are later than our last write, else ask again shortly.
+    pub(super) fn on_as_of(&mut self, as_of: Option<i64>) {
+        match as_of {
+            // Later than our last write and than the channels' subscription:
+            // what happened before is in the reads, what after on the channels.
+            Some(at) if at > self.state.last_write_ms.max(self.state.subscribed_at_ms) => {
+                self.read(false, Vec::new());
+            }
+            _ => {
+                self.state.counters.reconcile_waits += 1;
+                self.reconcile = Phase::Needed;
+                self.reconcile_not_before = self.state.now.0.saturating_add(AS_OF_RETRY_NS);
+            }
+        }
     }
 
     /// Requests one page of fills (`fills`) or orders after `cursor`.

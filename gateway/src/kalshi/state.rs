@@ -3,6 +3,7 @@
 //! channel message turns into reports.
 
 use super::codes::venue_code;
+use super::reads;
 use super::venue::KalshiCounters;
 use super::wire::{self, ORDER_ID_LEN, uuid16};
 use pt_engine::model::{
@@ -29,6 +30,8 @@ pub(super) enum Pending {
     },
     /// The cancel of orders found at the venue that are not ours.
     Foreign,
+    /// `GET /exchange/user_data_timestamp`, before reconciliation reads.
+    AsOf,
 }
 
 /// One of our orders as the venue edge knows it.
@@ -87,6 +90,14 @@ pub(super) struct State {
     pub(super) listed: Vec<(ClientOrderId, super::reconcile::Listed, Price, Qty, Qty)>,
     /// Orders whose venue id reconciliation found.
     pub(super) acked_in_reconcile: Vec<ClientOrderId>,
+    /// The wall time (ms) of our last write to the venue: journaled intents
+    /// on resume, requests written since.
+    pub(super) last_write_ms: i64,
+    /// The wall time (ms) the channels were last subscribed.
+    pub(super) subscribed_at_ms: i64,
+    /// The answer to the last `user_data_timestamp` request (`Some(None)`:
+    /// it could not be read).
+    pub(super) as_of: Option<Option<i64>>,
 }
 
 impl State {
@@ -179,6 +190,12 @@ impl State {
                 self.pages.push((fills, page.flatten(), ok));
             }
             Pending::Foreign => {}
+            Pending::AsOf => {
+                let as_of = (r.status == 200)
+                    .then(|| reads::parse_as_of(r.body))
+                    .flatten();
+                self.as_of = Some(as_of);
+            }
             Pending::Amend(id) => {
                 if r.status >= 300 {
                     let code = self.refusal(&r);

@@ -41,6 +41,7 @@ const SIG_CREATE: usize = 0;
 pub(super) const SIG_CANCEL: usize = 1;
 pub(super) const SIG_FILLS: usize = 2;
 pub(super) const SIG_ORDERS: usize = 3;
+pub(super) const SIG_AS_OF: usize = 4;
 
 /// How to reach the venue.
 #[derive(Clone, Debug)]
@@ -111,6 +112,9 @@ pub struct KalshiCounters {
     pub reconnects: u64,
     /// Reconciliations completed.
     pub reconciliations: u64,
+    /// Times reconciliation waited for the venue's reads to pass our last
+    /// write.
+    pub reconcile_waits: u64,
     /// Fills found by reconciliation that the channels had not delivered.
     pub reconciled_fills: u64,
     /// Orders the venue did not list: rejected as never arrived.
@@ -137,6 +141,8 @@ pub struct KalshiVenue {
     pub(super) path: Vec<u8>,
     pub(super) state: State,
     pub(super) reconcile: Phase,
+    /// Engine time (ns) before which reconciliation does not start again.
+    pub(super) reconcile_not_before: i64,
     pub(super) foreign: ForeignOrders,
     /// Market event received → its order's request bytes handed to the
     /// socket (ns): the engine's share of wire-to-wire.
@@ -183,6 +189,10 @@ impl KalshiVenue {
                 method: "GET",
                 path: super::reads::ORDERS_PATH.to_owned(),
             },
+            FixedPath {
+                method: "GET",
+                path: super::reads::AS_OF_PATH.to_owned(),
+            },
         ];
         let max_orders = config.presign.max_orders;
         let presigner = Presigner::start(signer, paths, config.presign);
@@ -215,7 +225,11 @@ impl KalshiVenue {
                 foreign: Vec::new(),
                 listed: Vec::new(),
                 acked_in_reconcile: Vec::new(),
+                last_write_ms: 0,
+                subscribed_at_ms: 0,
+                as_of: None,
             },
+            reconcile_not_before: 0,
             reconcile: Phase::Needed,
             foreign: config.foreign,
             wire_share: pt_engine::pipeline::new_histogram(),
@@ -336,6 +350,7 @@ impl KalshiVenue {
                 self.state.counters.reads += 1;
             } else {
                 self.state.counters.writes += 1;
+                self.state.last_write_ms = now_ms;
             }
         }
         ok
@@ -471,6 +486,7 @@ impl KalshiVenue {
                         state.answer(id, EventKind::OrderUnknown, RejectCode::NONE);
                     }
                     Some(Pending::Read { fills }) => state.pages.push((fills, None, false)),
+                    Some(Pending::AsOf) => state.as_of = Some(None),
                     Some(Pending::Foreign) | None => {}
                 }
             }
@@ -492,6 +508,7 @@ impl KalshiVenue {
                 let sub =
                     br#"{"id":1,"cmd":"subscribe","params":{"channels":["fill","user_orders"]}}"#;
                 self.subscribed = ws.send_text(sub).is_ok();
+                self.state.subscribed_at_ms = pt_net::auth::now_ms();
                 // What the channels said while they were down is not
                 // replayed: read the account again.
                 self.state.unknown_seen = true;
@@ -522,6 +539,9 @@ impl Venue for KalshiVenue {
         let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
         self.pump_rest();
         self.pump_ws();
+        if let Some(as_of) = self.state.as_of.take() {
+            self.on_as_of(as_of);
+        }
         while let Some((fills, next, ok)) = self.state.pages.pop() {
             self.on_page(fills, next, ok);
         }

@@ -495,7 +495,8 @@ mod tests {
         let p = |s: &str| text(|w| put_price(w, Price::parse(s).unwrap()));
         assert_eq!(p("0.56").unwrap(), "\"0.5600\"");
         assert_eq!(p("0.01").unwrap(), "\"0.0100\"");
-        assert_eq!(p("0.012300").unwrap(), "\"0.012300\"");
+        assert_eq!(p("0.0123").unwrap(), "\"0.0123\"");
+        assert_eq!(p("0.012345").unwrap(), "\"0.012345\"");
         assert_eq!(p("0.99").unwrap(), "\"0.9900\"");
         for bad in ["0", "1", "1.5", "0.0000001", "-0.5"] {
             assert!(p(bad).is_err(), "{bad}");

@@ -23,7 +23,7 @@ impl<'a> Iterator for Levels<'a> {
 }
 
 /// A listed market and its book.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Market {
     pub(crate) spec: MarketSpec,
     pub(crate) bids: Ladder,

@@ -3,7 +3,7 @@
 use super::*;
 
 /// Cash, fills and fees.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Ledger {
     pub(crate) accounts: BTreeMap<UserId, Money>,
     /// Each ordinary user's fills, oldest first (ephemeral users' are not

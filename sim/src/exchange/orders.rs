@@ -3,7 +3,7 @@
 use super::*;
 
 /// One stored order.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) order: Order,
     /// [`uuid_key`] of its id.
@@ -21,7 +21,7 @@ pub(crate) struct Entry {
 /// Orders in a slab: every order of ordinary users, the resting orders of
 /// ephemeral ones. An index (held by a book queue or the expiry heap) stays
 /// valid while its order is stored; a freed slot is reused by a new order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct OrderStore {
     pub(crate) slots: Vec<Option<Entry>>,
     /// Free slots, reused last-freed first.

@@ -66,6 +66,11 @@ pub(crate) struct RunArgs {
     /// time; read them from GET /sim/admin/probe.
     #[arg(long)]
     probe: bool,
+    /// Serve the account reads (balance, orders, fills, positions) from a
+    /// copy up to this many ms old, as Kalshi's lag; GET
+    /// /exchange/user_data_timestamp says as of when.
+    #[arg(long, default_value_t = 0, value_name = "MS")]
+    user_data_lag_ms: u64,
 }
 
 #[derive(Debug, clap::Args)]
@@ -118,6 +123,7 @@ fn run_sim(args: RunArgs) -> anyhow::Result<()> {
         },
         probe: args.probe,
         ping_ms: 10_000,
+        user_data_lag_ms: args.user_data_lag_ms,
     };
     if !args.listen.ip().is_loopback() {
         eprintln!(

@@ -44,9 +44,15 @@ pub fn keygen(id: &str, keys: &Path, private: &Path) {
 /// its CA to `ca`, at `rate` messages/s; returns it once it has said where
 /// it listens (read from its REST line).
 pub fn start_sim(keys: &Path, ca: &Path, rate: u64) -> (Child, SocketAddr) {
+    start_sim_with(keys, ca, rate, &[])
+}
+
+/// [`start_sim`] with more `pt sim run` arguments.
+pub fn start_sim_with(keys: &Path, ca: &Path, rate: u64, extra: &[&str]) -> (Child, SocketAddr) {
     let mut child = Child(
         pt().args(["sim", "run", "--listen", "127.0.0.1:0", "--rate"])
             .arg(rate.to_string())
+            .args(extra)
             .arg("--keys")
             .arg(keys)
             .arg("--ca-out")
