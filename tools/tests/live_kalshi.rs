@@ -45,6 +45,16 @@ fn sim() -> Sim {
 
 /// A simulator whose account reads lag by `lag_ms`.
 fn sim_lagging(lag_ms: u64) -> Sim {
+    sim_with(SimConfig {
+        markets: 4,
+        rate: 0,
+        user_data_lag_ms: lag_ms,
+        ..SimConfig::default()
+    })
+}
+
+/// A simulator with `config`, keys for the engine and a maker.
+fn sim_with(config: SimConfig) -> Sim {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -54,14 +64,8 @@ fn sim_lagging(lag_ms: u64) -> Sim {
     let mut store = KeyStore::empty();
     store.insert("engine", engine_key.to_public_key());
     store.insert("maker", maker_key.to_public_key());
-    let config = SimConfig {
-        markets: 4,
-        rate: 0,
-        user_data_lag_ms: lag_ms,
-        ..SimConfig::default()
-    };
     let running = rt.block_on(start_with_keys(config, store)).unwrap();
-    let tickers = pt_sim::server::market_specs(4, 0)
+    let tickers = pt_sim::server::market_specs(running.shared.config.markets, 0)
         .into_iter()
         .map(|m| m.ticker)
         .collect();
@@ -141,13 +145,13 @@ impl Sim {
 type Live = Harness<KalshiVenue>;
 
 fn harness(venue: KalshiVenue, mode: Mode) -> Live {
-    let mut h = Harness::with_live(
-        Some(RiskPolicy::default()),
-        mode,
-        true,
-        PaperConfig::default(),
-        venue,
-    );
+    // A venue tier's order budget, so that the venue's limit is the one hit.
+    let policy = RiskPolicy::from_toml(
+        "[rate]\ncapacity = 100000\nrefill_per_second = 100000\n",
+        "test policy",
+    )
+    .unwrap();
+    let mut h = Harness::with_live(Some(policy), mode, true, PaperConfig::default(), venue);
     for m in 0..4 {
         h.quote(m, "0.40", "0.60", 50);
     }
@@ -364,4 +368,98 @@ fn shadow_mode_writes_nothing_to_the_venue() {
         sim.engine_orders().is_empty(),
         "the sim received an order in shadow mode"
     );
+}
+
+#[test]
+fn a_rate_limited_or_paused_venue_is_waited_out_and_reported() {
+    let mut faults = pt_sim::faults::Faults::default();
+    faults.rate_limit_tier = "basic".to_owned();
+    let sim = sim_with(SimConfig {
+        markets: 4,
+        rate: 0,
+        faults,
+        ..SimConfig::default()
+    });
+    let mut h = harness(sim.venue(), Mode::Live);
+    until(&mut h, "the venue edge to reconcile", |h, _| {
+        h.gw.live().reconciled()
+    });
+    // Basic's write bucket holds 100 tokens, ten creates: a burst of 16
+    // meets 429s; the creates that follow wait rather than being sent.
+    let mut n = 0;
+    let mut wave = |h: &mut Live, count: u64| {
+        let mut ids = Vec::new();
+        for _ in 0..count {
+            n += 1;
+            let mut o = h.new_order(1, n, (n % 4) as u32, Side::Buy, "0.30", 1);
+            o.order_flags = order_flags::POST_ONLY;
+            h.send(o);
+            ids.push(o.client_order_id);
+        }
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ids.iter().all(|id| {
+            h.gw.oms()
+                .get(*id)
+                .is_none_or(|o| o.state == OrderState::Acked)
+        }) {
+            h.advance(100_000);
+            assert!(Instant::now() < deadline, "creates unanswered");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+    };
+    wave(&mut h, 16);
+    wave(&mut h, 5);
+    let c = h.gw.live().counters();
+    assert!(c.rate_limited >= 1, "{c:?}");
+    assert!(
+        c.throttled >= 1,
+        "creates were sent into an empty bucket: {c:?}"
+    );
+    let rate = h.gw.counters().rejects[0];
+    assert!(
+        rate >= c.rate_limited + c.throttled,
+        "venue rejects counted by the gate: {rate}"
+    );
+    // After the wait, a create goes through again.
+    std::thread::sleep(Duration::from_millis(1_200));
+    h.advance(1_200_000_000);
+    let mut later = h.new_order(1, 100, 0, Side::Buy, "0.31", 1);
+    later.order_flags = order_flags::POST_ONLY;
+    h.send(later);
+    until(&mut h, "the create after the wait", |h, _| {
+        h.gw.oms()
+            .get(later.client_order_id)
+            .is_some_and(|o| o.state == OrderState::Acked)
+    });
+
+    // A trading pause: creates are refused with the venue's reason, a
+    // cancel still works.
+    let (status, v) = sim.rt.block_on(sim.maker.raw_request(
+        "POST",
+        "/sim/admin/pause",
+        Some(&json!({"paused": true})),
+        None,
+    ));
+    assert_eq!(status, 200, "{v}");
+    std::thread::sleep(Duration::from_millis(1_200));
+    h.advance(1_200_000_000);
+    let mut paused = h.new_order(1, 101, 1, Side::Buy, "0.31", 1);
+    paused.order_flags = order_flags::POST_ONLY;
+    h.send(paused);
+    let out = until(&mut h, "the refusal in the pause", |_, r| {
+        r.iter().any(|r| r.header.kind == EventKind::Reject)
+    });
+    let reject = out
+        .iter()
+        .find(|r| r.header.kind == EventKind::Reject)
+        .unwrap();
+    assert_eq!(
+        codes::venue_code_name(reject.reject_code),
+        "trading_is_paused"
+    );
+    let cancel = h.cancel(1, 102, later.client_order_id);
+    h.send(cancel);
+    until(&mut h, "the cancel in the pause", |h, _| {
+        h.gw.oms().get(later.client_order_id).is_none()
+    });
 }

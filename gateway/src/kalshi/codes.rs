@@ -31,6 +31,14 @@ pub const RATE_LIMITED: RejectCode = RejectCode(1020);
 pub const UNAUTHORIZED: RejectCode = RejectCode(1021);
 /// A server error (`5xx`) that still refused the request.
 pub const SERVER_ERROR: RejectCode = RejectCode(1022);
+/// The request could not be written (the connection busy or down): the
+/// venue never saw it. A venue-range code, so that the order it refers to
+/// is closed like any venue refusal (a gateway code means the gate refused
+/// the intent before it became an order).
+pub const NOT_SENT: RejectCode = RejectCode(1023);
+/// The order cannot be written exactly in the venue's terms (its price or
+/// count, or an instrument without a ticker).
+pub const UNSENDABLE: RejectCode = RejectCode(1024);
 /// Reconciliation found that the venue never received the order.
 pub const NOT_AT_VENUE: RejectCode = RejectCode(1030);
 /// A refusal with a code not in [`TABLE`].
@@ -60,6 +68,8 @@ pub fn venue_code_name(code: RejectCode) -> &'static str {
         UNAUTHORIZED => "unauthorized",
         SERVER_ERROR => "server_error",
         NOT_AT_VENUE => "not_at_venue",
+        NOT_SENT => "not_sent",
+        UNSENDABLE => "unsendable",
         _ => TABLE
             .iter()
             .find(|(_, n)| *n == code.0)

@@ -15,6 +15,10 @@ use pt_net::Response;
 use pt_net::presign::{Presigned, Presigner};
 use std::collections::{HashMap, HashSet, VecDeque};
 
+/// The first and the longest wait after a 429.
+const BACKOFF_MIN_NS: i64 = 50_000_000;
+const BACKOFF_MAX_NS: i64 = 1_000_000_000;
+
 /// Trade ids remembered for deduplication.
 pub(super) const SEEN_TRADES: usize = 65_536;
 
@@ -93,6 +97,10 @@ pub(super) struct State {
     /// The wall time (ms) of our last write to the venue: journaled intents
     /// on resume, requests written since.
     pub(super) last_write_ms: i64,
+    /// After a 429, creates wait until this engine time (ns).
+    pub(super) throttled_until: i64,
+    /// The current wait after a 429 (ns); 0 once a create went through.
+    pub(super) backoff_ns: i64,
     /// The wall time (ms) the channels were last subscribed.
     pub(super) subscribed_at_ms: i64,
     /// The answer to the last `user_data_timestamp` request (`Some(None)`:
@@ -209,6 +217,10 @@ impl State {
     pub(super) fn refusal(&mut self, r: &Response<'_>) -> RejectCode {
         if r.status == 429 {
             self.counters.rate_limited += 1;
+            // No Retry-After: wait for the venue's bucket to refill, longer
+            // each time it is still empty (50 ms doubling to 1 s).
+            self.backoff_ns = (self.backoff_ns * 2).clamp(BACKOFF_MIN_NS, BACKOFF_MAX_NS);
+            self.throttled_until = self.now.0.saturating_add(self.backoff_ns);
         }
         venue_code(r.status, wire::parse_error(r.body).code)
     }
@@ -221,6 +233,7 @@ impl State {
     ) {
         match r.status {
             200 | 201 => {
+                self.backoff_ns = 0;
                 let Ok(ack) = wire::parse_ack(r.body) else {
                     self.counters.bad_messages += 1;
                     self.answer(id, EventKind::OrderUnknown, RejectCode::NONE);

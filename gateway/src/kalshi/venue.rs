@@ -22,6 +22,7 @@
 //! path is signed once its venue id is known. A request with no fresh
 //! signature is signed inline and counted (`inline_signs`).
 
+use super::codes;
 use super::reconcile::Phase;
 use super::state::{Live, Pending, SEEN_TRADES, State};
 use super::wire::{self, BATCH_PATH, CREATE_PATH};
@@ -88,6 +89,8 @@ pub struct KalshiCounters {
     pub rejects: u64,
     /// `429` answers.
     pub rate_limited: u64,
+    /// Creates refused here while waiting out a 429.
+    pub throttled: u64,
     /// `5xx` answers.
     pub server_errors: u64,
     /// `409 order_already_exists` on a create.
@@ -227,6 +230,8 @@ impl KalshiVenue {
                 acked_in_reconcile: Vec::new(),
                 last_write_ms: 0,
                 subscribed_at_ms: 0,
+                throttled_until: 0,
+                backoff_ns: 0,
                 as_of: None,
             },
             reconcile_not_before: 0,
@@ -365,8 +370,15 @@ impl KalshiVenue {
 
     fn send_new(&mut self, o: &OrderIntent) {
         let id = o.client_order_id;
+        if self.state.now.0 < self.state.throttled_until {
+            // The venue's bucket was empty a moment ago: refused here,
+            // without a request that would only be refused there.
+            self.state.counters.throttled += 1;
+            self.state.reject(o, super::codes::RATE_LIMITED);
+            return;
+        }
         let Some(ticker) = self.state.tickers.get(o.header.instrument.0 as usize) else {
-            self.state.reject(o, RejectCode::UNKNOWN_INSTRUMENT);
+            self.state.reject(o, codes::UNSENDABLE);
             return;
         };
         self.body.clear();
@@ -384,12 +396,7 @@ impl KalshiVenue {
             },
         );
         if written.is_err() {
-            let code = if matches!(written, Err(wire::WireError::Price(_))) {
-                RejectCode::BAD_PRICE
-            } else {
-                RejectCode::BAD_QTY
-            };
-            self.state.reject(o, code);
+            self.state.reject(o, codes::UNSENDABLE);
             return;
         }
         self.path.clear();
@@ -400,7 +407,7 @@ impl KalshiVenue {
         if !self.write(tag, "POST", Some(SIG_CREATE), None) {
             self.state.pending.remove(&tag);
             self.state.orders.remove(&id);
-            self.state.reject(o, RejectCode::NO_VENUE);
+            self.state.reject(o, codes::NOT_SENT);
         }
     }
 
@@ -424,7 +431,7 @@ impl KalshiVenue {
         if !self.write(tag, "DELETE", Some(SIG_CANCEL), None) {
             self.state.pending.remove(&tag);
             self.state
-                .answer(target, EventKind::CancelRejected, RejectCode::NO_VENUE);
+                .answer(target, EventKind::CancelRejected, codes::NOT_SENT);
         }
     }
 
@@ -441,7 +448,7 @@ impl KalshiVenue {
         self.body.clear();
         if wire::put_amend(&mut self.body, ticker, live.intent.side, o.price, o.qty).is_err() {
             self.state
-                .answer(target, EventKind::ReplaceRejected, RejectCode::BAD_PRICE);
+                .answer(target, EventKind::ReplaceRejected, codes::UNSENDABLE);
             return;
         }
         self.path.clear();
@@ -450,7 +457,7 @@ impl KalshiVenue {
         if !self.write(tag, "POST", None, live.amend_sig) {
             self.state.pending.remove(&tag);
             self.state
-                .answer(target, EventKind::ReplaceRejected, RejectCode::NO_VENUE);
+                .answer(target, EventKind::ReplaceRejected, codes::NOT_SENT);
         }
     }
 
