@@ -372,8 +372,10 @@ fn shadow_mode_writes_nothing_to_the_venue() {
 
 #[test]
 fn a_rate_limited_or_paused_venue_is_waited_out_and_reported() {
-    let mut faults = pt_sim::faults::Faults::default();
-    faults.rate_limit_tier = "basic".to_owned();
+    let faults = pt_sim::faults::Faults {
+        rate_limit_tier: "basic".to_owned(),
+        ..Default::default()
+    };
     let sim = sim_with(SimConfig {
         markets: 4,
         rate: 0,
