@@ -123,6 +123,12 @@ pub(crate) fn run(args: EngineArgs) -> anyhow::Result<()> {
             config.feed.markets.len()
         );
         println!("  placement {:?}", config.placement);
+        if config.mode != pt_engine::model::Mode::Paper {
+            println!(
+                "  venue: Kalshi order entry at {}:{} (signed with feed.key_id); orders at the venue this engine did not place: {:?}",
+                config.feed.host, config.feed.port, config.foreign_orders
+            );
+        }
         for (i, s) in config.strategies.iter().enumerate() {
             println!("  strategy {}: {s:?}", i + 1);
         }
