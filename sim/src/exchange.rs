@@ -52,6 +52,7 @@ use serde::{Deserialize, Serialize};
 
 mod book;
 mod fees;
+mod groups;
 mod ids;
 mod ledger;
 mod matching;
@@ -128,6 +129,10 @@ pub struct Exchange {
     pub(crate) markets: BTreeMap<String, Market>,
     pub(crate) orders: OrderStore,
     pub(crate) ledger: Ledger,
+    /// Order groups by id.
+    pub(crate) groups: BTreeMap<String, groups::OrderGroup>,
+    /// The group of each order placed in one.
+    pub(crate) group_of: HashMap<String, String>,
 }
 
 impl Exchange {
@@ -140,6 +145,8 @@ impl Exchange {
             markets: BTreeMap::new(),
             orders: OrderStore::default(),
             ledger: Ledger::default(),
+            groups: BTreeMap::new(),
+            group_of: HashMap::new(),
         }
     }
 
@@ -448,15 +455,24 @@ impl Exchange {
             events,
             subject: Some(idx),
         };
+        let events_from = ctx.events.len();
         if fok && ctx.fillable(idx) < count {
             ctx.finish(idx, true);
         } else {
             let stopped = ctx.match_taker(idx);
             ctx.finish(idx, cancel_rest || stopped);
         }
-        self.orders
+        let placed = self
+            .orders
             .conclude(idx)
-            .ok_or_else(|| Reject::order_not_found(""))
+            .ok_or_else(|| Reject::order_not_found(""));
+        // Resting orders in groups that this one traded with.
+        // (The order's own fills are counted by `place_in_group`.)
+        if let Ok(p) = &placed {
+            let taker = p.order_id.clone();
+            self.count_group_fills(events_from, events, now_ms, &|id| id != taker);
+        }
+        placed
     }
 
     /// Cancels a resting order of `user`; returns its state and the count

@@ -28,6 +28,7 @@ pub mod faults;
 pub mod model;
 pub mod render;
 pub mod rest;
+mod rest_groups;
 pub mod server;
 pub mod state;
 pub mod tls;

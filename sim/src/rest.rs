@@ -11,6 +11,7 @@ use crate::exchange::{
 };
 use crate::faults::{self, Faults};
 use crate::render;
+use crate::rest_groups as groups;
 use crate::state::{Shared, lock, now_ms};
 use crate::wire::{FieldError, parse_count, parse_price};
 use axum::Router;
@@ -32,7 +33,7 @@ pub const WS_PATH: &str = "/trade-api/ws/v2";
 /// Most orders one batch may hold.
 pub const MAX_BATCH: usize = 20;
 
-type App = State<Arc<Shared>>;
+pub(crate) type App = State<Arc<Shared>>;
 
 /// The REST and admin routes; the server adds the WebSocket route and the
 /// state.
@@ -64,6 +65,16 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route(
             "/portfolio/events/orders/{order_id}/decrease",
             post(decrease_order),
+        )
+        .route("/portfolio/order_groups/create", post(groups::create))
+        .route("/portfolio/order_groups/{group_id}", get(groups::get_one))
+        .route(
+            "/portfolio/order_groups/{group_id}/reset",
+            axum::routing::put(groups::reset),
+        )
+        .route(
+            "/portfolio/order_groups/{group_id}/trigger",
+            axum::routing::put(groups::trigger),
         );
     let admin = Router::new()
         .route("/faults", get(get_faults).post(set_faults))
@@ -77,7 +88,7 @@ pub fn routes() -> Router<Arc<Shared>> {
         .fallback(not_found)
 }
 
-fn reject(r: &Reject) -> Response {
+pub(crate) fn reject(r: &Reject) -> Response {
     error(
         StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
         r.code,
@@ -89,7 +100,7 @@ fn bad_request(e: &FieldError) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid_parameters", &e.0)
 }
 
-fn ok(status: StatusCode, body: Value) -> Response {
+pub(crate) fn ok(status: StatusCode, body: Value) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
@@ -103,7 +114,7 @@ async fn not_found(uri: Uri) -> Response {
 
 /// What every request passes first: injected delay and 5xx bursts, then
 /// (for private requests) the signature, then the token bucket.
-async fn gate(
+pub(crate) async fn gate(
     shared: &Shared,
     headers: &HeaderMap,
     method: &Method,
@@ -465,7 +476,6 @@ struct CreateOrder {
     reduce_only: bool,
     #[serde(default)]
     subaccount: u32,
-    #[allow(dead_code)]
     order_group_id: Option<String>,
     #[allow(dead_code)]
     exchange_index: Option<i64>,
@@ -526,7 +536,7 @@ impl CreateOrder {
 }
 
 /// Parses a JSON body into `T`; a 400 naming what is wrong otherwise.
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
+pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| {
         error(
             StatusCode::BAD_REQUEST,
@@ -561,7 +571,14 @@ fn place(s: &Shared, user: UserId, req: &CreateOrder) -> Result<Value, Reject> {
     if let Some(r) = injected_reject(s) {
         return Err(r);
     }
-    s.with_exchange(|ex, now, ev| ex.place(order, now, ev).map(|o| render::order_ack(&o, now)))
+    let group = req.order_group_id.clone().filter(|g| !g.is_empty());
+    s.with_exchange(|ex, now, ev| {
+        match &group {
+            Some(g) => ex.place_in_group(order, g, now, ev),
+            None => ex.place(order, now, ev),
+        }
+        .map(|o| render::order_ack(&o, now))
+    })
 }
 
 async fn create_order(State(s): App, h: HeaderMap, m: Method, u: Uri, b: Bytes) -> Response {

@@ -83,6 +83,7 @@ fn main() {
             presign: PresignConfig::default(),
             max_in_flight: 16,
             foreign: ForeignOrders::Cancel,
+            order_groups: None,
         },
         Arc::new(signer_for("engine", &key)),
     )

@@ -125,6 +125,15 @@ impl Sim {
     }
 
     fn venue_with(&self, foreign: ForeignOrders) -> KalshiVenue {
+        self.venue_grouped(foreign, None)
+    }
+
+    /// With `order_groups`: (strategies, contracts per 15 s).
+    fn venue_grouped(
+        &self,
+        foreign: ForeignOrders,
+        order_groups: Option<(u16, u64)>,
+    ) -> KalshiVenue {
         let ca = self.running.ca_pem.as_deref().unwrap();
         let cfg = tls::client_config_from_ca_pem(ca, std::path::Path::new("(sim CA)")).unwrap();
         let port = self.running.addr.port();
@@ -137,6 +146,7 @@ impl Sim {
             presign: PresignConfig::default(),
             max_in_flight: 16,
             foreign,
+            order_groups,
         };
         KalshiVenue::connect(config, Arc::new(signer_for("engine", &keys().0))).unwrap()
     }
@@ -464,4 +474,55 @@ fn a_rate_limited_or_paused_venue_is_waited_out_and_reported() {
     until(&mut h, "the cancel in the pause", |h, _| {
         h.gw.oms().get(later.client_order_id).is_none()
     });
+}
+
+#[test]
+fn a_strategys_order_group_cancels_its_orders_past_the_limit() {
+    let sim = sim();
+    // Strategy 1's group allows 3 contracts in 15 s.
+    let mut h = harness(
+        sim.venue_grouped(ForeignOrders::Cancel, Some((1, 3))),
+        Mode::Live,
+    );
+    until(&mut h, "the venue edge to reconcile", |h, _| {
+        h.gw.live().reconciled()
+    });
+    // A resting quote, then the maker takes 5 from another of ours: the
+    // group passes its limit and the venue cancels the resting one.
+    let mut resting = h.new_order(1, 1, 0, Side::Buy, "0.40", 2);
+    resting.order_flags = order_flags::POST_ONLY;
+    h.send(resting);
+    let mut sell = h.new_order(1, 2, 1, Side::Sell, "0.55", 5);
+    sell.order_flags = order_flags::POST_ONLY;
+    h.send(sell);
+    until(&mut h, "both acks", |h, _| {
+        [resting.client_order_id, sell.client_order_id]
+            .iter()
+            .all(|id| {
+                h.gw.oms()
+                    .get(*id)
+                    .is_some_and(|o| o.state == OrderState::Acked)
+            })
+    });
+    sim.rest(1, "bid", "0.5500", "5.00");
+    until(&mut h, "the group to cancel the resting quote", |h, _| {
+        h.gw.oms().get(resting.client_order_id).is_none()
+    });
+    assert_eq!(h.gw.ledger(Mode::Live).position(InstrumentId(1)).qty, q(-5));
+    // And new orders in the group are refused with the venue's reason.
+    let mut more = h.new_order(1, 3, 0, Side::Buy, "0.40", 1);
+    more.order_flags = order_flags::POST_ONLY;
+    h.send(more);
+    let out = until(&mut h, "the group's refusal", |_, r| {
+        r.iter().any(|r| r.header.kind == EventKind::Reject)
+    });
+    let reject = out
+        .iter()
+        .find(|r| r.header.kind == EventKind::Reject)
+        .unwrap();
+    assert_eq!(
+        codes::venue_code_name(reject.reject_code),
+        "exceeded_order_group_risk_limit"
+    );
+    assert_eq!(h.gw.live().counters().inline_signs, 0);
 }

@@ -11,6 +11,24 @@ pub const ORDERS_PATH: &str = "/trade-api/v2/portfolio/orders";
 /// `GET` the account's fills.
 pub const FILLS_PATH: &str = "/trade-api/v2/portfolio/fills";
 
+/// `POST` creates an order group.
+pub const GROUPS_PATH: &str = "/trade-api/v2/portfolio/order_groups/create";
+
+/// The `order_group_id` of a create-group response.
+pub fn parse_group_id(body: &[u8]) -> Option<&[u8]> {
+    let mut s = Scanner::new(body);
+    s.begin_object().ok()?;
+    let mut id = None;
+    while let Some(key) = s.next_key().ok()? {
+        if key == b"order_group_id" {
+            id = Some(s.string().ok()?);
+        } else {
+            s.skip_value().ok()?;
+        }
+    }
+    id.filter(|i| !i.is_empty() && i.len() <= 64)
+}
+
 /// `GET` as of when the account reads' data is.
 pub const AS_OF_PATH: &str = "/trade-api/v2/exchange/user_data_timestamp";
 

@@ -36,6 +36,8 @@ pub(super) enum Pending {
     Foreign,
     /// `GET /exchange/user_data_timestamp`, before reconciliation reads.
     AsOf,
+    /// Creating strategy `.0`'s order group.
+    Group(u16),
 }
 
 /// One of our orders as the venue edge knows it.
@@ -106,6 +108,8 @@ pub(super) struct State {
     /// The answer to the last `user_data_timestamp` request (`Some(None)`:
     /// it could not be read).
     pub(super) as_of: Option<Option<i64>>,
+    /// Order groups created during the last pump: (strategy, id).
+    pub(super) groups_made: Vec<(u16, String)>,
 }
 
 impl State {
@@ -198,6 +202,12 @@ impl State {
                 self.pages.push((fills, page.flatten(), ok));
             }
             Pending::Foreign => {}
+            Pending::Group(strategy) => match (r.status, reads::parse_group_id(r.body)) {
+                (200 | 201, Some(id)) => self
+                    .groups_made
+                    .push((strategy, String::from_utf8_lossy(id).into_owned())),
+                _ => self.counters.bad_messages += 1,
+            },
             Pending::AsOf => {
                 let as_of = (r.status == 200)
                     .then(|| reads::parse_as_of(r.body))

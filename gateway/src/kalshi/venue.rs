@@ -43,6 +43,7 @@ pub(super) const SIG_CANCEL: usize = 1;
 pub(super) const SIG_FILLS: usize = 2;
 pub(super) const SIG_ORDERS: usize = 3;
 pub(super) const SIG_AS_OF: usize = 4;
+const SIG_GROUPS: usize = 5;
 
 /// How to reach the venue.
 #[derive(Clone, Debug)]
@@ -61,6 +62,12 @@ pub struct KalshiConfig {
     /// What reconciliation does with orders resting at the venue that are
     /// not ours.
     pub foreign: ForeignOrders,
+    /// With `Some((strategies, contracts))`, an order group is created at
+    /// connect for each of strategies 1..=strategies with this contracts
+    /// limit over Kalshi's rolling 15 s window, and each strategy's orders
+    /// are placed in its group: the venue cancels them and refuses more
+    /// when the limit is passed, backing up the engine's own kill switch.
+    pub order_groups: Option<(u16, u64)>,
 }
 
 /// Orders resting at the venue that this engine did not place (or whose
@@ -147,6 +154,9 @@ pub struct KalshiVenue {
     /// Engine time (ns) before which reconciliation does not start again.
     pub(super) reconcile_not_before: i64,
     pub(super) foreign: ForeignOrders,
+    /// Each strategy's order group id, by strategy id (index 0 unused),
+    /// once created.
+    groups: Vec<Option<String>>,
     /// Market event received → its order's request bytes handed to the
     /// socket (ns): the engine's share of wire-to-wire.
     wire_share: hdrhistogram::Histogram<u64>,
@@ -196,6 +206,10 @@ impl KalshiVenue {
                 method: "GET",
                 path: super::reads::AS_OF_PATH.to_owned(),
             },
+            FixedPath {
+                method: "POST",
+                path: super::reads::GROUPS_PATH.to_owned(),
+            },
         ];
         let max_orders = config.presign.max_orders;
         let presigner = Presigner::start(signer, paths, config.presign);
@@ -228,6 +242,7 @@ impl KalshiVenue {
                 foreign: Vec::new(),
                 listed: Vec::new(),
                 acked_in_reconcile: Vec::new(),
+                groups_made: Vec::new(),
                 last_write_ms: 0,
                 subscribed_at_ms: 0,
                 throttled_until: 0,
@@ -237,11 +252,28 @@ impl KalshiVenue {
             reconcile_not_before: 0,
             reconcile: Phase::Needed,
             foreign: config.foreign,
+            groups: Vec::new(),
             wire_share: pt_engine::pipeline::new_histogram(),
             write_started: Nanos::UNSET,
         };
         venue.reconnect_rest()?;
         venue.reconnect_ws()?;
+        if let Some((strategies, contracts)) = config.order_groups {
+            venue.groups = vec![None; usize::from(strategies) + 1];
+            for strategy in 1..=strategies {
+                venue.path.clear();
+                venue
+                    .path
+                    .extend_from_slice(super::reads::GROUPS_PATH.as_bytes());
+                venue.body.clear();
+                let _ = std::io::Write::write_fmt(
+                    &mut venue.body,
+                    format_args!("{{\"contracts_limit\":{contracts}}}"),
+                );
+                let tag = venue.tag(Pending::Group(strategy));
+                venue.write(tag, "POST", Some(SIG_GROUPS), None);
+            }
+        }
         Ok(venue)
     }
 
@@ -254,7 +286,9 @@ impl KalshiVenue {
 
     /// Whether the REST connection is open and the channels subscribed.
     pub fn ready(&self) -> bool {
-        self.rest.as_ref().is_some_and(HttpConn::is_open) && self.subscribed
+        self.rest.as_ref().is_some_and(HttpConn::is_open)
+            && self.subscribed
+            && self.groups.iter().skip(1).all(Option::is_some)
     }
 
     /// Market event received → the order's request written to the socket,
@@ -392,7 +426,10 @@ impl KalshiVenue {
                 price: o.price,
                 time_in_force: o.time_in_force,
                 flags: o.order_flags,
-                order_group_id: None,
+                order_group_id: self
+                    .groups
+                    .get(usize::from(o.strategy.0))
+                    .and_then(|g| g.as_deref()),
             },
         );
         if written.is_err() {
@@ -494,6 +531,7 @@ impl KalshiVenue {
                     }
                     Some(Pending::Read { fills }) => state.pages.push((fills, None, false)),
                     Some(Pending::AsOf) => state.as_of = Some(None),
+                    Some(Pending::Group(_)) => state.counters.bad_messages += 1,
                     Some(Pending::Foreign) | None => {}
                 }
             }
@@ -546,6 +584,11 @@ impl Venue for KalshiVenue {
         let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
         self.pump_rest();
         self.pump_ws();
+        while let Some((strategy, id)) = self.state.groups_made.pop() {
+            if let Some(slot) = self.groups.get_mut(usize::from(strategy)) {
+                *slot = Some(id);
+            }
+        }
         if let Some(as_of) = self.state.as_of.take() {
             self.on_as_of(as_of);
         }

@@ -9,6 +9,8 @@
 //! heartbeat_ms = 100          # clock ticks into the md journal
 //! on_stop = "cancel"          # cancel | leave: open orders at a clean stop
 //! foreign_orders = "cancel"   # cancel | leave: orders at the venue this engine did not place
+//! order_group_contracts = 200 # optional: each strategy's orders in a venue order group that
+//!                             # cancels them past this many contracts matched in 15 s
 //! risk_policy = "risk.toml"   # optional; the defaults otherwise (paper and shadow only)
 //!
 //! [feed]                      # Kalshi's WebSocket, or `pt sim run`
@@ -57,6 +59,7 @@ struct File {
     heartbeat_ms: Field,
     on_stop: Option<Spanned<String>>,
     foreign_orders: Option<Spanned<String>>,
+    order_group_contracts: Field,
     risk_policy: Option<String>,
     feed: FeedFile,
     #[serde(default)]
@@ -159,6 +162,9 @@ pub struct EngineConfig {
     /// What reconciliation does with orders at the venue this engine did
     /// not place (shadow and live).
     pub foreign_orders: ForeignOrders,
+    /// Each strategy's orders in a venue order group with this contracts
+    /// limit per 15 s (shadow and live; none without it).
+    pub order_group_contracts: Option<u64>,
     pub policy: Option<RiskPolicy>,
     pub paper: PaperConfig,
     pub placement: Placement,
@@ -250,6 +256,15 @@ impl EngineConfig {
             ],
         )?;
         let heartbeat_ms = r.count("heartbeat_ms", &file.heartbeat_ms, 100, 1)?;
+        let order_group_contracts = match &file.order_group_contracts {
+            None => None,
+            Some(_) => Some(u64::from(r.count(
+                "order_group_contracts",
+                &file.order_group_contracts,
+                1,
+                1,
+            )?)),
+        };
         let policy = match &file.risk_policy {
             Some(p) => Some(RiskPolicy::load(&path(p))?),
             None => None,
@@ -307,6 +322,7 @@ impl EngineConfig {
             heartbeat: Duration::from_millis(u64::from(heartbeat_ms)),
             on_stop,
             foreign_orders,
+            order_group_contracts,
             policy,
             paper,
             placement,

@@ -329,6 +329,9 @@ pub fn live_venue(config: &EngineConfig, feed: &FeedConfig) -> anyhow::Result<Li
             presign: pt_net::presign::PresignConfig::default(),
             max_in_flight: 32,
             foreign: config.foreign_orders,
+            order_groups: config
+                .order_group_contracts
+                .map(|n| (config.strategies.len() as u16, n)),
         },
         signer,
     )
