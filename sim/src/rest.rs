@@ -5,7 +5,7 @@
 // allocation to every error path of a slow-path server.
 #![allow(clippy::result_large_err)]
 
-use crate::access::{authenticate, error};
+use crate::access::{App, body, error, gate, ok, reject};
 use crate::exchange::{
     BookSide, Exchange, NewOrder, Order, Outcome, Reject, SelfTradePrevention, TimeInForce, UserId,
 };
@@ -18,7 +18,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use rand::Rng as _;
 use serde::Deserialize;
@@ -26,14 +26,11 @@ use serde_json::{Value, json};
 use std::collections::HashMap;
 use std::sync::Arc;
 
-/// The URL prefix of the REST API.
-pub const PREFIX: &str = "/trade-api/v2";
+pub use crate::access::PREFIX;
 /// The path of the WebSocket API.
 pub const WS_PATH: &str = "/trade-api/ws/v2";
 /// Most orders one batch may hold.
 pub const MAX_BATCH: usize = 20;
-
-pub(crate) type App = State<Arc<Shared>>;
 
 /// The REST and admin routes; the server adds the WebSocket route and the
 /// state.
@@ -88,20 +85,8 @@ pub fn routes() -> Router<Arc<Shared>> {
         .fallback(not_found)
 }
 
-pub(crate) fn reject(r: &Reject) -> Response {
-    error(
-        StatusCode::from_u16(r.status).unwrap_or(StatusCode::BAD_REQUEST),
-        r.code,
-        &r.message,
-    )
-}
-
 fn bad_request(e: &FieldError) -> Response {
     error(StatusCode::BAD_REQUEST, "invalid_parameters", &e.0)
-}
-
-pub(crate) fn ok(status: StatusCode, body: Value) -> Response {
-    (status, axum::Json(body)).into_response()
 }
 
 async fn not_found(uri: Uri) -> Response {
@@ -112,54 +97,6 @@ async fn not_found(uri: Uri) -> Response {
     )
 }
 
-/// What every request passes first: injected delay and 5xx bursts, then
-/// (for private requests) the signature, then the token bucket.
-pub(crate) async fn gate(
-    shared: &Shared,
-    headers: &HeaderMap,
-    method: &Method,
-    uri: &Uri,
-    private: bool,
-    write: Option<u64>,
-) -> Result<UserId, Response> {
-    let faults = shared.faults();
-    if faults.delay_ms > 0 {
-        tokio::time::sleep(std::time::Duration::from_millis(faults.delay_ms)).await;
-    }
-    if faults.error_burst > 0 {
-        let mut f = lock(&shared.faults);
-        if f.error_burst > 0 {
-            f.error_burst -= 1;
-            return Err(error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_server_error",
-                "internal server error (injected fault)",
-            ));
-        }
-    }
-    let user = if private {
-        // Nested routes see the path without the API prefix; the client
-        // signed the full path.
-        let path = format!("{PREFIX}{}", uri.path());
-        authenticate(shared, headers, method, &path)?
-    } else {
-        0
-    };
-    let (is_write, cost) = match write {
-        Some(cost) => (true, cost),
-        None => (false, faults::cost(false, 1)),
-    };
-    if !lock(&shared.limiter).admit(user, is_write, cost, now_ms()) {
-        return Err((
-            StatusCode::TOO_MANY_REQUESTS,
-            axum::Json(json!({"error": "too many requests"})),
-        )
-            .into_response());
-    }
-    Ok(user)
-}
-
-/// `GetUserDataTimestamp`: as of when the account reads' data is.
 async fn user_data_timestamp(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
     if let Err(r) = gate(&s, &h, &m, &u, true, None).await {
         return r;
@@ -533,17 +470,6 @@ impl CreateOrder {
             cancel_order_on_pause: self.cancel_order_on_pause,
         })
     }
-}
-
-/// Parses a JSON body into `T`; a 400 naming what is wrong otherwise.
-pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        error(
-            StatusCode::BAD_REQUEST,
-            "invalid_parameters",
-            &format!("request body: {e}"),
-        )
-    })
 }
 
 fn record_arrival(s: &Shared, client_order_id: Option<&str>) {

@@ -1,9 +1,8 @@
 //! Order groups over REST: create, read, reset and trigger
 //! (`/portfolio/order_groups`), on [`crate::exchange::Exchange`]'s groups.
 
-use crate::access::error;
+use crate::access::{App, body, error, gate, ok, reject};
 use crate::faults;
-use crate::rest::{App, body, gate, ok, reject};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
