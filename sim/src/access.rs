@@ -110,8 +110,6 @@ pub(crate) async fn gate(
     Ok(user)
 }
 
-/// `GetUserDataTimestamp`: as of when the account reads' data is.
-
 /// Parses a JSON body into `T`; a 400 naming what is wrong otherwise.
 pub(crate) fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes) -> Result<T, Response> {
     serde_json::from_slice(bytes).map_err(|e| {

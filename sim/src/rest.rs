@@ -97,6 +97,7 @@ async fn not_found(uri: Uri) -> Response {
     )
 }
 
+/// `GetUserDataTimestamp`: as of when the account reads' data is.
 async fn user_data_timestamp(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
     if let Err(r) = gate(&s, &h, &m, &u, true, None).await {
         return r;
