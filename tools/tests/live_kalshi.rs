@@ -526,3 +526,59 @@ fn a_strategys_order_group_cancels_its_orders_past_the_limit() {
     );
     assert_eq!(h.gw.live().counters().inline_signs, 0);
 }
+
+#[test]
+fn a_venue_that_is_down_is_retried_with_backoff_until_it_is_up() {
+    // A port nothing listens on yet.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = KalshiConfig {
+        rest: HttpTarget::resolve("127.0.0.1", port, None).unwrap(),
+        ws: WsConfig::new("127.0.0.1", port, pt_net::auth::WS_PATH),
+        tickers: pt_sim::server::market_specs(4, 0)
+            .into_iter()
+            .map(|m| m.ticker)
+            .collect(),
+        presign: PresignConfig::default(),
+        max_in_flight: 16,
+        foreign: ForeignOrders::Cancel,
+        order_groups: None,
+    };
+    let venue = KalshiVenue::connect(config, Arc::new(signer_for("engine", &keys().0))).unwrap();
+    let mut h = harness(venue, Mode::Live);
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(1) {
+        h.advance(100_000);
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let c = h.gw.live().counters();
+    assert!(!h.gw.live().reconciled());
+    assert!(
+        (2..=40).contains(&c.reconnects),
+        "retried {} times in a second: backoff, not a spin",
+        c.reconnects
+    );
+    // The venue comes up on that port: the edge connects and reconciles.
+    let sim = sim_with(SimConfig {
+        markets: 4,
+        rate: 0,
+        plain: true,
+        listen: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        ..SimConfig::default()
+    });
+    until(&mut h, "the edge to reach the venue", |h, _| {
+        h.gw.live().reconciled()
+    });
+    let mut o = h.new_order(1, 1, 0, Side::Buy, "0.40", 1);
+    o.order_flags = order_flags::POST_ONLY;
+    h.send(o);
+    until(&mut h, "the ack", |h, _| {
+        h.gw.oms()
+            .get(o.client_order_id)
+            .is_some_and(|x| x.state == OrderState::Acked)
+    });
+    drop(sim);
+}

@@ -37,6 +37,16 @@ use std::sync::Arc;
 use std::time::Duration;
 
 const REST: Token = Token(1);
+
+/// Reconnect delays: 50 ms doubling to 5 s, with jitter.
+fn retry_backoff(seed: u64) -> pt_net::Backoff {
+    pt_net::Backoff::new(
+        Duration::from_millis(50),
+        Duration::from_secs(5),
+        pt_net::Jitter::Full,
+        seed,
+    )
+}
 /// Fixed-path signatures, by index.
 const SIG_CREATE: usize = 0;
 pub(super) const SIG_CANCEL: usize = 1;
@@ -154,6 +164,10 @@ pub struct KalshiVenue {
     /// Engine time (ns) before which reconciliation does not start again.
     pub(super) reconcile_not_before: i64,
     pub(super) foreign: ForeignOrders,
+    /// Reconnect delays of the REST connection and the channels, and when
+    /// each may next be tried (a venue down is retried, not spun on).
+    rest_retry: (pt_net::Backoff, std::time::Instant),
+    ws_retry: (pt_net::Backoff, std::time::Instant),
     /// Each strategy's order group id, by strategy id (index 0 unused),
     /// once created.
     groups: Vec<Option<String>>,
@@ -253,6 +267,8 @@ impl KalshiVenue {
             reconcile: Phase::Needed,
             foreign: config.foreign,
             groups: Vec::new(),
+            rest_retry: (retry_backoff(1), std::time::Instant::now()),
+            ws_retry: (retry_backoff(2), std::time::Instant::now()),
             wire_share: pt_engine::pipeline::new_histogram(),
             write_started: Nanos::UNSET,
         };
@@ -308,14 +324,44 @@ impl KalshiVenue {
             old.deregister(self.poll.registry());
             self.state.counters.reconnects += 1;
         }
-        self.rest = Some(HttpConn::connect(
+        let conn = HttpConn::connect(
             &self.target,
             self.poll.registry(),
             REST,
             self.max_in_flight,
             1 << 20,
-        )?);
+        );
+        match conn {
+            Ok(c) => self.rest = Some(c),
+            Err(e) => {
+                self.rest_retry.1 = std::time::Instant::now() + self.rest_retry.0.next_delay();
+                return Err(e);
+            }
+        }
         Ok(())
+    }
+
+    /// Drops the REST connection; the next try waits out the backoff.
+    fn lose_rest(&mut self) {
+        if let Some(mut old) = self.rest.take() {
+            old.deregister(self.poll.registry());
+        }
+        self.state.counters.reconnects += 1;
+        self.rest_retry.1 = std::time::Instant::now() + self.rest_retry.0.next_delay();
+    }
+
+    /// Reconnects what is down once its delay has passed.
+    fn retry_connections(&mut self) {
+        let now = std::time::Instant::now();
+        if self.rest.is_none() && now >= self.rest_retry.1 {
+            let _ = self.reconnect_rest();
+        }
+        if self.ws.is_none() && now >= self.ws_retry.1 {
+            let _ = self.reconnect_ws();
+        }
+        if self.rest.as_ref().is_some_and(HttpConn::is_open) {
+            self.rest_retry.0.reset();
+        }
     }
 
     fn reconnect_ws(&mut self) -> Result<(), pt_net::NetError> {
@@ -330,7 +376,13 @@ impl KalshiVenue {
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
         self.subscribed = false;
-        self.ws = Some(WsClient::connect(&cfg)?);
+        match WsClient::connect(&cfg) {
+            Ok(ws) => self.ws = Some(ws),
+            Err(e) => {
+                self.ws_retry.1 = std::time::Instant::now() + self.ws_retry.0.next_delay();
+                return Err(e);
+            }
+        }
         Ok(())
     }
 
@@ -535,7 +587,7 @@ impl KalshiVenue {
                     Some(Pending::Foreign) | None => {}
                 }
             }
-            let _ = self.reconnect_rest();
+            self.lose_rest();
         }
     }
 
@@ -553,13 +605,17 @@ impl KalshiVenue {
                 let sub =
                     br#"{"id":1,"cmd":"subscribe","params":{"channels":["fill","user_orders"]}}"#;
                 self.subscribed = ws.send_text(sub).is_ok();
+                self.ws_retry.0.reset();
                 self.state.subscribed_at_ms = pt_net::auth::now_ms();
                 // What the channels said while they were down is not
                 // replayed: read the account again.
                 self.state.unknown_seen = true;
             }
             Ok(PollOutcome::Closed { .. }) | Err(_) => {
-                let _ = self.reconnect_ws();
+                self.ws = None;
+                self.subscribed = false;
+                self.state.counters.reconnects += 1;
+                self.ws_retry.1 = std::time::Instant::now() + self.ws_retry.0.next_delay();
             }
             Ok(_) => {}
         }
@@ -582,6 +638,7 @@ impl Venue for KalshiVenue {
     fn poll(&mut self, now: Nanos, reports: &mut Vec<ExecReport>) {
         self.state.now = now;
         let _ = self.poll.poll(&mut self.events, Some(Duration::ZERO));
+        self.retry_connections();
         self.pump_rest();
         self.pump_ws();
         while let Some((strategy, id)) = self.state.groups_made.pop() {
