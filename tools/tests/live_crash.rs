@@ -453,5 +453,16 @@ fn a_misbehaving_venue_loses_no_order_and_the_kill_switch_holds() {
     assert_eq!(live_intents(&s.orders_dir), after_kill);
     faults(&s, &rt, &client, serde_json::json!({}));
     let stderr = s.stop(engine);
+    // The operator's line shows the venue and what it went through.
+    let venue_line = stderr
+        .lines()
+        .rev()
+        .find(|l| l.contains("venue "))
+        .unwrap_or_default();
+    assert!(
+        venue_line.contains("rate-limited") && venue_line.contains("reconciliations"),
+        "{stderr}"
+    );
+    assert!(!venue_line.contains("(0 writes"), "{venue_line}");
     s.check(&stderr);
 }

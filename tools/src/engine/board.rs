@@ -47,9 +47,21 @@ pub enum Counter {
     TickToTradeP99,
     /// Tick-to-trade samples.
     TickToTradeCount,
+    /// The live venue: 0 none, 1 connecting, 2 reconciling, 3 ready.
+    VenueState,
+    /// Requests written to the venue that change the account.
+    VenueWrites,
+    /// `429`s, and creates held back after one.
+    VenueRateLimited,
+    /// Outcomes the venue left unknown (5xx, 409 on a resend, lost requests).
+    VenueUnknown,
+    /// Reconciliations completed.
+    Reconciliations,
+    /// Orders at the venue that were not ours, cancelled.
+    ForeignCancelled,
 }
 
-const COUNTERS: usize = Counter::TickToTradeCount as usize + 1;
+const COUNTERS: usize = Counter::ForeignCancelled as usize + 1;
 
 /// Money fields, raw.
 #[derive(Clone, Copy, Debug)]
@@ -160,7 +172,17 @@ impl Board {
         fills: (u64, i64),
     ) {
         let gw = core.gateway();
-        let ledger = gw.ledger(Mode::Paper);
+        // The ledger of the mode the orders ran in: live or shadow once any
+        // order ran there, else the mode asked for (ledgers never mix).
+        let approved = gw.counters().approved;
+        let mode = if approved[2] > 0 {
+            Mode::Live
+        } else if approved[1] > 0 {
+            Mode::Shadow
+        } else {
+            gw.mode(pt_engine::model::VenueId(0))
+        };
+        let ledger = gw.ledger(mode);
         let books = core.books();
         let unit = Qty::ONE.raw();
         for (i, m) in self.markets.iter().enumerate() {
@@ -216,6 +238,14 @@ impl Board {
             slot.store(v, Relaxed);
         }
         let sc = core.strategies().counters();
+        let kalshi = gw.live().kalshi();
+        let vc = kalshi.map(|k| k.counters()).unwrap_or_default();
+        let venue_state = match kalshi {
+            None => 0,
+            Some(k) if k.ready() && k.reconciled() => 3,
+            Some(k) if k.ready() => 2,
+            Some(_) => 1,
+        };
         let h = core.gateway_node().tick_to_trade();
         let (p50, p99) = if h.is_empty() {
             (0, 0)
@@ -238,6 +268,15 @@ impl Board {
             (Counter::TickToTradeP50, p50),
             (Counter::TickToTradeP99, p99),
             (Counter::TickToTradeCount, h.len()),
+            (Counter::VenueState, venue_state),
+            (Counter::VenueWrites, vc.writes),
+            (Counter::VenueRateLimited, vc.rate_limited + vc.throttled),
+            (
+                Counter::VenueUnknown,
+                vc.server_errors + vc.already_placed + vc.lost_in_flight,
+            ),
+            (Counter::Reconciliations, vc.reconciliations),
+            (Counter::ForeignCancelled, vc.foreign_cancelled),
         ] {
             self.set(k, v);
         }

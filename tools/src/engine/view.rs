@@ -56,6 +56,9 @@ pub struct Snapshot {
     pub pnl: Money,
     /// Refusals by reason, those above zero.
     pub rejects: Vec<(&'static str, u64)>,
+    /// The live venue's state and counters, when there is one: state,
+    /// writes, rate-limited, unknown, reconciliations, foreign cancelled.
+    pub venue: Option<(&'static str, [u64; 5])>,
     /// Each strategy's number, kind and PnL.
     pub strategies: Vec<(usize, &'static str, Money)>,
     /// Signals delivered, and expired on arrival.
@@ -145,6 +148,23 @@ impl Snapshot {
             fees: Money::from_raw(b.amount(Amount::Fees)),
             pnl: Money::from_raw(b.amount(Amount::Pnl)),
             rejects: by_reason,
+            venue: match b.counter(Counter::VenueState) {
+                0 => None,
+                state => Some((
+                    match state {
+                        1 => "connecting",
+                        2 => "reconciling",
+                        _ => "ready",
+                    },
+                    [
+                        b.counter(Counter::VenueWrites),
+                        b.counter(Counter::VenueRateLimited),
+                        b.counter(Counter::VenueUnknown),
+                        b.counter(Counter::Reconciliations),
+                        b.counter(Counter::ForeignCancelled),
+                    ],
+                )),
+            },
             strategies: kinds
                 .iter()
                 .enumerate()
@@ -196,8 +216,11 @@ impl Snapshot {
             || "-".to_owned(),
             |(p50, p99, _)| format!("p50 {} p99 {}", micros(p50), micros(p99)),
         );
+        let venue = self.venue.map_or_else(String::new, |(state, [writes, limited, unknown, rec, _])| {
+            format!("  venue {state} ({writes} writes, {limited} rate-limited, {unknown} unknown, {rec} reconciliations)")
+        });
         format!(
-            "{:>4}s  {:>7.0} events/s  orders {} open {}  fills {} ({} contracts)  PnL {} (fees {})  tick-to-trade {}  rejects {}",
+            "{:>4}s  {:>7.0} events/s  orders {} open {}  fills {} ({} contracts)  PnL {} (fees {})  tick-to-trade {}  rejects {}{venue}",
             self.elapsed.as_secs(),
             rate,
             self.approved,
@@ -216,6 +239,12 @@ impl Snapshot {
         let mut s = String::new();
         let _ = writeln!(s, "{title}");
         let _ = writeln!(s, "{}", self.line(rate));
+        if let Some((state, [writes, limited, unknown, reconciled, foreign])) = self.venue {
+            let _ = writeln!(
+                s,
+                "      venue {state}: {writes} writes, {limited} rate-limited, {unknown} unknown outcomes, {reconciled} reconciliations, {foreign} foreign orders cancelled"
+            );
+        }
         let l = &self.loop_counters;
         let _ = writeln!(
             s,
