@@ -159,11 +159,25 @@ impl WsClient {
     /// Resolves the host (blocking DNS: slow path), starts a non-blocking
     /// connect and queues the upgrade request. Returns without waiting.
     pub fn connect(cfg: &WsConfig) -> Result<WsClient, NetError> {
+        let target = Target::resolve(&cfg.host, cfg.port, cfg.tls.as_ref())?;
+        WsClient::connect_resolved(cfg, target)
+    }
+
+    /// [`WsClient::connect`] to a server resolved before
+    /// ([`crate::HttpTarget::resolve`] with the same host, port and TLS):
+    /// no DNS, so a reconnect never blocks its thread on it. `cfg`'s path,
+    /// headers and message limit apply; its host, port and TLS are the
+    /// target's.
+    pub fn connect_to(cfg: &WsConfig, target: &crate::HttpTarget) -> Result<WsClient, NetError> {
+        WsClient::connect_resolved(cfg, target.target().clone())
+    }
+
+    fn connect_resolved(cfg: &WsConfig, target: Target) -> Result<WsClient, NetError> {
         let Target {
             addrs,
             tls,
             host_header,
-        } = Target::resolve(&cfg.host, cfg.port, cfg.tls.as_ref())?;
+        } = target;
         let mut rng = XorShift64::from_os();
         let mut nonce = [0u8; 16];
         rng.fill(&mut nonce);

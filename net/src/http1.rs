@@ -62,6 +62,10 @@ impl HttpTarget {
             target: Target::resolve(host, port, tls)?,
         })
     }
+
+    pub(crate) fn target(&self) -> &Target {
+        &self.target
+    }
 }
 
 /// One complete response.

@@ -152,6 +152,7 @@ pub struct KalshiVenue {
     target: HttpTarget,
     rest: Option<HttpConn>,
     ws_config: WsConfig,
+    ws_target: HttpTarget,
     ws: Option<WsClient>,
     subscribed: bool,
     presigner: Presigner,
@@ -232,6 +233,11 @@ impl KalshiVenue {
             events: Events::with_capacity(16),
             target: config.rest,
             rest: None,
+            ws_target: HttpTarget::resolve(
+                &config.ws.host,
+                config.ws.port,
+                config.ws.tls.as_ref(),
+            )?,
             ws_config: config.ws,
             ws: None,
             subscribed: false,
@@ -376,7 +382,8 @@ impl KalshiVenue {
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
         self.subscribed = false;
-        match WsClient::connect(&cfg) {
+        // Resolved at start: a reconnect does no DNS.
+        match WsClient::connect_to(&cfg, &self.ws_target) {
             Ok(ws) => self.ws = Some(ws),
             Err(e) => {
                 self.ws_retry.1 = std::time::Instant::now() + self.ws_retry.0.next_delay();
