@@ -44,7 +44,12 @@ pub fn routes() -> Router<Arc<Shared>> {
         .route("/portfolio/balance", get(balance))
         .route("/portfolio/positions", get(positions))
         .route("/portfolio/orders", get(orders))
+        .route("/portfolio/orders/queue_positions", get(queue_positions))
         .route("/portfolio/orders/{order_id}", get(one_order))
+        .route(
+            "/portfolio/orders/{order_id}/queue_position",
+            get(queue_position),
+        )
         .route("/portfolio/fills", get(fills))
         .route("/portfolio/events/orders", post(create_order))
         .route(
@@ -97,6 +102,68 @@ async fn not_found(uri: Uri) -> Response {
     )
 }
 
+/// `GetOrderQueuePosition`: contracts ahead of a resting order.
+async fn queue_position(
+    State(s): App,
+    h: HeaderMap,
+    m: Method,
+    u: Uri,
+    Path(id): Path<String>,
+) -> Response {
+    let user = match gate(&s, &h, &m, &u, true, None).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    match s.read(|ex| ex.queue_position(user, &id)).1 {
+        Some(q) => ok(
+            StatusCode::OK,
+            json!({"queue_position_fp": crate::wire::count(q)}),
+        ),
+        None => error(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            &format!("order {id:?} is not a resting order of this account"),
+        ),
+    }
+}
+
+/// `GetOrderQueuePositions`: every resting order's, optionally for some
+/// markets (`market_tickers=A,B`).
+async fn queue_positions(
+    State(s): App,
+    h: HeaderMap,
+    m: Method,
+    u: Uri,
+    q: Query<Page>,
+) -> Response {
+    let user = match gate(&s, &h, &m, &u, true, None).await {
+        Ok(u) => u,
+        Err(r) => return r,
+    };
+    let wanted: Option<Vec<String>> = q
+        .market_tickers
+        .as_deref()
+        .map(|t| t.split(',').map(str::to_owned).collect());
+    let list = s
+        .read(|ex| {
+            ex.orders(user)
+                .into_iter()
+                .filter(|o| wanted.as_ref().is_none_or(|w| w.contains(&o.ticker)))
+                .filter_map(|o| {
+                    ex.queue_position(user, &o.order_id).map(|qp| {
+                        json!({
+                            "order_id": o.order_id,
+                            "market_ticker": o.ticker,
+                            "queue_position_fp": crate::wire::count(qp),
+                        })
+                    })
+                })
+                .collect::<Vec<_>>()
+        })
+        .1;
+    ok(StatusCode::OK, json!({"queue_positions": list}))
+}
+
 /// `GetUserDataTimestamp`: as of when the account reads' data is.
 async fn user_data_timestamp(State(s): App, h: HeaderMap, m: Method, u: Uri) -> Response {
     if let Err(r) = gate(&s, &h, &m, &u, true, None).await {
@@ -126,6 +193,7 @@ struct Page {
     cursor: Option<String>,
     ticker: Option<String>,
     tickers: Option<String>,
+    market_tickers: Option<String>,
     event_ticker: Option<String>,
     status: Option<String>,
     order_id: Option<String>,

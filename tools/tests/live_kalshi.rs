@@ -237,6 +237,24 @@ fn orders_trade_live_on_the_sim_and_state_follows_the_channels() {
     let at_venue = sim.engine_orders();
     assert_eq!(at_venue.len(), 1);
     assert_eq!(at_venue[0]["client_order_id"], "pt-1-1");
+    // Its queue position: first at its price.
+    let path = format!(
+        "/portfolio/orders/{}/queue_position",
+        at_venue[0]["order_id"].as_str().unwrap()
+    );
+    let (status, qp) = sim.rt.block_on(sim.engine.request("GET", &path, None));
+    assert_eq!(
+        (status, qp["queue_position_fp"].as_str()),
+        (200, Some("0.00")),
+        "{qp}"
+    );
+    let (status, all) = sim.rt.block_on(sim.engine.request(
+        "GET",
+        "/portfolio/orders/queue_positions",
+        None,
+    ));
+    assert_eq!(status, 200, "{all}");
+    assert_eq!(all["queue_positions"].as_array().map(Vec::len), Some(1));
 
     // Cancelled: confirmed by the user_order channel.
     let cancel = h.cancel(1, 2, id);

@@ -1715,3 +1715,27 @@ fn order_id_keys_round_trip_and_reject_lookalikes() {
     assert!(ex.order(1, &o.order_id.to_uppercase()).is_none());
     assert!(ex.order(1, &o.order_id).is_some());
 }
+
+#[test]
+fn queue_positions_count_the_contracts_ahead() {
+    let mut ex = ex();
+    let first = place(&mut ex, bid(1, 2, "0.40"));
+    let second = place(&mut ex, bid(2, 3, "0.40"));
+    let third = place(&mut ex, bid(1, 4, "0.40"));
+    let other_level = place(&mut ex, bid(1, 7, "0.39"));
+    let qp = |ex: &Exchange, user, o: &Order| ex.queue_position(user, &o.order_id);
+    assert_eq!(qp(&ex, 1, &first), Some(q(0)));
+    assert_eq!(qp(&ex, 2, &second), Some(q(2)));
+    assert_eq!(qp(&ex, 1, &third), Some(q(5)));
+    assert_eq!(qp(&ex, 1, &other_level), Some(q(0)));
+    // Not another user's order.
+    assert_eq!(qp(&ex, 2, &third), None);
+    // A trade takes 3 from the front; a cancel moves the rest up.
+    let mut events = Vec::new();
+    ex.place(ask(HOUSE, 3, "0.40"), T0, &mut events).unwrap();
+    assert_eq!(qp(&ex, 1, &first), None, "filled: not resting");
+    assert_eq!(qp(&ex, 2, &second), Some(q(0)));
+    assert_eq!(qp(&ex, 1, &third), Some(q(2)));
+    ex.cancel(2, &second.order_id, T0, &mut events).unwrap();
+    assert_eq!(qp(&ex, 1, &third), Some(q(0)));
+}

@@ -48,6 +48,28 @@ impl Exchange {
         })
     }
 
+    /// Contracts ahead of `user`'s resting order `order_id` in its level's
+    /// price-time queue (`None` for an order that is not resting).
+    pub fn queue_position(&self, user: UserId, order_id: &str) -> Option<Qty> {
+        let idx = self.orders.find(order_id)?;
+        let o = self.orders.get(idx).filter(|o| o.user == user)?;
+        if o.status != OrderStatus::Resting {
+            return None;
+        }
+        let market = self.markets.get(&o.ticker)?;
+        let level = match o.side {
+            BookSide::Bid => market.bids.get(&o.price)?,
+            BookSide::Ask => market.asks.get(&o.price)?,
+        };
+        let ahead = level
+            .iter()
+            .take_while(|&&i| i != idx)
+            .filter_map(|&i| self.orders.get(i))
+            .map(|x| x.remaining_count.raw())
+            .sum();
+        Some(Qty::from_raw(ahead))
+    }
+
     /// One of `user`'s orders (for an ephemeral user, only a resting one).
     pub fn order(&self, user: UserId, order_id: &str) -> Option<&Order> {
         let idx = self.orders.find(order_id)?;
