@@ -464,5 +464,7 @@ fn a_misbehaving_venue_loses_no_order_and_the_kill_switch_holds() {
         "{stderr}"
     );
     assert!(!venue_line.contains("(0 writes"), "{venue_line}");
+    // Refusals are named by their reason: the basic tier's 429s.
+    assert!(venue_line.contains("rate_limited"), "{venue_line}");
     s.check(&stderr);
 }

@@ -129,9 +129,19 @@ impl State {
     }
 
     pub(super) fn reject(&mut self, o: &OrderIntent, code: RejectCode) {
+        self.count_code(code);
         let mut r = self.report(EventKind::Reject, o);
         r.reject_code = code;
         self.reports.push(r);
+    }
+
+    /// Counts a refusal by its venue code (codes above 1031 in the last
+    /// slot).
+    fn count_code(&mut self, code: RejectCode) {
+        if code.0 >= RejectCode::VENUE.0 {
+            let k = usize::from(code.0 - RejectCode::VENUE.0).min(31);
+            self.counters.by_code[k] += 1;
+        }
     }
 
     /// A report about one of our orders (not a fill).
@@ -139,6 +149,7 @@ impl State {
         let Some(live) = self.orders.get(&id).copied() else {
             return;
         };
+        self.count_code(code);
         let mut r = self.report(kind, &live.intent);
         r.reject_code = code;
         r.cum_qty = live.cum;

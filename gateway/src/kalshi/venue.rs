@@ -143,6 +143,9 @@ pub struct KalshiCounters {
     pub foreign_seen: u64,
     /// Of those, cancelled.
     pub foreign_cancelled: u64,
+    /// Refusals (rejects, refused cancels and amends) by venue code:
+    /// index k is code 1000 + k, the last slot every code from 1031 up.
+    pub by_code: [u64; 32],
 }
 
 /// The live venue; see the module docs.

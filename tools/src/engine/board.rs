@@ -84,6 +84,7 @@ pub struct Board {
     counters: [AtomicU64; COUNTERS],
     amounts: [AtomicI64; 4],
     rejects: [AtomicU64; 32],
+    venue_rejects: [AtomicU64; 32],
     strategy_pnl: Vec<AtomicI64>,
     /// Set once a Shutdown command came through `commands/`.
     pub stop_requested: AtomicBool,
@@ -114,6 +115,7 @@ impl Board {
             counters: Default::default(),
             amounts: Default::default(),
             rejects: Default::default(),
+            venue_rejects: Default::default(),
             strategy_pnl: (0..strategies).map(|_| AtomicI64::new(0)).collect(),
             stop_requested: AtomicBool::new(false),
         }
@@ -132,6 +134,11 @@ impl Board {
     /// Refusals by gateway reason code (index 0: the venue's).
     pub fn rejects(&self) -> [u64; 32] {
         core::array::from_fn(|k| self.rejects[k].load(Relaxed))
+    }
+
+    /// The live venue's refusals by venue code (index k: code 1000 + k).
+    pub fn venue_rejects(&self) -> [u64; 32] {
+        core::array::from_fn(|k| self.venue_rejects[k].load(Relaxed))
     }
 
     /// Strategy `k`'s PnL (0-based), raw.
@@ -240,6 +247,9 @@ impl Board {
         let sc = core.strategies().counters();
         let kalshi = gw.live().kalshi();
         let vc = kalshi.map(|k| k.counters()).unwrap_or_default();
+        for (slot, v) in self.venue_rejects.iter().zip(vc.by_code) {
+            slot.store(v, Relaxed);
+        }
         let venue_state = match kalshi {
             None => 0,
             Some(k) if k.ready() && k.reconciled() => 3,

@@ -125,6 +125,16 @@ impl Snapshot {
             .map(|k| (reject_name(k), rejects[k]))
             .filter(|(_, n)| *n > 0)
             .collect();
+        // The venue's refusals by its own code, in place of the gate's one
+        // "venue" count, when the venue edge counts them.
+        let venue = b.venue_rejects();
+        if venue.iter().any(|&n| n > 0) {
+            by_reason.retain(|(name, _)| *name != reject_name(0));
+        }
+        by_reason.extend((0..32).filter(|&k| venue[k] > 0).map(|k| {
+            let code = pt_engine::model::RejectCode(1000 + k as u16);
+            (pt_gateway::kalshi::codes::venue_code_name(code), venue[k])
+        }));
         by_reason.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         let md = stats.link("md");
         let count = b.counter(Counter::TickToTradeCount);
@@ -205,6 +215,19 @@ pub fn usd(m: Money) -> String {
     format!("{sign}${}.{:02}", cents / 100, cents % 100)
 }
 
+/// The three commonest refusal reasons, `" (a 5, b 2)"`; empty for none.
+fn top_reasons(rejects: &[(&'static str, u64)]) -> String {
+    if rejects.is_empty() {
+        return String::new();
+    }
+    let top: Vec<String> = rejects
+        .iter()
+        .take(3)
+        .map(|(name, n)| format!("{name} {n}"))
+        .collect();
+    format!(" ({})", top.join(", "))
+}
+
 fn micros(ns: u64) -> String {
     format!("{}.{} µs", ns / 1000, (ns % 1000) / 100)
 }
@@ -216,11 +239,12 @@ impl Snapshot {
             || "-".to_owned(),
             |(p50, p99, _)| format!("p50 {} p99 {}", micros(p50), micros(p99)),
         );
+        let reasons = top_reasons(&self.rejects);
         let venue = self.venue.map_or_else(String::new, |(state, [writes, limited, unknown, rec, _])| {
             format!("  venue {state} ({writes} writes, {limited} rate-limited, {unknown} unknown, {rec} reconciliations)")
         });
         format!(
-            "{:>4}s  {:>7.0} events/s  orders {} open {}  fills {} ({} contracts)  PnL {} (fees {})  tick-to-trade {}  rejects {}{venue}",
+            "{:>4}s  {:>7.0} events/s  orders {} open {}  fills {} ({} contracts)  PnL {} (fees {})  tick-to-trade {}  rejects {}{reasons}{venue}",
             self.elapsed.as_secs(),
             rate,
             self.approved,
@@ -230,7 +254,7 @@ impl Snapshot {
             usd(self.pnl),
             usd(self.fees),
             ttt,
-            self.rejects.iter().map(|(_, n)| n).sum::<u64>()
+            self.rejects.iter().map(|(_, n)| n).sum::<u64>(),
         )
     }
 
