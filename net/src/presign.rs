@@ -11,6 +11,8 @@
 //! - signs each per-order path the order thread asked for (an order's amend
 //!   path once its venue id is known), until asked to forget it.
 //!
+//! Asks are taken every 10 ms, and a newly kept path is signed at once.
+//!
 //! The order thread holds the [`Presigner`]: [`Presigner::fixed`] and
 //! [`Presigner::take_order`] read what arrived through wait-free SPSC rings
 //! (no lock, no allocation), and [`Presigner::fixed`] refuses a signature
@@ -172,14 +174,19 @@ impl Presigner {
             live: Vec::with_capacity(config.max_orders),
             max_orders: config.max_orders,
         };
-        keeper.round();
-        let refresh = config.refresh;
+        keeper.refresh();
+        let every = config.refresh;
         let thread = thread::Builder::new()
             .name("presign".to_owned())
             .spawn(move || {
+                let mut last = std::time::Instant::now();
                 while !keeper.asks.is_abandoned() {
-                    thread::sleep(refresh);
-                    keeper.round();
+                    thread::sleep(ASK_POLL.min(every));
+                    keeper.take_asks();
+                    if last.elapsed() >= every {
+                        last = std::time::Instant::now();
+                        keeper.refresh();
+                    }
                 }
             })
             .ok();
@@ -298,7 +305,9 @@ struct Keeper {
 }
 
 impl Keeper {
-    fn round(&mut self) {
+    /// Takes the order thread's asks; a newly kept path is signed at once,
+    /// so an order's amend is ready within one `ASK_POLL` of its ack.
+    fn take_asks(&mut self) {
         while let Ok(ask) = self.asks.pop() {
             match ask {
                 Ask::Sign {
@@ -311,12 +320,20 @@ impl Keeper {
                     let path = String::from_utf8_lossy(path).into_owned();
                     self.live.retain(|(t, _, _)| *t != tag);
                     if self.live.len() < self.max_orders {
+                        let now = crate::auth::now_ms();
+                        if let Some(p) = sign(&self.signer, now, &now.to_string(), method, &path) {
+                            let _ = self.orders.push((tag, p));
+                        }
                         self.live.push((tag, method, path));
                     }
                 }
                 Ask::Forget { tag } => self.live.retain(|(t, _, _)| *t != tag),
             }
         }
+    }
+
+    /// Signs every fixed path and every kept order path again.
+    fn refresh(&mut self) {
         let now = crate::auth::now_ms();
         let ts = now.to_string();
         for (path, tx) in self.paths.iter().zip(&mut self.producers) {
@@ -333,6 +350,9 @@ impl Keeper {
         }
     }
 }
+
+/// How often the housekeeper looks for asks between refreshes.
+const ASK_POLL: Duration = Duration::from_millis(10);
 
 fn sign(signer: &Signer, now: i64, ts: &str, method: &str, path: &str) -> Option<Presigned> {
     let sig = signer.try_sign(ts, method, path).ok()?;

@@ -139,4 +139,28 @@ fn main() {
     assert_eq!(seen, [WARM + MEASURED, WARM + MEASURED]);
     assert_eq!(c.inline_signs, 0);
     assert_eq!(during, 0, "the live order path allocated after warm-up");
+
+    // Past the housekeeper's 1,024 order paths (1,200 orders came and
+    // went): a new order's amend is still signed ahead, since a closed
+    // order's path is let go.
+    let mut o = h.new_order(1, 1_000_000, 0, Side::Buy, "0.45", 1);
+    o.order_flags = order_flags::POST_ONLY;
+    h.send(o);
+    until(&mut h, &mut seen, [WARM + MEASURED + 1, WARM + MEASURED]);
+    let signed_ahead = Instant::now() + Duration::from_millis(500);
+    while Instant::now() < signed_ahead {
+        h.advance(10_000);
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut amend = h.new_order(1, 1_000_001, 0, Side::Buy, "0.44", 1);
+    amend.header.kind = EventKind::OrderReplace;
+    amend.target = o.client_order_id;
+    h.send(amend);
+    let c = h.gw.live().counters();
+    assert!(c.writes > 2 * (WARM + MEASURED), "{c:?}");
+    assert_eq!(
+        c.inline_signs, 0,
+        "the amend was signed on the order thread"
+    );
+    println!("an amend after {} orders: signed ahead", WARM + MEASURED);
 }

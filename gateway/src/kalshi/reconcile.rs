@@ -66,6 +66,9 @@ impl State {
                             (self.orders.get_mut(&id), r.venue_order_id())
                         {
                             live.venue_id = uuid_text(&v);
+                            if !live.acked {
+                                self.to_sign.push(id);
+                            }
                             live.acked = true;
                             self.by_venue_id.insert(live.venue_id, id);
                         }
@@ -194,7 +197,7 @@ impl State {
             };
             live.venue_id = venue_id;
             if !live.acked {
-                self.acked_in_reconcile.push(id);
+                self.to_sign.push(id);
             }
             live.acked = true;
             self.by_venue_id.insert(venue_id, id);
@@ -358,9 +361,6 @@ impl KalshiVenue {
                     let tag = self.tag(Pending::Read { fills: false });
                     self.state.pending.insert(tag, Pending::Foreign);
                     let _ = self.write(tag, "DELETE", Some(super::venue::SIG_CANCEL), None);
-                }
-                for id in std::mem::take(&mut self.state.acked_in_reconcile) {
-                    self.keep_amend_signed(id);
                 }
                 self.reconcile = Phase::Done;
             }

@@ -12,7 +12,7 @@ use pt_engine::model::{
 };
 use pt_feed::kalshi::{Msg, decode};
 use pt_net::Response;
-use pt_net::presign::{Presigned, Presigner};
+use pt_net::presign::Presigned;
 use std::collections::{HashMap, HashSet, VecDeque};
 
 /// The first and the longest wait after a 429.
@@ -53,6 +53,8 @@ pub(super) struct Live {
     /// fills have arrived.
     pub(super) cancelled_at: Option<Qty>,
     pub(super) amend_sig: Option<Presigned>,
+    /// The housekeeper was asked to keep its amend path signed.
+    pub(super) signing: bool,
 }
 
 impl Live {
@@ -65,6 +67,7 @@ impl Live {
             cancel_wanted: None,
             cancelled_at: None,
             amend_sig: None,
+            signing: false,
         }
     }
 }
@@ -94,8 +97,11 @@ pub(super) struct State {
     pub(super) foreign: Vec<[u8; ORDER_ID_LEN]>,
     /// Our orders the venue listed, with their state there.
     pub(super) listed: Vec<(ClientOrderId, super::reconcile::Listed, Price, Qty, Qty)>,
-    /// Orders whose venue id reconciliation found.
-    pub(super) acked_in_reconcile: Vec<ClientOrderId>,
+    /// Orders whose venue id became known (ack, reconciliation, journal):
+    /// their amend paths are to be kept signed.
+    pub(super) to_sign: Vec<ClientOrderId>,
+    /// Orders gone whose amend paths were kept signed (their tags).
+    pub(super) to_unsign: Vec<u64>,
     /// The wall time (ms) of our last write to the venue: journaled intents
     /// on resume, requests written since.
     pub(super) last_write_ms: i64,
@@ -168,17 +174,20 @@ impl State {
     pub(super) fn forget(&mut self, id: ClientOrderId) {
         if let Some(live) = self.orders.remove(&id) {
             self.by_venue_id.remove(&live.venue_id);
+            if live.signing {
+                self.to_unsign.push(id.raw());
+            }
         }
     }
 
-    pub(super) fn on_response(&mut self, r: Response<'_>, presigner: &mut Presigner) {
+    pub(super) fn on_response(&mut self, r: Response<'_>) {
         self.counters.responses += 1;
         let Some(p) = self.pending.remove(&r.tag) else {
             return;
         };
         let bad_before = self.counters.bad_messages;
         match p {
-            Pending::Create(id) => self.on_create(id, r, presigner),
+            Pending::Create(id) => self.on_create(id, r),
             Pending::Cancel(id) => {
                 if r.status == 200 {
                     let mut failed = None;
@@ -246,12 +255,7 @@ impl State {
         venue_code(r.status, wire::parse_error(r.body).code)
     }
 
-    pub(super) fn on_create(
-        &mut self,
-        id: ClientOrderId,
-        r: Response<'_>,
-        presigner: &mut Presigner,
-    ) {
+    pub(super) fn on_create(&mut self, id: ClientOrderId, r: Response<'_>) {
         match r.status {
             200 | 201 => {
                 self.backoff_ns = 0;
@@ -269,9 +273,7 @@ impl State {
                 let venue_id = live.venue_id;
                 let cancel = live.cancel_wanted.take();
                 self.by_venue_id.insert(venue_id, id);
-                let mut path = [0u8; pt_net::presign::MAX_PATH];
-                let len = wire::order_path_into(&mut path, &venue_id, "amend");
-                presigner.keep_signed(id.raw(), "POST", &path[..len]);
+                self.to_sign.push(id);
                 self.answer(id, EventKind::Ack, RejectCode::NONE);
                 if let Some(request) = cancel {
                     self.cancels_due.push((request, id));
@@ -289,7 +291,6 @@ impl State {
                 self.counters.rejects += 1;
                 let code = self.refusal(&r);
                 self.answer(id, EventKind::Reject, code);
-                presigner.forget(id.raw());
             }
         }
     }

@@ -264,7 +264,8 @@ impl KalshiVenue {
                 pages: Vec::with_capacity(4),
                 foreign: Vec::new(),
                 listed: Vec::new(),
-                acked_in_reconcile: Vec::new(),
+                to_sign: Vec::with_capacity(64),
+                to_unsign: Vec::with_capacity(64),
                 groups_made: Vec::new(),
                 last_write_ms: 0,
                 subscribed_at_ms: 0,
@@ -551,7 +552,9 @@ impl KalshiVenue {
             return;
         }
         self.path.clear();
-        wire::put_order_path(&mut self.path, &live.venue_id, "amend");
+        let mut path = [0u8; pt_net::presign::MAX_PATH];
+        let len = wire::order_path_into(&mut path, &live.venue_id, "amend");
+        self.path.extend_from_slice(&path[..len]);
         let tag = self.tag(Pending::Amend(target));
         if !self.write(tag, "POST", None, live.amend_sig) {
             self.state.pending.remove(&tag);
@@ -560,14 +563,24 @@ impl KalshiVenue {
         }
     }
 
-    /// Keeps `id`'s amend path signed by the housekeeper.
-    pub(super) fn keep_amend_signed(&mut self, id: ClientOrderId) {
-        let Some(live) = self.state.orders.get(&id) else {
-            return;
-        };
-        let mut path = [0u8; pt_net::presign::MAX_PATH];
-        let len = wire::order_path_into(&mut path, &live.venue_id, "amend");
-        self.presigner.keep_signed(id.raw(), "POST", &path[..len]);
+    /// Asks the housekeeper to keep signed the amend path of each order
+    /// whose venue id became known and is still open, and to stop for
+    /// each order gone.
+    fn update_presigning(&mut self) {
+        while let Some(id) = self.state.to_sign.pop() {
+            let Some(live) = self.state.orders.get_mut(&id) else {
+                continue;
+            };
+            if live.signing {
+                continue;
+            }
+            let mut path = [0u8; pt_net::presign::MAX_PATH];
+            let len = wire::order_path_into(&mut path, &live.venue_id, "amend");
+            live.signing = self.presigner.keep_signed(id.raw(), "POST", &path[..len]);
+        }
+        while let Some(tag) = self.state.to_unsign.pop() {
+            self.presigner.forget(tag);
+        }
     }
 
     fn pump_rest(&mut self) {
@@ -575,8 +588,7 @@ impl KalshiVenue {
             return;
         };
         let state = &mut self.state;
-        let presigner = &mut self.presigner;
-        let outcome = conn.pump(&mut |r| state.on_response(r, presigner));
+        let outcome = conn.pump(&mut |r| state.on_response(r));
         let lost = match outcome {
             Ok(Pumped::Closed(_)) | Err(_) => true,
             Ok(_) => false,
@@ -666,6 +678,7 @@ impl Venue for KalshiVenue {
             self.reconcile = Phase::Needed;
         }
         self.maybe_reconcile();
+        self.update_presigning();
         while let Some((tag, sig)) = self.presigner.take_order() {
             if let Some(id) = ClientOrderId::new(
                 pt_engine::model::StrategyId((tag >> 48) as u16),

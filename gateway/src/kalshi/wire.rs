@@ -217,17 +217,8 @@ pub fn put_batch_cancel<'a>(w: &mut Vec<u8>, order_ids: impl IntoIterator<Item =
     w.extend_from_slice(b"]}");
 }
 
-/// Writes a path into `w`: the order's `amend` or `decrease` path.
-pub fn put_order_path(w: &mut Vec<u8>, order_id: &[u8], action: &str) {
-    w.extend_from_slice(CREATE_PATH.as_bytes());
-    w.push(b'/');
-    w.extend_from_slice(order_id);
-    w.push(b'/');
-    w.extend_from_slice(action.as_bytes());
-}
-
-/// The same into a fixed buffer (no allocation); the length written,
-/// truncated to the buffer.
+/// Writes an order's `amend` or `decrease` path into a fixed buffer (no
+/// allocation); the length written, truncated to the buffer.
 pub fn order_path_into(buf: &mut [u8], order_id: &[u8], action: &str) -> usize {
     let mut cursor = &mut buf[..];
     let len = cursor.len();
@@ -553,9 +544,14 @@ mod tests {
         let mut w = Vec::new();
         put_batch_cancel(&mut w, [&b"a"[..], b"b"]);
         assert_eq!(w, br#"{"orders":[{"order_id":"a"},{"order_id":"b"}]}"#);
-        let mut w = Vec::new();
-        put_order_path(&mut w, b"abc", "amend");
-        assert_eq!(w, b"/trade-api/v2/portfolio/events/orders/abc/amend");
+        let mut buf = [0u8; 64];
+        let n = order_path_into(&mut buf, b"abc", "amend");
+        assert_eq!(
+            &buf[..n],
+            b"/trade-api/v2/portfolio/events/orders/abc/amend"
+        );
+        let mut short = [0u8; 10];
+        assert_eq!(order_path_into(&mut short, b"abc", "amend"), 10);
     }
 
     #[test]
