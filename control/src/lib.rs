@@ -1,8 +1,21 @@
 //! `pt-control`: the slow path, run by `pt run`.
 //!
-//! This crate will hold the supervisor of `pt engine`, persistence of the
-//! journals (SQLite or Postgres), gRPC and HTTP control, the web dashboard,
-//! metrics and configuration management.
+//! - [`supervisor`]: spawns `pt engine`, performs the start-up handshake
+//!   (readiness line with a nonce, secrets on stdin), watches its
+//!   heartbeats and restarts it with backoff;
+//! - [`ingest`] and [`fold`]: tail the engine's journals read-only into the
+//!   [`store`] (SQLite), idempotently by (journal, sequence);
+//! - [`http`]: `/health`, `/metrics` and the REST API over the store.
 //!
-//! Nothing is implemented yet.
-#![forbid(unsafe_code)]
+//! Nothing here is on the hot path: the engine shares only its journals and
+//! the start-up contract with this process.
+#![deny(unsafe_code)]
+
+pub mod config;
+pub mod fold;
+pub mod http;
+pub mod ingest;
+pub mod schema;
+pub mod service;
+pub mod store;
+pub mod supervisor;

@@ -150,6 +150,23 @@ impl Ledger {
             .unwrap_or_default()
     }
 
+    /// Every strategy's realized, unrealized and fees added up.
+    pub fn totals(&self) -> StrategyPnl {
+        let add = |f: fn(&StrategyPnl) -> Money| {
+            Money::from_raw(
+                self.pnl
+                    .iter()
+                    .map(|p| f(p).raw())
+                    .fold(0i64, i64::saturating_add),
+            )
+        };
+        StrategyPnl {
+            realized: add(|p| p.realized),
+            unrealized: add(|p| p.unrealized),
+            fees: add(|p| p.fees),
+        }
+    }
+
     /// Every strategy's PnL added up.
     pub fn total_pnl(&self) -> Money {
         Money::from_raw(

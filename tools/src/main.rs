@@ -48,6 +48,10 @@ enum Command {
     /// Feed a run's md/ journal through the same code and check that it
     /// journals the same orders, byte for byte.
     Replay(cmd::replay::ReplayArgs),
+    /// Run the engine supervised (restarted if it crashes or stops beating),
+    /// with its journals stored in SQLite and the control server
+    /// (/health, /metrics, /api/v1) on loopback.
+    Run(cmd::run::RunArgs),
     /// Send an external signal (a market's probability) to a running engine.
     Signal(cmd::signal::SignalArgs),
     /// Run a Kalshi-compatible exchange on loopback (REST, WebSocket, TLS), or make API keys.
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
         Command::Engine(args) => cmd::engine::run(args),
         Command::Param(args) => cmd::param::run(args),
         Command::Replay(args) => cmd::replay::run(args),
+        Command::Run(args) => cmd::run::run(args),
         Command::Signal(args) => cmd::signal::run(args),
         Command::Feed(args) => cmd::feed::run(args),
         Command::Instruments(args) => cmd::instruments::run(&args),

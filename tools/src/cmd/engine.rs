@@ -21,9 +21,10 @@ pub(crate) struct EngineArgs {
     /// Check the configuration, print what it sets up, and exit.
     #[arg(long)]
     check_config: bool,
-    /// Supervised start-up: print `pt-engine ready nonce=<hex>` on stdout,
-    /// then read from stdin a line `nonce=<hex>` and the feed's private key
-    /// PEM (instead of feed.key_file).
+    /// Supervised start-up (what `pt run` does): print `pt-engine ready
+    /// nonce=<hex>` on stdout, then read from stdin a line `nonce=<hex>` and,
+    /// when the config names feed.key_id, the key's PEM (instead of
+    /// reading feed.key_file).
     #[arg(long)]
     stdin_secrets: bool,
     /// Stop after this many seconds; 0 runs until SIGTERM, SIGINT or a
@@ -52,8 +53,9 @@ fn nonce() -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The readiness handshake: the nonce out, the nonce and the key back in.
-fn stdin_key(key_id: &str) -> anyhow::Result<Signer> {
+/// The readiness handshake: the nonce out, the nonce back in, then the
+/// key's PEM when `key_id` names one.
+fn handshake(key_id: Option<&str>) -> anyhow::Result<Option<Signer>> {
     let n = nonce();
     let mut out = std::io::stdout().lock();
     writeln!(out, "pt-engine ready nonce={n}")?;
@@ -64,6 +66,9 @@ fn stdin_key(key_id: &str) -> anyhow::Result<Signer> {
     if first.trim() != format!("nonce={n}") {
         anyhow::bail!("stdin: the first line must be `nonce={n}` (the nonce just printed)");
     }
+    let Some(key_id) = key_id else {
+        return Ok(None);
+    };
     let mut pem = String::new();
     for line in lines {
         let line = line?;
@@ -73,7 +78,29 @@ fn stdin_key(key_id: &str) -> anyhow::Result<Signer> {
             break;
         }
     }
-    Signer::from_pem(key_id, &pem, Path::new("(stdin)")).map_err(|e| anyhow::anyhow!("{e}"))
+    let signer = Signer::from_pem(key_id, &pem, Path::new("(stdin)"));
+    // The PEM goes no further than the signer.
+    let mut bytes = pem.into_bytes();
+    bytes.fill(0);
+    std::hint::black_box(&bytes);
+    signer.map(Some).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Under a supervisor, stdin stays open for as long as the supervisor
+/// lives: its end (the supervisor died, even by SIGKILL) stops the engine
+/// cleanly, as SIGTERM would.
+fn watch_supervisor(stop: Arc<AtomicBool>) -> anyhow::Result<()> {
+    std::thread::Builder::new()
+        .name("pt-supervisor-watch".into())
+        .spawn(move || {
+            let mut sink = [0u8; 256];
+            let mut stdin = std::io::stdin().lock();
+            while matches!(std::io::Read::read(&mut stdin, &mut sink), Ok(n) if n > 0) {}
+            eprintln!("pt engine: the supervisor is gone (stdin closed): stopping");
+            stop.store(true, Ordering::Relaxed);
+        })
+        .context("starting the supervisor watch")?;
+    Ok(())
 }
 
 fn feed_config(f: &FeedSettings, stdin_secrets: bool) -> anyhow::Result<FeedConfig> {
@@ -83,8 +110,11 @@ fn feed_config(f: &FeedSettings, stdin_secrets: bool) -> anyhow::Result<FeedConf
             .with_context(|| format!("feed.ca {}", ca.display()))?,
         None => tls::client_config_web_roots().context("the standard web roots")?,
     });
+    if stdin_secrets {
+        fc.signer = handshake(f.key.as_ref().map(|k| k.0.as_str()))?.map(Arc::new);
+        return Ok(fc);
+    }
     fc.signer = match &f.key {
-        Some((id, _)) if stdin_secrets => Some(Arc::new(stdin_key(id)?)),
         Some((id, Some(file))) => {
             check_key_file(file)?;
             Some(Arc::new(
@@ -95,7 +125,6 @@ fn feed_config(f: &FeedSettings, stdin_secrets: bool) -> anyhow::Result<FeedConf
         Some((_, None)) => anyhow::bail!(
             "feed.key_id is set without feed.key_file: pass the key on stdin with --stdin-secrets, or name its file"
         ),
-        None if stdin_secrets => anyhow::bail!("--stdin-secrets: the config names no feed.key_id"),
         None => None,
     };
     Ok(fc)
@@ -139,6 +168,9 @@ pub(crate) fn run(args: EngineArgs) -> anyhow::Result<()> {
     }
     let stop = stop_on_signals()?;
     let fc = feed_config(&config.feed, args.stdin_secrets)?;
+    if args.stdin_secrets {
+        watch_supervisor(stop.clone())?;
+    }
     let mut engine = Engine::open(&config, fc)?;
     eprintln!(
         "pt engine: {} markets, {} strategies, mode {:?}; journals in {}",

@@ -11,5 +11,6 @@ pub(crate) mod instruments;
 pub(crate) mod journal;
 pub(crate) mod param;
 pub(crate) mod replay;
+pub(crate) mod run;
 pub(crate) mod signal;
 pub(crate) mod sim;

@@ -32,11 +32,15 @@
 //! pin = false                 # with threads: pin them to cores and spin
 //! md_ring = 4096              # slots of the md ring; a ring that stays full marks books stale
 //!
+//! [control]                   # `pt run`: supervision, store, HTTP (see pt_control::config)
+//! http = "127.0.0.1:8680"
+//!
 //! [[strategy]]                # numbered from 1 in this order
 //! kind = "mm"
 //! markets = "all"
 //! ```
 
+use pt_control::config::{ControlFile, ControlSettings};
 use pt_engine::config::{self, ConfigError, Field, Reader};
 use pt_engine::model::Mode;
 use pt_engine::strategy::config::{KINDS, MarketsFile, Params as _, StrategyFile};
@@ -68,6 +72,8 @@ struct File {
     placement: PlacementFile,
     #[serde(default)]
     strategy: Vec<StrategyFile>,
+    #[serde(default)]
+    control: ControlFile,
 }
 
 #[derive(Deserialize, Default)]
@@ -172,6 +178,8 @@ pub struct EngineConfig {
     pub md_ring: Option<usize>,
     pub feed: FeedSettings,
     pub strategies: Vec<StrategySpec>,
+    /// What `pt run` does beside the engine (`[control]`).
+    pub control: ControlSettings,
 }
 
 fn at(text: &str, source: &str, span: core::ops::Range<usize>, message: String) -> ConfigError {
@@ -315,8 +323,10 @@ impl EngineConfig {
         for (i, s) in file.strategy.iter().enumerate() {
             strategies.push(read_strategy(text, source, &r, s, i, &feed.markets)?);
         }
+        let data_dir = path(file.data_dir.as_deref().unwrap_or("pt-data"));
+        let control = ControlSettings::read(text, source, &file.control, &data_dir)?;
         Ok(EngineConfig {
-            data_dir: path(file.data_dir.as_deref().unwrap_or("pt-data")),
+            data_dir,
             mode,
             live_enabled: file.live_enabled.unwrap_or(false),
             heartbeat: Duration::from_millis(u64::from(heartbeat_ms)),
@@ -329,6 +339,7 @@ impl EngineConfig {
             md_ring,
             feed,
             strategies,
+            control,
         })
     }
 }

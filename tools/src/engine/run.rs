@@ -248,7 +248,11 @@ impl Node<Event> for Decision {
                 self.next_beat = Instant::now() + self.heartbeat;
             }
             self.counters.heartbeats += 1;
-            self.command(global(CommandAction::Heartbeat, now), now);
+            let mut beat = global(CommandAction::Heartbeat, now);
+            // Whose heartbeat it is: a supervisor tells its own engine's
+            // from those of one still stopping after its supervisor died.
+            beat.args[0] = i64::from(std::process::id());
+            self.command(beat, now);
             self.publish();
             taken += 1;
         }

@@ -3,5 +3,6 @@
 #![allow(dead_code, unreachable_pub)]
 
 pub mod client;
+pub mod http;
 pub mod process;
 pub mod schema;

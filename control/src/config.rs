@@ -1,0 +1,179 @@
+//! The `[control]` table of `pt.toml`: what `pt run` does beside the engine.
+//!
+//! ```toml
+//! [control]
+//! http = "127.0.0.1:8680"       # /health, /metrics and /api/v1 (loopback only)
+//! database = "pt.db"            # SQLite file, relative to data_dir
+//! key_env = "PT_ENGINE_KEY"     # the venue key's PEM in this variable of `pt run`
+//!                               # (else feed.key_file, read by `pt run`, never the engine)
+//! heartbeat_timeout_ms = 3000   # no heartbeat in md/ this long: the engine is killed and restarted
+//! restart_min_ms = 500          # restart backoff, doubling up to restart_max_ms
+//! restart_max_ms = 30000
+//! stop_timeout_ms = 10000       # SIGTERM, then SIGKILL after this long
+//! sample_ms = 1000              # a market's top of book stored at most this often
+//! pnl_every_ms = 1000           # PnL stored at a heartbeat this often
+//! ```
+
+use pt_engine::config::{ConfigError, Field, Reader, line_col};
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use toml::Spanned;
+
+/// The `[control]` table as written.
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub struct ControlFile {
+    http: Option<Spanned<String>>,
+    database: Option<Spanned<String>>,
+    key_env: Option<Spanned<String>>,
+    heartbeat_timeout_ms: Field,
+    restart_min_ms: Field,
+    restart_max_ms: Field,
+    stop_timeout_ms: Field,
+    sample_ms: Field,
+    pnl_every_ms: Field,
+}
+
+/// The `[control]` table, checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ControlSettings {
+    /// Where the HTTP server listens (a loopback address).
+    pub http: SocketAddr,
+    /// The SQLite file.
+    pub database: PathBuf,
+    /// The variable of `pt run`'s environment that holds the venue key.
+    pub key_env: Option<String>,
+    pub heartbeat_timeout: Duration,
+    pub restart_min: Duration,
+    pub restart_max: Duration,
+    pub stop_timeout: Duration,
+    pub sample: Duration,
+    pub pnl_every: Duration,
+}
+
+fn at(text: &str, source: &str, span: std::ops::Range<usize>, message: String) -> ConfigError {
+    let (line, column) = line_col(text, span.start);
+    ConfigError {
+        source_name: source.to_owned(),
+        line: Some(line),
+        column: Some(column),
+        message,
+    }
+}
+
+impl ControlSettings {
+    /// Checks `file` (from `text`, read from `source`); relative paths are
+    /// taken from `data_dir`.
+    pub fn read(
+        text: &str,
+        source: &str,
+        file: &ControlFile,
+        data_dir: &Path,
+    ) -> Result<ControlSettings, ConfigError> {
+        let r = Reader::new(text, source);
+        let ms = |key: &str, f: &Field, default: u32, min: u32| -> Result<Duration, ConfigError> {
+            Ok(Duration::from_millis(u64::from(r.count(
+                &format!("control.{key}"),
+                f,
+                default,
+                min,
+            )?)))
+        };
+        let http = match &file.http {
+            None => SocketAddr::from(([127, 0, 0, 1], 8680)),
+            Some(s) => {
+                let addr: SocketAddr = s.get_ref().parse().map_err(|_| {
+                    at(
+                        text,
+                        source,
+                        s.span(),
+                        format!(
+                            "control.http = {:?}: expected an address and port such as \"127.0.0.1:8680\"",
+                            s.get_ref()
+                        ),
+                    )
+                })?;
+                if !addr.ip().is_loopback() {
+                    return Err(at(
+                        text,
+                        source,
+                        s.span(),
+                        format!(
+                            "control.http = {:?}: the control server listens on loopback only (127.0.0.1 or ::1); reach it from elsewhere through an SSH tunnel",
+                            s.get_ref()
+                        ),
+                    ));
+                }
+                addr
+            }
+        };
+        let database = match &file.database {
+            None => data_dir.join(crate::store::DB_FILE),
+            Some(s) if s.get_ref().contains("://") => {
+                return Err(at(
+                    text,
+                    source,
+                    s.span(),
+                    format!(
+                        "control.database = {:?}: expected a SQLite file name; a database URL (Postgres) is not supported by this build yet",
+                        s.get_ref()
+                    ),
+                ));
+            }
+            Some(s) => data_dir.join(s.get_ref()),
+        };
+        let key_env = match &file.key_env {
+            None => None,
+            Some(s) => {
+                let v = s.get_ref();
+                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                    return Err(at(
+                        text,
+                        source,
+                        s.span(),
+                        format!(
+                            "control.key_env = {v:?}: expected an environment variable name (letters, digits and _)"
+                        ),
+                    ));
+                }
+                Some(v.clone())
+            }
+        };
+        let restart_min = ms("restart_min_ms", &file.restart_min_ms, 500, 1)?;
+        let restart_max = ms("restart_max_ms", &file.restart_max_ms, 30_000, 1)?;
+        if restart_max < restart_min {
+            let f = file
+                .restart_max_ms
+                .as_ref()
+                .or(file.restart_min_ms.as_ref());
+            if let Some(f) = f {
+                return Err(r.error(
+                    "control.restart_max_ms",
+                    f,
+                    &format!(
+                        "at least control.restart_min_ms ({} ms)",
+                        restart_min.as_millis()
+                    ),
+                ));
+            }
+        }
+        Ok(ControlSettings {
+            http,
+            database,
+            key_env,
+            heartbeat_timeout: ms(
+                "heartbeat_timeout_ms",
+                &file.heartbeat_timeout_ms,
+                3_000,
+                100,
+            )?,
+            restart_min,
+            restart_max,
+            stop_timeout: ms("stop_timeout_ms", &file.stop_timeout_ms, 10_000, 100)?,
+            sample: ms("sample_ms", &file.sample_ms, 1_000, 0)?,
+            pnl_every: ms("pnl_every_ms", &file.pnl_every_ms, 1_000, 0)?,
+        })
+    }
+}
