@@ -44,6 +44,8 @@ pub struct OrderEventRow {
     pub seq: u64,
     pub ts_ns: i64,
     pub kind: &'static str,
+    /// The client order id's value, and its text.
+    pub order_id: u64,
     pub client_order_id: String,
     /// The order a cancel or replace intent refers to.
     pub target: Option<String>,
@@ -84,6 +86,7 @@ pub struct FillRow {
 pub struct OrderRow {
     pub seq: u64,
     pub ts_ns: i64,
+    pub id: u64,
     pub client_order_id: String,
     pub strategy: u16,
     pub instrument: u32,
@@ -349,6 +352,7 @@ impl Fold {
             seq,
             ts_ns: ts,
             kind: kind_name(kind),
+            order_id: i.client_order_id.raw(),
             client_order_id: i.client_order_id.to_string(),
             target,
             strategy: i.strategy.0,
@@ -402,6 +406,7 @@ impl Fold {
             seq,
             ts_ns: ts,
             kind: kind_name(kind),
+            order_id: r.client_order_id.raw(),
             client_order_id: r.client_order_id.to_string(),
             target: None,
             strategy: r.strategy().0,
@@ -435,6 +440,7 @@ impl Fold {
                 out.push(Change::Order(OrderRow {
                     seq,
                     ts_ns: ts,
+                    id: r.client_order_id.raw(),
                     client_order_id: r.client_order_id.to_string(),
                     strategy: r.strategy().0,
                     instrument: r.header.instrument.0,
@@ -556,6 +562,7 @@ fn order_row(o: &Order, seq: u64, ts: i64, venue_order_id: Option<String>) -> Or
     OrderRow {
         seq,
         ts_ns: ts,
+        id: o.id.raw(),
         client_order_id: o.id.to_string(),
         strategy: o.id.strategy().0,
         instrument: o.instrument.0,

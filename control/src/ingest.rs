@@ -14,6 +14,7 @@ use hdrhistogram::Histogram;
 use pt_engine::model::Event;
 use pt_engine::model::journal_kind::event_kind;
 use pt_journal::{StartAt, Tailer};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// Records taken from one journal per transaction at most.
@@ -122,6 +123,7 @@ impl Ingest {
                 .filter(|i| i.next > i.stored)
                 .map(|i| (i.source, i.next))
                 .collect();
+            compact(&mut self.changes);
             self.store.write(&self.changes, &positions)?;
             let now = now_ns();
             for t in self.orders_times.drain(..) {
@@ -216,6 +218,39 @@ impl Ingest {
     pub fn store_mut(&mut self) -> &mut Store {
         &mut self.store
     }
+}
+
+/// Keeps only the last change of each order and each position in a batch
+/// (one transaction: nobody sees the ones in between), the order's venue id
+/// carried forward from its ack.
+fn compact(changes: &mut Vec<Change>) {
+    let mut orders: HashMap<u64, usize> = HashMap::new();
+    let mut positions: HashMap<(&'static str, u32), usize> = HashMap::new();
+    let mut keep = vec![true; changes.len()];
+    for i in 0..changes.len() {
+        let earlier = match &changes[i] {
+            Change::Order(o) => orders.insert(o.id, i),
+            Change::Position(p) => positions.insert((p.mode, p.instrument), i),
+            _ => None,
+        };
+        if let Some(j) = earlier {
+            keep[j] = false;
+            if let (Change::Order(old), Change::Order(new)) = (&changes[j], &changes[i])
+                && new.venue_order_id.is_none()
+                && old.venue_order_id.is_some()
+            {
+                let venue = old.venue_order_id.clone();
+                if let Change::Order(new) = &mut changes[i] {
+                    new.venue_order_id = venue;
+                }
+            }
+        }
+    }
+    let mut k = 0;
+    changes.retain(|_| {
+        k += 1;
+        keep[k - 1]
+    });
 }
 
 fn has_segments(dir: &Path) -> bool {

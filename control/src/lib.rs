@@ -19,3 +19,4 @@ pub mod schema;
 pub mod service;
 pub mod store;
 pub mod supervisor;
+pub mod synth;

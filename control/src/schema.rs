@@ -2,10 +2,13 @@
 //!
 //! Money, prices and quantities are the engine's fixed-point raw integers
 //! (10^-8 units), never floats; the REST API writes them as exact decimal
-//! strings. Every row that comes from a journal record is keyed by
-//! `(journal, seq)`, so ingesting a record twice is a no-op; `ingest` holds
+//! strings. Every row that comes from a journal record is keyed by that
+//! record's sequence number in its journal (`order_events` and `fills` by
+//! the `orders` journal's, `market_snapshots` and `pnl_snapshots` by the
+//! `md` journal's), so ingesting a record twice is a no-op; `ingest` holds
 //! each journal's next sequence number, moved in the same transaction as the
-//! rows.
+//! rows. Orders are keyed by the client order id's 64-bit value (strategy
+//! in the top 16 bits), its text `pt-<strategy>-<counter>` beside it.
 
 /// `(version, SQL)`, applied in order; a database records the versions it has.
 pub const MIGRATIONS: &[(i64, &str)] = &[(1, V1)];
@@ -17,10 +20,10 @@ CREATE TABLE ingest (
     updated_ns INTEGER NOT NULL
 );
 CREATE TABLE order_events (
-    journal TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    seq INTEGER PRIMARY KEY,
     ts_ns INTEGER NOT NULL,
     kind TEXT NOT NULL,
+    order_id INTEGER NOT NULL,
     client_order_id TEXT NOT NULL,
     target TEXT,
     strategy INTEGER NOT NULL,
@@ -35,13 +38,11 @@ CREATE TABLE order_events (
     reject_reason TEXT,
     venue_ref TEXT,
     requested_mode TEXT NOT NULL,
-    effective_mode TEXT NOT NULL,
-    PRIMARY KEY (journal, seq)
+    effective_mode TEXT NOT NULL
 );
-CREATE INDEX order_events_order ON order_events (client_order_id);
+CREATE INDEX order_events_order ON order_events (order_id);
 CREATE TABLE fills (
-    journal TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    seq INTEGER PRIMARY KEY,
     ts_ns INTEGER NOT NULL,
     client_order_id TEXT NOT NULL,
     strategy INTEGER NOT NULL,
@@ -53,11 +54,11 @@ CREATE TABLE fills (
     fee INTEGER NOT NULL,
     liquidity TEXT NOT NULL,
     trade_id TEXT,
-    mode TEXT NOT NULL,
-    PRIMARY KEY (journal, seq)
+    mode TEXT NOT NULL
 );
 CREATE TABLE orders (
-    client_order_id TEXT PRIMARY KEY,
+    id INTEGER PRIMARY KEY,
+    client_order_id TEXT NOT NULL,
     strategy INTEGER NOT NULL,
     instrument INTEGER NOT NULL,
     ticker TEXT,
@@ -75,6 +76,7 @@ CREATE TABLE orders (
     last_seq INTEGER NOT NULL
 );
 CREATE INDEX orders_state ON orders (state);
+CREATE INDEX orders_last ON orders (last_seq);
 CREATE TABLE positions (
     mode TEXT NOT NULL,
     instrument INTEGER NOT NULL,
@@ -87,7 +89,6 @@ CREATE TABLE positions (
     PRIMARY KEY (mode, instrument)
 );
 CREATE TABLE pnl_snapshots (
-    journal TEXT NOT NULL,
     seq INTEGER NOT NULL,
     mode TEXT NOT NULL,
     ts_ns INTEGER NOT NULL,
@@ -96,11 +97,10 @@ CREATE TABLE pnl_snapshots (
     fees INTEGER NOT NULL,
     cash INTEGER NOT NULL,
     total INTEGER NOT NULL,
-    PRIMARY KEY (journal, seq, mode)
-);
+    PRIMARY KEY (seq, mode)
+) WITHOUT ROWID;
 CREATE TABLE market_snapshots (
-    journal TEXT NOT NULL,
-    seq INTEGER NOT NULL,
+    seq INTEGER PRIMARY KEY,
     ts_ns INTEGER NOT NULL,
     instrument INTEGER NOT NULL,
     ticker TEXT,
@@ -108,8 +108,7 @@ CREATE TABLE market_snapshots (
     bid_qty INTEGER,
     ask INTEGER,
     ask_qty INTEGER,
-    stale INTEGER NOT NULL,
-    PRIMARY KEY (journal, seq)
+    stale INTEGER NOT NULL
 );
 CREATE INDEX market_snapshots_ticker ON market_snapshots (ticker, seq);
 CREATE TABLE markets (

@@ -25,6 +25,8 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "cache_size", -65536)?;
+    conn.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(conn)
 }
 
@@ -196,22 +198,21 @@ fn ticker(tickers: &[String], instrument: u32) -> Option<&str> {
 }
 
 fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow::Result<()> {
-    let orders = Source::Orders.name();
     for c in changes {
         match c {
             Change::OrderEvent(e) => {
                 tx.prepare_cached(
-                    "INSERT INTO order_events (journal, seq, ts_ns, kind, client_order_id, target,
+                    "INSERT INTO order_events (seq, ts_ns, kind, order_id, client_order_id, target,
                      strategy, instrument, ticker, side, price, qty, cum_qty, fee, reject_code,
                      reject_reason, venue_ref, requested_mode, effective_mode)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
                      ?16, ?17, ?18, ?19) ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
-                    orders,
                     e.seq as i64,
                     e.ts_ns,
                     e.kind,
+                    e.order_id as i64,
                     e.client_order_id,
                     e.target,
                     e.strategy,
@@ -231,13 +232,12 @@ fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow
             }
             Change::Fill(f) => {
                 tx.prepare_cached(
-                    "INSERT INTO fills (journal, seq, ts_ns, client_order_id, strategy, instrument,
+                    "INSERT INTO fills (seq, ts_ns, client_order_id, strategy, instrument,
                      ticker, side, price, qty, fee, liquidity, trade_id, mode)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
                      ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
-                    orders,
                     f.seq as i64,
                     f.ts_ns,
                     f.client_order_id,
@@ -255,11 +255,12 @@ fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow
             }
             Change::Order(o) => {
                 tx.prepare_cached(
-                    "INSERT INTO orders (client_order_id, strategy, instrument, ticker, side, price,
-                     qty, cum_qty, fees, state, requested_mode, mode, venue_order_id, created_ns,
-                     updated_ns, last_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?14, ?15)
-                     ON CONFLICT (client_order_id) DO UPDATE SET price = excluded.price,
+                    "INSERT INTO orders (id, client_order_id, strategy, instrument, ticker, side,
+                     price, qty, cum_qty, fees, state, requested_mode, mode, venue_order_id,
+                     created_ns, updated_ns, last_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15,
+                     ?16)
+                     ON CONFLICT (id) DO UPDATE SET price = excluded.price,
                      qty = excluded.qty, cum_qty = excluded.cum_qty, fees = excluded.fees,
                      state = excluded.state, requested_mode = excluded.requested_mode,
                      mode = excluded.mode,
@@ -267,6 +268,7 @@ fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow
                      updated_ns = excluded.updated_ns, last_seq = excluded.last_seq",
                 )?
                 .execute(params![
+                    o.id as i64,
                     o.client_order_id,
                     o.strategy,
                     o.instrument,
@@ -308,12 +310,11 @@ fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow
                 let (bid, bid_qty) = (m.bid.map(|x| x.0), m.bid.map(|x| x.1));
                 let (ask, ask_qty) = (m.ask.map(|x| x.0), m.ask.map(|x| x.1));
                 tx.prepare_cached(
-                    "INSERT INTO market_snapshots (journal, seq, ts_ns, instrument, ticker, bid,
-                     bid_qty, ask, ask_qty, stale) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+                    "INSERT INTO market_snapshots (seq, ts_ns, instrument, ticker, bid,
+                     bid_qty, ask, ask_qty, stale) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
-                    Source::Md.name(),
                     m.seq as i64,
                     m.ts_ns,
                     m.instrument,
@@ -344,12 +345,11 @@ fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow
             }
             Change::Pnl(p) => {
                 tx.prepare_cached(
-                    "INSERT INTO pnl_snapshots (journal, seq, mode, ts_ns, realized, unrealized,
-                     fees, cash, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    "INSERT INTO pnl_snapshots (seq, mode, ts_ns, realized, unrealized,
+                     fees, cash, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
                      ON CONFLICT DO NOTHING",
                 )?
                 .execute(params![
-                    Source::Md.name(),
                     p.seq as i64,
                     p.mode,
                     p.ts_ns,

@@ -17,6 +17,9 @@ pub(crate) enum Bench {
     /// engine live with a probe strategy, the simulator stamping each frame
     /// sent and each order arrived; the engine's own share split out.
     Wire(super::bench_wire::WireArgs),
+    /// `pt run`'s store: a synthetic orders journal ingested into SQLite,
+    /// against one blob row per record in the same run.
+    Ingest(super::bench_ingest::IngestArgs),
 }
 
 pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
@@ -24,5 +27,6 @@ pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::Sim(args) => super::bench_sim::run(&args),
         Bench::TickToTrade(args) => super::bench_ttt::run(&args),
         Bench::Wire(args) => super::bench_wire::run(&args),
+        Bench::Ingest(args) => super::bench_ingest::run(&args),
     }
 }
