@@ -3,6 +3,7 @@
 //! ```toml
 //! [control]
 //! http = "127.0.0.1:8680"       # /health, /metrics and /api/v1 (loopback only)
+//! grpc = "127.0.0.1:8681"       # the gRPC control service (pt ctl, grpcurl; loopback only)
 //! database = "pt.db"            # SQLite file, relative to data_dir
 //! key_env = "PT_ENGINE_KEY"     # the venue key's PEM in this variable of `pt run`
 //!                               # (else feed.key_file, read by `pt run`, never the engine)
@@ -12,8 +13,14 @@
 //! stop_timeout_ms = 10000       # SIGTERM, then SIGKILL after this long
 //! sample_ms = 1000              # a market's top of book stored at most this often
 //! pnl_every_ms = 1000           # PnL stored at a heartbeat this often
+//!
+//! [[control.token]]             # one per person or program; `pt ctl hash-token` makes the hash
+//! name = "alice"
+//! role = "admin"                # viewer | operator | admin
+//! sha256 = "9f86d0…"            # of the token, never the token itself
 //! ```
 
+use crate::auth::{Role, Token, parse_hex};
 use pt_engine::config::{ConfigError, Field, Reader, line_col};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -26,6 +33,9 @@ use toml::Spanned;
 #[serde(deny_unknown_fields)]
 pub struct ControlFile {
     http: Option<Spanned<String>>,
+    grpc: Option<Spanned<String>>,
+    #[serde(default)]
+    token: Vec<TokenFile>,
     database: Option<Spanned<String>>,
     key_env: Option<Spanned<String>>,
     heartbeat_timeout_ms: Field,
@@ -36,11 +46,24 @@ pub struct ControlFile {
     pnl_every_ms: Field,
 }
 
+/// One `[[control.token]]`.
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct TokenFile {
+    name: Spanned<String>,
+    role: Spanned<String>,
+    sha256: Spanned<String>,
+}
+
 /// The `[control]` table, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlSettings {
     /// Where the HTTP server listens (a loopback address).
     pub http: SocketAddr,
+    /// Where the gRPC service listens (a loopback address).
+    pub grpc: SocketAddr,
+    /// Who may call it.
+    pub tokens: Vec<Token>,
     /// The SQLite file.
     pub database: PathBuf,
     /// The variable of `pt run`'s environment that holds the venue key.
@@ -63,6 +86,39 @@ fn at(text: &str, source: &str, span: std::ops::Range<usize>, message: String) -
     }
 }
 
+/// A loopback address and port at `key`, or `127.0.0.1:<port>`.
+fn loopback(
+    text: &str,
+    source: &str,
+    key: &str,
+    field: &Option<Spanned<String>>,
+    port: u16,
+) -> Result<SocketAddr, ConfigError> {
+    let Some(s) = field else {
+        return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
+    };
+    let v = s.get_ref();
+    let addr: SocketAddr = v.parse().map_err(|_| {
+        at(
+            text,
+            source,
+            s.span(),
+            format!("{key} = {v:?}: expected an address and port such as \"127.0.0.1:{port}\""),
+        )
+    })?;
+    if !addr.ip().is_loopback() {
+        return Err(at(
+            text,
+            source,
+            s.span(),
+            format!(
+                "{key} = {v:?}: the control plane listens on loopback only (127.0.0.1 or ::1); reach it from elsewhere through an SSH tunnel"
+            ),
+        ));
+    }
+    Ok(addr)
+}
+
 impl ControlSettings {
     /// Checks `file` (from `text`, read from `source`); relative paths are
     /// taken from `data_dir`.
@@ -81,34 +137,50 @@ impl ControlSettings {
                 min,
             )?)))
         };
-        let http = match &file.http {
-            None => SocketAddr::from(([127, 0, 0, 1], 8680)),
-            Some(s) => {
-                let addr: SocketAddr = s.get_ref().parse().map_err(|_| {
-                    at(
-                        text,
-                        source,
-                        s.span(),
-                        format!(
-                            "control.http = {:?}: expected an address and port such as \"127.0.0.1:8680\"",
-                            s.get_ref()
-                        ),
-                    )
-                })?;
-                if !addr.ip().is_loopback() {
-                    return Err(at(
-                        text,
-                        source,
-                        s.span(),
-                        format!(
-                            "control.http = {:?}: the control server listens on loopback only (127.0.0.1 or ::1); reach it from elsewhere through an SSH tunnel",
-                            s.get_ref()
-                        ),
-                    ));
-                }
-                addr
+        let http = loopback(text, source, "control.http", &file.http, 8680)?;
+        let grpc = loopback(text, source, "control.grpc", &file.grpc, 8681)?;
+        let mut tokens = Vec::with_capacity(file.token.len());
+        for (i, t) in file.token.iter().enumerate() {
+            let key = |k: &str| format!("control.token[{}].{k}", i + 1);
+            let role = Role::parse(t.role.get_ref()).ok_or_else(|| {
+                at(
+                    text,
+                    source,
+                    t.role.span(),
+                    format!(
+                        "{} = {:?}: expected viewer, operator or admin",
+                        key("role"),
+                        t.role.get_ref()
+                    ),
+                )
+            })?;
+            let sha256 = parse_hex(t.sha256.get_ref()).ok_or_else(|| {
+                at(text, source, t.sha256.span(), format!(
+                    "{} = {:?}: expected the token's SHA-256 as 64 hex digits (`pt ctl hash-token` prints it)",
+                    key("sha256"),
+                    t.sha256.get_ref()
+                ))
+            })?;
+            if t.name.get_ref().is_empty()
+                || tokens.iter().any(|x: &Token| x.name == *t.name.get_ref())
+            {
+                return Err(at(
+                    text,
+                    source,
+                    t.name.span(),
+                    format!(
+                        "{} = {:?}: expected a name no other token has",
+                        key("name"),
+                        t.name.get_ref()
+                    ),
+                ));
             }
-        };
+            tokens.push(Token {
+                name: t.name.get_ref().clone(),
+                role,
+                sha256,
+            });
+        }
         let database = match &file.database {
             None => data_dir.join(crate::store::DB_FILE),
             Some(s) if s.get_ref().contains("://") => {
@@ -161,6 +233,8 @@ impl ControlSettings {
         }
         Ok(ControlSettings {
             http,
+            grpc,
+            tokens,
             database,
             key_env,
             heartbeat_timeout: ms(

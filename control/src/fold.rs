@@ -13,7 +13,7 @@ use pt_engine::book::BookStage;
 use pt_engine::instrument::Registry;
 use pt_engine::model::{
     Command, CommandAction, Event, EventKind, ExecReport, InstrumentId, Liquidity, MarketStatus,
-    Mode, OrderIntent, OrderState, RejectCode, Side,
+    Mode, OrderIntent, OrderState, RejectCode, Scope, Side,
 };
 use pt_gateway::oms::Applied;
 use pt_gateway::{Ledger, Markets, Oms, Order};
@@ -163,6 +163,10 @@ pub struct FoldStats {
     pub last_heartbeat_pid: u32,
     pub intents: u64,
     pub fills: u64,
+    /// The global kill switch as commanded: active, halted or reducing.
+    pub trading: &'static str,
+    /// The mode last set by command, if any.
+    pub mode_set: Option<Mode>,
     /// Rejects by reason name (with the venue's code numbers apart).
     pub rejects: BTreeMap<String, u64>,
     /// Tick-to-trade of new orders: their market event's receive time to
@@ -295,6 +299,8 @@ impl Fold {
                 last_heartbeat_pid: 0,
                 intents: 0,
                 fills: 0,
+                trading: "active",
+                mode_set: None,
                 rejects: BTreeMap::new(),
                 tick_to_trade: Histogram::new_with_bounds(1, 60_000_000_000, 3)
                     .expect("valid bounds"),
@@ -340,7 +346,27 @@ impl Fold {
                     out.push(position(l, mode, m.header.instrument, ts));
                 }
             }
-            Event::Market(_) | Event::Book(_) | Event::Command(_) => {}
+            Event::Command(c) => self.command(c),
+            Event::Market(_) | Event::Book(_) => {}
+        }
+    }
+
+    /// The gateway journals each command it acts on.
+    fn command(&mut self, c: &Command) {
+        match (c.action, c.scope) {
+            (CommandAction::TripKillSwitch, Scope::Global) => self.stats.trading = "halted",
+            (CommandAction::ResetKillSwitch, Scope::Global) => self.stats.trading = "active",
+            (CommandAction::SetReducing | CommandAction::Flatten, Scope::Global) => {
+                self.stats.trading = "reducing";
+            }
+            (CommandAction::SetMode, _) => {
+                self.stats.mode_set = Some(match c.arg {
+                    1 => Mode::Shadow,
+                    2 => Mode::Live,
+                    _ => Mode::Paper,
+                });
+            }
+            _ => {}
         }
     }
 

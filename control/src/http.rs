@@ -163,7 +163,8 @@ impl Page {
     }
 }
 
-const STATES: [&str; 9] = [
+/// Every order state's name.
+pub const STATES: [&str; 9] = [
     "pending_new",
     "acked",
     "partially_filled",

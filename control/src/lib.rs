@@ -11,8 +11,11 @@
 //! the start-up contract with this process.
 #![deny(unsafe_code)]
 
+pub mod auth;
+pub mod commands;
 pub mod config;
 pub mod fold;
+pub mod grpc;
 pub mod http;
 pub mod ingest;
 pub mod schema;
@@ -20,3 +23,16 @@ pub mod service;
 pub mod store;
 pub mod supervisor;
 pub mod synth;
+
+/// The generated gRPC types and stubs of `pt.control.v1`.
+#[allow(
+    missing_docs,
+    unreachable_pub,
+    missing_debug_implementations,
+    clippy::all
+)]
+pub mod pb {
+    tonic::include_proto!("pt.control.v1");
+    /// The protos' descriptor set, for server reflection.
+    pub const DESCRIPTOR: &[u8] = tonic::include_file_descriptor_set!("control_descriptor");
+}

@@ -1,9 +1,12 @@
 //! The control plane's threads: the ingest (journals into the store) and
 //! the HTTP server (tokio), sharing [`Shared`].
 
+use crate::auth::Token;
 use crate::fold::Fold;
+use crate::grpc::{Commands, ControlService};
 use crate::http::{EngineHealth, Shared, router};
 use crate::ingest::Ingest;
+use crate::pb::control_server::ControlServer;
 use crate::store::Store;
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -13,16 +16,40 @@ use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// The running ingest and HTTP server.
+/// What the gRPC service needs beside what HTTP has.
+pub struct GrpcSetup {
+    /// Where it listens (port 0 picks one; see [`ControlPlane::grpc_addr`]).
+    pub addr: SocketAddr,
+    /// A store connection for the audit rows.
+    pub audit: Store,
+    /// The engine's command builders.
+    pub commands: Arc<dyn Commands>,
+    /// Who may call.
+    pub tokens: Vec<Token>,
+    /// The configured mode.
+    pub mode: pt_engine::model::Mode,
+}
+
+impl std::fmt::Debug for GrpcSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GrpcSetup")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The running ingest, HTTP server and gRPC service.
 #[derive(Debug)]
 pub struct ControlPlane {
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     ingest: Option<JoinHandle<anyhow::Result<u64>>>,
     http: Option<JoinHandle<()>>,
-    http_stop: Option<tokio::sync::oneshot::Sender<()>>,
+    http_stop: Option<tokio::sync::watch::Sender<bool>>,
     /// Where the HTTP server listens.
     pub addr: SocketAddr,
+    /// Where the gRPC service listens, when it runs.
+    pub grpc_addr: Option<SocketAddr>,
 }
 
 impl ControlPlane {
@@ -34,6 +61,7 @@ impl ControlPlane {
         fold: Fold,
         http: SocketAddr,
         heartbeat: Duration,
+        grpc: Option<GrpcSetup>,
     ) -> anyhow::Result<ControlPlane> {
         let shared = Arc::new(Shared {
             db: Mutex::new(store.reader()?),
@@ -69,7 +97,28 @@ impl ControlPlane {
             .with_context(|| format!("control.http: cannot listen on {http}"))?;
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let grpc = match grpc {
+            None => None,
+            Some(g) => {
+                let l = std::net::TcpListener::bind(g.addr)
+                    .with_context(|| format!("control.grpc: cannot listen on {}", g.addr))?;
+                l.set_nonblocking(true)?;
+                let service = ControlService::new(
+                    shared.clone(),
+                    g.audit,
+                    data_dir.to_owned(),
+                    g.commands,
+                    g.tokens,
+                    g.mode,
+                );
+                Some((l, service))
+            }
+        };
+        let grpc_addr = match &grpc {
+            Some((l, _)) => Some(l.local_addr()?),
+            None => None,
+        };
+        let (tx, rx) = tokio::sync::watch::channel(false);
         let app = router(shared.clone());
         let http = std::thread::Builder::new()
             .name("pt-http".into())
@@ -80,21 +129,11 @@ impl ControlPlane {
                 {
                     Ok(rt) => rt,
                     Err(e) => {
-                        eprintln!("pt run: the HTTP server cannot start: {e}");
+                        eprintln!("pt run: the control servers cannot start: {e}");
                         return;
                     }
                 };
-                rt.block_on(async move {
-                    let Ok(l) = tokio::net::TcpListener::from_std(listener) else {
-                        return;
-                    };
-                    let served = axum::serve(l, app).with_graceful_shutdown(async move {
-                        let _ = rx.await;
-                    });
-                    if let Err(e) = served.await {
-                        eprintln!("pt run: the HTTP server stopped: {e}");
-                    }
-                });
+                rt.block_on(serve(listener, app, grpc, rx));
             })?;
         Ok(ControlPlane {
             shared,
@@ -103,6 +142,7 @@ impl ControlPlane {
             http: Some(http),
             http_stop: Some(tx),
             addr,
+            grpc_addr,
         })
     }
 
@@ -132,11 +172,59 @@ impl ControlPlane {
             None => 0,
         };
         if let Some(tx) = self.http_stop.take() {
-            let _ = tx.send(());
+            let _ = tx.send(true);
         }
         if let Some(h) = self.http.take() {
             let _ = h.join();
         }
         Ok(total)
     }
+}
+
+/// Serves HTTP and, when set up, gRPC (with reflection) until `stop` turns true.
+async fn serve(
+    http: std::net::TcpListener,
+    app: axum::Router,
+    grpc: Option<(std::net::TcpListener, ControlService)>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    let http = async {
+        let Ok(l) = tokio::net::TcpListener::from_std(http) else {
+            return;
+        };
+        let served = axum::serve(l, app).with_graceful_shutdown(stopped(stop.clone()));
+        if let Err(e) = served.await {
+            eprintln!("pt run: the HTTP server stopped: {e}");
+        }
+    };
+    let grpc = async {
+        let Some((l, service)) = grpc else { return };
+        let Ok(l) = tokio::net::TcpListener::from_std(l) else {
+            return;
+        };
+        let reflection = match tonic_reflection::server::Builder::configure()
+            .register_encoded_file_descriptor_set(crate::pb::DESCRIPTOR)
+            .build_v1()
+        {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("pt run: gRPC reflection: {e}");
+                return;
+            }
+        };
+        let served = tonic::transport::Server::builder()
+            .add_service(ControlServer::new(service))
+            .add_service(reflection)
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(l),
+                stopped(stop.clone()),
+            );
+        if let Err(e) = served.await {
+            eprintln!("pt run: the gRPC server stopped: {e}");
+        }
+    };
+    tokio::join!(http, grpc);
 }

@@ -172,17 +172,26 @@ impl Store {
         Ok(())
     }
 
-    /// An audit row: who did what, and what came of it.
+    /// An audit row: who did what, and what came of it; returns its id.
     pub fn audit(
         &mut self,
         who: &str,
         action: &str,
         detail: &str,
         result: &str,
-    ) -> anyhow::Result<()> {
+    ) -> anyhow::Result<i64> {
         self.conn.execute(
             "INSERT INTO audit (ts_ns, who, action, detail, result) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![now_ns(), who, action, detail, result],
+        )?;
+        Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Sets what came of audit row `id`.
+    pub fn audit_result(&self, id: i64, result: &str) -> anyhow::Result<()> {
+        self.conn.execute(
+            "UPDATE audit SET result = ?1 WHERE id = ?2",
+            params![result, id],
         )?;
         Ok(())
     }

@@ -29,6 +29,10 @@ enum Command {
     /// host (`pt-bench` measures the rings, the pipeline and the journal).
     #[command(subcommand)]
     Bench(cmd::bench::Bench),
+    /// The operator's console to a running `pt run` (gRPC): status,
+    /// positions, orders, mode, kill, resume, flatten, signal, param,
+    /// latency, tail; the token from $PT_TOKEN or --token-file.
+    Ctl(cmd::ctl::CtlArgs),
     /// The whole engine on this machine: a simulator with 20 markets, the
     /// engine in paper mode with a market maker on every market and a
     /// signal taker, and a live view; --seconds N or Ctrl-C ends it.
@@ -63,6 +67,7 @@ fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(bench) => cmd::bench::run(bench),
+        Command::Ctl(args) => cmd::ctl::run(args),
         Command::Demo(args) => cmd::demo::run(args),
         Command::Engine(args) => cmd::engine::run(args),
         Command::Param(args) => cmd::param::run(args),

@@ -10,14 +10,11 @@ mod support;
 use pt_engine::model::{Event, EventKind};
 use pt_tests::TestDir;
 use rand::Rng as _;
-use std::io::BufRead as _;
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 use support::http::{get, get_json};
 use support::process::{Child, keygen, pt, start_sim};
+use support::run::{healthy, start_run};
 
 const MARKETS: [&str; 4] = [
     "PTSIM-26DEC31-M000",
@@ -60,68 +57,6 @@ impl Setup {
             config,
             _sim: sim,
         }
-    }
-}
-
-/// A running `pt run`, its control server's address, and its stderr lines.
-struct Run {
-    child: Child,
-    addr: SocketAddr,
-    lines: mpsc::Receiver<String>,
-}
-
-fn start_run(config: &Path) -> Run {
-    let mut child = Child(
-        pt().arg("run")
-            .arg("--config")
-            .arg(config)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start pt run"),
-    );
-    let stderr = child.0.stderr.take().unwrap();
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let until = Instant::now() + Duration::from_secs(30);
-    let addr = loop {
-        let line = rx
-            .recv_timeout(until.saturating_duration_since(Instant::now()))
-            .expect("pt run says where its control server listens");
-        if let Some(rest) = line.split("control server http://").nth(1) {
-            break rest.split(' ').next().unwrap().parse().unwrap();
-        }
-    };
-    Run {
-        child,
-        addr,
-        lines: rx,
-    }
-}
-
-/// Waits until `/health` says ok; returns the engine's pid.
-fn healthy(run: &Run, within: Duration) -> u32 {
-    let until = Instant::now() + within;
-    loop {
-        if let Some((200, v)) = get_json(run.addr, "/health") {
-            assert_eq!(v["status"], "ok", "{v}");
-            return v["engine"]["pid"].as_u64().unwrap() as u32;
-        }
-        assert!(
-            Instant::now() < until,
-            "not healthy within {within:?}: {:?}; pt run said: {:?}",
-            get(run.addr, "/health"),
-            run.lines.try_iter().collect::<Vec<_>>()
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 

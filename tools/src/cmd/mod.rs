@@ -5,6 +5,7 @@ pub(crate) mod bench_ingest;
 pub(crate) mod bench_sim;
 pub(crate) mod bench_ttt;
 pub(crate) mod bench_wire;
+pub(crate) mod ctl;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub(crate) mod feed;

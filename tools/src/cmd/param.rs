@@ -24,17 +24,21 @@ pub(crate) struct ParamArgs {
     changes: Vec<String>,
 }
 
-pub(crate) fn run(args: ParamArgs) -> anyhow::Result<()> {
-    let config = EngineConfig::load(&args.config)?;
+/// Strategy `strategy`'s parameter change `name` = `value`, checked
+/// against the strategy's kind; also what the control plane's
+/// SetStrategyParam uses.
+pub(crate) fn change(
+    config: &EngineConfig,
+    strategy: u16,
+    name: &str,
+    value: &str,
+) -> anyhow::Result<ParamChange> {
     let n = config.strategies.len();
-    let Some(spec) = (args.strategy as usize)
+    let Some(spec) = (strategy as usize)
         .checked_sub(1)
         .and_then(|k| config.strategies.get(k))
     else {
-        anyhow::bail!(
-            "--strategy {}: the config has strategies 1 to {n}",
-            args.strategy
-        );
+        anyhow::bail!("strategy {strategy}: the config has strategies 1 to {n}");
     };
     let table: &[Param] = match spec {
         StrategySpec::Mm(..) => MmParams::TABLE,
@@ -42,26 +46,31 @@ pub(crate) fn run(args: ParamArgs) -> anyhow::Result<()> {
         StrategySpec::Probe(..) => pt_engine::strategy::probe::ProbeParams::TABLE,
     };
     let names: Vec<&str> = table.iter().map(|p| p.name).collect();
+    let param = find(table, name).map_err(|_| {
+        anyhow::anyhow!(
+            "{name:?}: a {} strategy has no such parameter; it has {}",
+            spec.kind(),
+            names.join(", ")
+        )
+    })?;
+    let raw = Qty::parse(value)
+        .ok()
+        .and_then(|v| param.check(v.raw()).ok())
+        .ok_or_else(|| anyhow::anyhow!("{name} = {value:?}: expected {}", param.expected))?;
+    ParamChange::new(StrategyId(strategy), name, raw)
+        .ok_or_else(|| anyhow::anyhow!("{name:?}: not a parameter name"))
+}
+
+pub(crate) fn run(args: ParamArgs) -> anyhow::Result<()> {
+    let config = EngineConfig::load(&args.config)?;
     let mut changes = Vec::with_capacity(args.changes.len());
     for c in &args.changes {
         let Some((name, value)) = c.split_once('=') else {
             anyhow::bail!("{c:?}: expected NAME=VALUE, e.g. size=3");
         };
-        let param = find(table, name).map_err(|_| {
-            anyhow::anyhow!(
-                "{name:?}: a {} strategy has no such parameter; it has {}",
-                spec.kind(),
-                names.join(", ")
-            )
-        })?;
-        let raw = Qty::parse(value)
-            .ok()
-            .and_then(|v| param.check(v.raw()).ok())
-            .ok_or_else(|| anyhow::anyhow!("{name} = {value:?}: expected {}", param.expected))?;
-        let change = ParamChange::new(StrategyId(args.strategy), name, raw)
-            .ok_or_else(|| anyhow::anyhow!("{name:?}: not a parameter name"))?;
-        changes.push(change);
+        changes.push(change(&config, args.strategy, name, value)?);
     }
+    let kind = config.strategies[args.strategy as usize - 1].kind();
     let mut w = CommandWriter::open(&config.data_dir)?;
     for change in changes {
         let now = Nanos::now();
@@ -70,7 +79,7 @@ pub(crate) fn run(args: ParamArgs) -> anyhow::Result<()> {
             "change {seq} written to {}: strategy {} ({}) {} = {}",
             w.dir().display(),
             args.strategy,
-            spec.kind(),
+            kind,
             change.name(),
             Qty::from_raw(change.value)
         );

@@ -3,15 +3,18 @@
 
 use crate::cmd::engine::stop_on_signals;
 use crate::engine::config::{EngineConfig, check_key_file};
-use crate::engine::core::{fees, registry};
+use crate::engine::core::{VENUE, fees, registry};
 use anyhow::Context as _;
 use pt_control::fold::{Fold, FoldConfig};
-use pt_control::service::ControlPlane;
+use pt_control::grpc::Commands;
+use pt_control::service::{ControlPlane, GrpcSetup};
 use pt_control::store::Store;
 use pt_control::supervisor::{Report, Secret, Supervisor, SupervisorConfig};
+use pt_engine::model::{Command, Nanos};
 use pt_gateway::Markets;
 use std::ffi::OsString;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
@@ -55,6 +58,50 @@ fn secret(config: &EngineConfig) -> anyhow::Result<Option<Secret>> {
     }
 }
 
+/// The engine's command builders, for the gRPC service.
+struct EngineCommands(EngineConfig);
+
+impl Commands for EngineCommands {
+    fn signal(
+        &self,
+        market: &str,
+        probability: &str,
+        confidence: &str,
+        ttl: Duration,
+        now: Nanos,
+    ) -> Result<Command, String> {
+        super::signal::signal(&self.0, market, probability, confidence, ttl, 0, now)
+            .map(|s| s.to_command(now))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    fn param(&self, strategy: u16, name: &str, value: &str, now: Nanos) -> Result<Command, String> {
+        super::param::change(&self.0, strategy, name, value)
+            .map(|c| c.to_command(now))
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    fn strategies(&self) -> usize {
+        self.0.strategies.len()
+    }
+
+    fn venue(&self, name: &str) -> Result<u32, String> {
+        if name == VENUE {
+            Ok(0)
+        } else {
+            Err(format!("venue {name:?}: the engine trades on {VENUE} only"))
+        }
+    }
+
+    fn ticker(&self, instrument: u32) -> Option<&str> {
+        self.0
+            .feed
+            .markets
+            .get(instrument as usize)
+            .map(String::as_str)
+    }
+}
+
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     let config = EngineConfig::load(&args.config)?;
     let c = &config.control;
@@ -62,7 +109,10 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         println!("{}: ok", args.config.display());
         println!("  data directory {}", config.data_dir.display());
         println!("  store {} (SQLite)", c.database.display());
-        println!("  control server http://{}", c.http);
+        println!("  control server http://{}, gRPC {}", c.http, c.grpc);
+        for t in &c.tokens {
+            println!("  token {:?}: {}", t.name, t.role.name());
+        }
         println!(
             "  engine: mode {:?}, {} markets, {} strategies; restarted after {}..{} ms, killed after {} ms without a heartbeat",
             config.mode,
@@ -102,12 +152,33 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         },
     )?;
     let stop = stop_on_signals()?;
-    let plane = ControlPlane::start(&config.data_dir, store, fold, c.http, config.heartbeat)?;
+    let grpc = GrpcSetup {
+        addr: c.grpc,
+        audit: Store::open(&c.database, &config.feed.markets)?,
+        commands: Arc::new(EngineCommands(config.clone())),
+        tokens: c.tokens.clone(),
+        mode: config.mode,
+    };
+    let plane = ControlPlane::start(
+        &config.data_dir,
+        store,
+        fold,
+        c.http,
+        config.heartbeat,
+        Some(grpc),
+    )?;
     eprintln!(
-        "pt run: config version {version}; store {}; control server http://{} (/health, /metrics, /api/v1/...)",
+        "pt run: config version {version}; store {}; control server http://{} (/health, /metrics, /api/v1/...); gRPC {} ({} tokens)",
         c.database.display(),
-        plane.addr
+        plane.addr,
+        plane.grpc_addr.map_or_else(String::new, |a| a.to_string()),
+        c.tokens.len()
     );
+    if c.tokens.is_empty() {
+        eprintln!(
+            "pt run: no [[control.token]] in the config: every gRPC call is refused (pt ctl hash-token makes one)"
+        );
+    }
     let config_path = std::fs::canonicalize(&args.config)
         .with_context(|| format!("{}", args.config.display()))?;
     let program = std::env::current_exe().context("finding the pt binary")?;

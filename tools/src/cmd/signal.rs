@@ -30,29 +30,51 @@ pub(crate) struct SignalArgs {
     source: u64,
 }
 
-pub(crate) fn run(args: SignalArgs) -> anyhow::Result<()> {
-    let config = EngineConfig::load(&args.config)?;
-    let Some(i) = config.feed.markets.iter().position(|t| *t == args.market) else {
+/// A signal for `market` from now for `ttl`, checked; also what the
+/// control plane's SendSignal uses.
+pub(crate) fn signal(
+    config: &EngineConfig,
+    market: &str,
+    probability: &str,
+    confidence: &str,
+    ttl: Duration,
+    source: u64,
+    now: Nanos,
+) -> anyhow::Result<Signal> {
+    let Some(i) = config.feed.markets.iter().position(|t| t == market) else {
         anyhow::bail!(
-            "--market {:?}: not one of the engine's feed.markets ({})",
-            args.market,
+            "market {market:?}: not one of the engine's feed.markets ({})",
             config.feed.markets.join(", ")
         );
     };
     let number = |name: &str, text: &str| {
         Price::parse(text)
-            .map_err(|e| anyhow::anyhow!("--{name} {text:?}: {e}; expected a number such as 0.62"))
+            .map_err(|e| anyhow::anyhow!("{name} {text:?}: {e}; expected a number such as 0.62"))
     };
-    let now = Nanos::now();
     let signal = Signal {
         instrument: InstrumentId(i as u32),
-        probability: number("probability", &args.probability)?,
-        confidence: number("confidence", &args.confidence)?,
+        probability: number("probability", probability)?,
+        confidence: number("confidence", confidence)?,
         generated_at: now,
-        ttl_ns: i64::try_from(Duration::from_secs(args.ttl).as_nanos()).unwrap_or(i64::MAX),
-        source: args.source,
+        ttl_ns: i64::try_from(ttl.as_nanos()).unwrap_or(i64::MAX),
+        source,
     };
     signal.validate().map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(signal)
+}
+
+pub(crate) fn run(args: SignalArgs) -> anyhow::Result<()> {
+    let config = EngineConfig::load(&args.config)?;
+    let now = Nanos::now();
+    let signal = signal(
+        &config,
+        &args.market,
+        &args.probability,
+        &args.confidence,
+        Duration::from_secs(args.ttl),
+        args.source,
+        now,
+    )?;
     let mut w = CommandWriter::open(&config.data_dir)?;
     let seq = w.send(&signal.to_command(now), now)?;
     let dir = w.dir().to_path_buf();

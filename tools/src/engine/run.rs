@@ -47,7 +47,7 @@ pub const MD: &str = "md";
 /// The gateway's write-ahead journal.
 pub const ORDERS: &str = "orders";
 /// Commands to the engine, written by others.
-pub const COMMANDS: &str = "commands";
+pub const COMMANDS: &str = pt_control::commands::COMMANDS;
 /// The engine's saved place in `commands/`.
 const COMMANDS_TAILER: &str = "engine";
 /// The decision edge's node name.

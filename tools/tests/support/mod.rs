@@ -5,4 +5,5 @@
 pub mod client;
 pub mod http;
 pub mod process;
+pub mod run;
 pub mod schema;

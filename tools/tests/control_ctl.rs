@@ -1,0 +1,249 @@
+//! `pt ctl` against `pt run` supervising a live engine on `pt sim run`, all
+//! as processes over loopback: tokens and roles are enforced, a mode change
+//! is audited, reflection lists the service, and a kill stops new orders
+//! and cancels the resting ones at the simulator.
+
+mod support;
+
+use pt_engine::model::{CommandAction, Event, EventKind};
+use pt_tests::TestDir;
+use std::path::Path;
+use std::process::{Output, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use support::process::{keygen, pt, start_sim};
+use support::run::{healthy, start_run};
+
+const MARKETS: [&str; 2] = ["PTSIM-26DEC31-M000", "PTSIM-26DEC31-M001"];
+const TOKENS: [(&str, &str, &str); 3] = [
+    ("watcher", "viewer", "tok-view-1"),
+    ("ops", "operator", "tok-ops-2"),
+    ("chief", "admin", "tok-admin-3"),
+];
+
+fn ctl(config: &Path, token: Option<&str>, args: &[&str]) -> Output {
+    let mut c = pt();
+    c.arg("ctl").arg("--config").arg(config).args(args);
+    c.env_remove("PT_TOKEN");
+    if let Some(t) = token {
+        c.env("PT_TOKEN", t);
+    }
+    c.stdin(Stdio::null()).output().expect("run pt ctl")
+}
+
+fn said(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The engine's resting orders at the simulator.
+fn resting(rt: &tokio::runtime::Runtime, client: &pt_sim::client::Client) -> usize {
+    let (status, v) =
+        rt.block_on(client.request("GET", "/portfolio/orders?status=resting&limit=1000", None));
+    assert_eq!(status, 200, "{v}");
+    v["orders"].as_array().map_or(0, Vec::len)
+}
+
+#[test]
+fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
+    let dir = TestDir::new("control-ctl");
+    std::fs::create_dir_all(dir.join("keys")).unwrap();
+    let key = dir.join("engine.pem");
+    keygen("pt-engine", &dir.join("keys"), &key);
+    let ca = dir.join("ca.pem");
+    let (_sim, addr) = start_sim(&dir.join("keys"), &ca, 400);
+    std::fs::write(
+        dir.join("risk.toml"),
+        "[rate]\ncapacity = 4000\nrefill_per_second = 4000\n",
+    )
+    .unwrap();
+    let markets: Vec<String> = MARKETS.iter().map(|m| format!("{m:?}")).collect();
+    let mut tokens = String::new();
+    for (name, role, token) in TOKENS {
+        let hash = pt_control::auth::hash_hex(token);
+        tokens.push_str(&format!(
+            "\n[[control.token]]\nname = \"{name}\"\nrole = \"{role}\"\nsha256 = \"{hash}\"\n"
+        ));
+    }
+    let config = dir.join("pt.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = \"data\"\nmode = \"live\"\nlive_enabled = true\nheartbeat_ms = 50\n\
+             risk_policy = \"risk.toml\"\n\n[feed]\nport = {}\nca = \"ca.pem\"\n\
+             key_id = \"pt-engine\"\nkey_file = \"engine.pem\"\nmarkets = [{}]\n\n\
+             [control]\nhttp = \"127.0.0.1:0\"\ngrpc = \"127.0.0.1:0\"\n{tokens}\n\
+             [[strategy]]\nkind = \"mm\"\nrequote_ticks = 1\n",
+            addr.port(),
+            markets.join(", ")
+        ),
+    )
+    .unwrap();
+    let run = start_run(&config);
+    healthy(&run, Duration::from_secs(60));
+    let grpc = run.grpc.to_string();
+    let at = ["--addr", grpc.as_str()];
+    let with =
+        |extra: &[&str]| -> Vec<String> { at.iter().chain(extra).map(|s| s.to_string()).collect() };
+    let run_ctl = |token: Option<&str>, extra: &[&str]| {
+        let args = with(extra);
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        ctl(&config, token, &args)
+    };
+
+    // The venue has the maker's resting quotes.
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let signer = Arc::new(pt_net::auth::Signer::from_pem_file("pt-engine", &key).unwrap());
+    let client = pt_sim::client::Client::to(
+        addr,
+        Some(&std::fs::read_to_string(&ca).unwrap()),
+        Some(signer),
+    );
+    let until = Instant::now() + Duration::from_secs(30);
+    while resting(&rt, &client) == 0 {
+        assert!(Instant::now() < until, "no resting orders at the simulator");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // No token, a wrong one, a viewer's kill: refused, each saying why.
+    let o = run_ctl(None, &["status"]);
+    assert!(
+        !o.status.success() && said(&o).contains("PT_TOKEN"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some("not-a-token"), &["status"]);
+    assert!(
+        !o.status.success() && said(&o).contains("hash-token"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[0].2), &["kill"]);
+    assert!(!o.status.success(), "{}", said(&o));
+    assert!(
+        said(&o).contains("viewer") && said(&o).contains("operator"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[0].2), &["status", "--json"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["engine"]["ready"], true, "{v}");
+    assert_eq!(v["trading"], "active", "{v}");
+
+    // Live needs an admin and a confirmation; the admin's is audited.
+    let o = run_ctl(Some(TOKENS[1].2), &["mode", "live", "--yes"]);
+    assert!(
+        !o.status.success() && said(&o).contains("admin"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[2].2), &["mode", "live"]);
+    assert!(
+        !o.status.success() && said(&o).contains("not confirmed"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[2].2), &["mode", "live", "--yes"]);
+    assert!(o.status.success(), "{}", said(&o));
+
+    // Reflection lists the service.
+    let services = rt.block_on(async {
+        use tonic_reflection::pb::v1::ServerReflectionRequest;
+        use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
+        use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
+        use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
+        let mut c = ServerReflectionClient::new(
+            tonic::transport::Channel::from_shared(format!("http://{grpc}"))
+                .unwrap()
+                .connect()
+                .await
+                .unwrap(),
+        );
+        let req = ServerReflectionRequest {
+            host: String::new(),
+            message_request: Some(MessageRequest::ListServices(String::new())),
+        };
+        let mut s = c
+            .server_reflection_info(tokio_stream::iter([req]))
+            .await
+            .unwrap()
+            .into_inner();
+        let mut names = Vec::new();
+        while let Some(r) = s.message().await.unwrap() {
+            if let Some(MessageResponse::ListServicesResponse(l)) = r.message_response {
+                names.extend(l.service.into_iter().map(|x| x.name));
+            }
+        }
+        names
+    });
+    assert!(
+        services.iter().any(|s| s == "pt.control.v1.Control"),
+        "{services:?}"
+    );
+
+    // The kill: the venue's resting orders go, and no new order follows.
+    let o = run_ctl(Some(TOKENS[1].2), &["kill"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let until = Instant::now() + Duration::from_secs(10);
+    while resting(&rt, &client) > 0 {
+        assert!(
+            Instant::now() < until,
+            "resting orders left at the simulator after the kill"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(resting(&rt, &client), 0, "nothing rests after a second");
+    let o = run_ctl(Some(TOKENS[0].2), &["status", "--json"]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["trading"], "halted", "{v}");
+
+    // In the orders journal: the kill, then no new order at all.
+    let mut t = pt_journal::Tailer::open(
+        &dir.join("data").join("orders"),
+        pt_journal::StartAt::Beginning,
+    )
+    .unwrap();
+    let (mut killed_at, mut after) = (None, 0);
+    while let Some(r) = t.next().unwrap() {
+        match Event::from_bytes(r.payload).unwrap() {
+            Event::Command(c) if c.action == CommandAction::TripKillSwitch => {
+                killed_at = Some(r.seq)
+            }
+            Event::Intent(i) if i.header.kind == EventKind::OrderNew && killed_at.is_some() => {
+                after += 1
+            }
+            _ => {}
+        }
+    }
+    assert!(killed_at.is_some(), "the gateway journaled the kill");
+    assert_eq!(after, 0, "new orders after the kill");
+
+    // The audit table: who did what, refusals included.
+    drop(run);
+    let db = rusqlite::Connection::open(dir.join("data").join("pt.db")).unwrap();
+    let rows: Vec<(String, String, String)> = db
+        .prepare("SELECT who, action, result FROM audit ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "chief" && r.1 == "SetMode" && r.2.starts_with("ok")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "ops" && r.1 == "Kill" && r.2.starts_with("ok")),
+        "{rows:?}"
+    );
+}
