@@ -167,6 +167,10 @@ pub struct FoldStats {
     pub trading: &'static str,
     /// The mode last set by command, if any.
     pub mode_set: Option<Mode>,
+    /// Orders not final.
+    pub open_orders: u32,
+    /// The latest PnL of each mode that traded.
+    pub pnl: Vec<PnlRow>,
     /// Rejects by reason name (with the venue's code numbers apart).
     pub rejects: BTreeMap<String, u64>,
     /// Tick-to-trade of new orders: their market event's receive time to
@@ -301,6 +305,8 @@ impl Fold {
                 fills: 0,
                 trading: "active",
                 mode_set: None,
+                open_orders: 0,
+                pnl: Vec::new(),
                 rejects: BTreeMap::new(),
                 tick_to_trade: Histogram::new_with_bounds(1, 60_000_000_000, 3)
                     .expect("valid bounds"),
@@ -349,6 +355,7 @@ impl Fold {
             Event::Command(c) => self.command(c),
             Event::Market(_) | Event::Book(_) => {}
         }
+        self.stats.open_orders = self.oms.open();
     }
 
     /// The gateway journals each command it acts on.
@@ -565,7 +572,7 @@ impl Fold {
                 }
             }
             let t = l.totals();
-            out.push(Change::Pnl(PnlRow {
+            let row = PnlRow {
                 seq,
                 ts_ns: ts,
                 mode: mode.name(),
@@ -574,7 +581,10 @@ impl Fold {
                 fees: l.fees.raw(),
                 cash: l.cash.raw(),
                 total: l.total_pnl().raw(),
-            }));
+            };
+            self.stats.pnl.retain(|p| p.mode != row.mode);
+            self.stats.pnl.push(row.clone());
+            out.push(Change::Pnl(row));
         }
     }
 

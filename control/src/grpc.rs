@@ -238,36 +238,6 @@ impl Control for ControlService {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        let ingest = self
-            .shared
-            .ingest
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let (open, pnl) = self.query(|db| {
-            let open: i64 = db.query_row(
-                "SELECT COUNT(*) FROM orders WHERE state NOT IN ('filled', 'cancelled', 'rejected', 'expired')",
-                [],
-                |r| r.get(0),
-            )?;
-            let mut st = db.prepare_cached(
-                "SELECT p.mode, p.realized, p.unrealized, p.fees, p.total FROM pnl_snapshots p
-                 JOIN (SELECT mode, MAX(seq) AS seq FROM pnl_snapshots GROUP BY mode) l
-                 ON p.mode = l.mode AND p.seq = l.seq ORDER BY p.mode",
-            )?;
-            let pnl = st
-                .query_map([], |r| {
-                    Ok(pb::ModePnl {
-                        mode: r.get(0)?,
-                        realized: dec(r.get(1)?),
-                        unrealized: dec(r.get(2)?),
-                        fees: dec(r.get(3)?),
-                        total: dec(r.get(4)?),
-                    })
-                })?
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((open, pnl))
-        })?;
         let now = crate::store::now_ns();
         let mut reply = pb::StatusReply {
             engine_running: engine.pid.is_some(),
@@ -276,13 +246,26 @@ impl Control for ControlService {
             restarts: engine.restarts,
             heartbeat_age_ms: -1,
             mode: self.mode.name().into(),
-            open_orders: open as u64,
-            pnl,
             trading: "active".into(),
             ..pb::StatusReply::default()
         };
-        if let Some(s) = ingest {
+        // From the ingest's fold, not the store: no query on this path.
+        let ingest = self.shared.ingest.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(s) = ingest.as_ref() {
             let f = &s.fold;
+            reply.open_orders = u64::from(f.open_orders);
+            let mut pnl = f.pnl.clone();
+            pnl.sort_by_key(|p| p.mode);
+            reply.pnl = pnl
+                .iter()
+                .map(|p| pb::ModePnl {
+                    mode: p.mode.into(),
+                    realized: dec(p.realized),
+                    unrealized: dec(p.unrealized),
+                    fees: dec(p.fees),
+                    total: dec(p.total),
+                })
+                .collect();
             if f.last_heartbeat_ns > 0 && Some(f.last_heartbeat_pid) == engine.pid {
                 reply.heartbeat_age_ms = now.saturating_sub(f.last_heartbeat_ns) / 1_000_000;
             }

@@ -20,6 +20,9 @@ pub(crate) enum Bench {
     /// `pt run`'s store: a synthetic orders journal ingested into SQLite,
     /// against one blob row per record in the same run.
     Ingest(super::bench_ingest::IngestArgs),
+    /// Whether `pt run` slows the engine: tick-to-trade alone and under
+    /// `pt run` on the same simulator, the store's lag, gRPC Status latency.
+    Control(super::bench_control::ControlArgs),
 }
 
 pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
@@ -28,5 +31,6 @@ pub(crate) fn run(bench: Bench) -> anyhow::Result<()> {
         Bench::TickToTrade(args) => super::bench_ttt::run(&args),
         Bench::Wire(args) => super::bench_wire::run(&args),
         Bench::Ingest(args) => super::bench_ingest::run(&args),
+        Bench::Control(args) => super::bench_control::run(&args),
     }
 }

@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub(crate) mod bench;
+pub(crate) mod bench_control;
 pub(crate) mod bench_ingest;
 pub(crate) mod bench_sim;
 pub(crate) mod bench_ttt;
