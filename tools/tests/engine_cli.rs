@@ -527,11 +527,11 @@ fn a_supervised_engine_takes_its_key_on_stdin_after_the_nonce() {
         assert_eq!(nonce.len(), 32, "{nonce}");
         let mut stdin = child.0.stdin.take().unwrap();
         stdin.write_all(answer(&nonce).as_bytes()).unwrap();
-        drop(stdin);
-        child
+        // Held open: a supervised engine stops when its stdin closes.
+        (child, stdin)
     };
     // A wrong nonce: refused, and nothing starts.
-    let mut wrong = start(&|_| format!("nonce=00000000000000000000000000000000\n{pem}"));
+    let (mut wrong, _stdin) = start(&|_| format!("nonce=00000000000000000000000000000000\n{pem}"));
     let status = wrong.0.wait().unwrap();
     let mut stderr = String::new();
     use std::io::Read as _;
@@ -548,7 +548,7 @@ fn a_supervised_engine_takes_its_key_on_stdin_after_the_nonce() {
         "{stderr}"
     );
     // The right one: the engine signs its connection with the key and runs.
-    let mut engine = start(&|nonce| format!("nonce={nonce}\n{pem}"));
+    let (mut engine, _stdin) = start(&|nonce| format!("nonce={nonce}\n{pem}"));
     wait_records(
         &dir.join("data").join("md"),
         50,
