@@ -266,17 +266,13 @@ impl Control for ControlService {
                     total: dec(p.total),
                 })
                 .collect();
-            if f.last_heartbeat_ns > 0 && Some(f.last_heartbeat_pid) == engine.pid {
-                reply.heartbeat_age_ms = now.saturating_sub(f.last_heartbeat_ns) / 1_000_000;
+            if let Some(age) = s.heartbeat_age(engine.pid, now) {
+                reply.heartbeat_age_ms = age / 1_000_000;
             }
             reply.mode_set = f.mode_set.map(|m| m.name().to_owned()).unwrap_or_default();
             reply.trading = f.trading.into();
             reply.store_caught_up = s.caught_up;
-            reply.journal_lag_ms = if s.caught_up {
-                0
-            } else {
-                now.saturating_sub(s.newest_ns) / 1_000_000
-            };
+            reply.journal_lag_ms = s.journal_lag(now) / 1_000_000;
             reply.fills = f.fills;
             reply.rejects = f.rejects.values().sum();
             reply.md_events = f.md_records;

@@ -186,11 +186,23 @@ fn mode_filter(p: &Page) -> Result<Option<String>, ApiError> {
     }
 }
 
-fn paged(items: Vec<Value>, cursors: Vec<i64>, limit: i64) -> Json<Value> {
-    let next = (items.len() as i64 == limit)
-        .then(|| cursors.last().copied())
-        .flatten();
-    Json(json!({"items": items, "next_cursor": next.map(|c| c.to_string())}))
+/// A page of `(cursor, item)` rows: the items, and the last row's cursor
+/// when the page is full (there may be more).
+fn paged(
+    rows: impl Iterator<Item = rusqlite::Result<(i64, Value)>>,
+    limit: i64,
+) -> Result<Json<Value>, ApiError> {
+    let mut items = Vec::new();
+    let mut last = None;
+    for row in rows {
+        let (cursor, v) = row?;
+        last = Some(cursor);
+        items.push(v);
+    }
+    let next = (items.len() as i64 == limit).then_some(last).flatten();
+    Ok(Json(
+        json!({"items": items, "next_cursor": next.map(|c| c.to_string())}),
+    ))
 }
 
 async fn markets(State(app): State<App>) -> Result<Json<Value>, ApiError> {
@@ -237,7 +249,6 @@ async fn history(
             "SELECT seq, ts_ns, bid, bid_qty, ask, ask_qty, stale FROM market_snapshots
              WHERE ticker = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
         )?;
-        let mut cursors = Vec::new();
         let rows = st.query_map(rusqlite::params![ticker, cursor, limit], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -249,13 +260,7 @@ async fn history(
                 }),
             ))
         })?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (seq, v) = row?;
-            cursors.push(seq);
-            items.push(v);
-        }
-        Ok(paged(items, cursors, limit))
+        paged(rows, limit)
     })
     .await
 }
@@ -303,7 +308,6 @@ async fn orders(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Va
                   ('filled', 'cancelled', 'rejected', 'expired')))
              ORDER BY last_seq DESC LIMIT ?4",
         )?;
-        let mut cursors = Vec::new();
         let rows = st.query_map(rusqlite::params![cursor, mode, state, limit], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -318,13 +322,7 @@ async fn orders(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Va
                 }),
             ))
         })?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (seq, v) = row?;
-            cursors.push(seq);
-            items.push(v);
-        }
-        Ok(paged(items, cursors, limit))
+        paged(rows, limit)
     })
     .await
 }
@@ -337,7 +335,6 @@ async fn fills(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Val
              liquidity, trade_id, mode FROM fills
              WHERE seq < ?1 AND (?2 IS NULL OR mode = ?2) ORDER BY seq DESC LIMIT ?3",
         )?;
-        let mut cursors = Vec::new();
         let rows = st.query_map(rusqlite::params![cursor, mode, limit], |r| {
             Ok((
                 r.get::<_, i64>(0)?,
@@ -351,13 +348,7 @@ async fn fills(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Val
                 }),
             ))
         })?;
-        let mut items = Vec::new();
-        for row in rows {
-            let (seq, v) = row?;
-            cursors.push(seq);
-            items.push(v);
-        }
-        Ok(paged(items, cursors, limit))
+        paged(rows, limit)
     })
     .await
 }
@@ -367,17 +358,10 @@ fn health_of(app: &Shared) -> (bool, Value) {
     let engine = app.engine.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let ingest = app.ingest.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let now = now_ns();
-    // Only the supervised engine's own heartbeats count (not those of one
-    // still stopping after an earlier supervisor died).
     let (beat_age, lag, caught_up) = match &ingest {
         Some(s) => (
-            (s.fold.last_heartbeat_ns > 0 && Some(s.fold.last_heartbeat_pid) == engine.pid)
-                .then(|| now.saturating_sub(s.fold.last_heartbeat_ns)),
-            if s.caught_up {
-                0
-            } else {
-                now.saturating_sub(s.newest_ns)
-            },
+            s.heartbeat_age(engine.pid, now),
+            s.journal_lag(now),
             s.caught_up,
         ),
         None => (None, 0, false),
@@ -576,11 +560,7 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
             "Journal write to store commit, per orders record.",
             &s.lag,
         );
-        let lag = if s.caught_up {
-            0
-        } else {
-            now_ns().saturating_sub(s.newest_ns)
-        };
+        let lag = s.journal_lag(now_ns());
         family(
             &mut m,
             "pt_journal_lag_seconds",

@@ -51,6 +51,26 @@ pub struct IngestStatus {
     pub fold: FoldStats,
 }
 
+impl IngestStatus {
+    /// How long ago (ns, at `now`) engine `pid` wrote the newest heartbeat
+    /// the store has read; `None` when that heartbeat is not its own (one
+    /// still stopping after an earlier supervisor died writes them too).
+    pub fn heartbeat_age(&self, pid: Option<u32>, now: i64) -> Option<i64> {
+        (self.fold.last_heartbeat_ns > 0 && Some(self.fold.last_heartbeat_pid) == pid)
+            .then(|| now.saturating_sub(self.fold.last_heartbeat_ns))
+    }
+
+    /// How far (ns, at `now`) the store is behind the journals: 0 when the
+    /// last poll reached their end.
+    pub fn journal_lag(&self, now: i64) -> i64 {
+        if self.caught_up {
+            0
+        } else {
+            now.saturating_sub(self.newest_ns)
+        }
+    }
+}
+
 /// The ingest of one data directory into one store.
 pub struct Ingest {
     fold: Fold,

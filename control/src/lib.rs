@@ -4,8 +4,9 @@
 //!   (readiness line with a nonce, secrets on stdin), watches its
 //!   heartbeats and restarts it with backoff;
 //! - [`ingest`] and [`fold`]: tail the engine's journals read-only into the
-//!   [`store`] (SQLite), idempotently by (journal, sequence);
-//! - [`http`]: `/health`, `/metrics` and the REST API over the store.
+//!   [`store`] (SQLite) as [`rows`], idempotently by (journal, sequence);
+//! - [`http`]: `/health`, `/metrics` and the REST API over the store;
+//! - [`grpc`] and [`auth`]: the control service, with tokens and roles.
 //!
 //! Nothing here is on the hot path: the engine shares only its journals and
 //! the start-up contract with this process.
@@ -18,6 +19,7 @@ pub mod fold;
 pub mod grpc;
 pub mod http;
 pub mod ingest;
+pub mod rows;
 pub mod schema;
 pub mod service;
 pub mod store;

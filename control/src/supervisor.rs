@@ -295,7 +295,7 @@ impl Supervisor {
                 return Ok(Outcome::Stop);
             }
             if !ready && Instant::now() >= deadline {
-                signal(pid, libc::SIGKILL);
+                let _ = child.kill();
                 let status = child.wait()?;
                 report(Report::Exited {
                     pid,
@@ -311,7 +311,7 @@ impl Supervisor {
             if let Some(b) = &mut beats {
                 let silent = b.poll();
                 if silent >= self.config.heartbeat_timeout {
-                    signal(pid, libc::SIGKILL);
+                    let _ = child.kill();
                     let _ = child.wait()?;
                     report(Report::Unresponsive {
                         pid,
@@ -332,7 +332,7 @@ impl Supervisor {
                 return Ok(s);
             }
             if Instant::now() >= until {
-                signal(child.id(), libc::SIGKILL);
+                let _ = child.kill();
                 return Ok(child.wait()?);
             }
             std::thread::sleep(Duration::from_millis(20));

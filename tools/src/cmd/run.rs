@@ -202,6 +202,17 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     });
     let mut run_id = None;
     let result = sup.run(&stop, |r| {
+        // An engine's end: its run row closed, health told.
+        let mut ended = |how: String| {
+            if let Some(id) = run_id.take() {
+                let _ = events.run_ended(id, &how);
+            }
+            plane.engine(|e| {
+                e.pid = None;
+                e.ready = false;
+                e.last_exit = Some(how);
+            });
+        };
         match &r {
             Report::Spawned { pid, attempt } => {
                 eprintln!("pt run: engine started (pid {pid}, start {attempt})");
@@ -219,41 +230,19 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
             Report::Output { line } => eprintln!("engine: {line}"),
             Report::Unresponsive { pid, silent_ms } => {
                 eprintln!("pt run: engine {pid} wrote no heartbeat for {silent_ms} ms: killed");
-                if let Some(id) = run_id.take() {
-                    let _ =
-                        events.run_ended(id, &format!("killed: no heartbeat for {silent_ms} ms"));
-                }
-                plane.engine(|e| {
-                    e.pid = None;
-                    e.ready = false;
-                    e.unresponsive += 1;
-                    e.last_exit = Some(format!("killed: no heartbeat for {silent_ms} ms"));
-                });
+                plane.engine(|e| e.unresponsive += 1);
+                ended(format!("killed: no heartbeat for {silent_ms} ms"));
             }
             Report::Exited { pid, status, clean } => {
                 eprintln!(
                     "pt run: engine {pid} exited ({status}){}",
                     if *clean { "" } else { "; it will be restarted" }
                 );
-                if let Some(id) = run_id.take() {
-                    let _ = events.run_ended(id, status);
-                }
-                plane.engine(|e| {
-                    e.pid = None;
-                    e.ready = false;
-                    e.last_exit = Some(status.clone());
-                });
+                ended(status.clone());
             }
             Report::Stopped { pid, status } => {
                 eprintln!("pt run: engine {pid} stopped ({status})");
-                if let Some(id) = run_id.take() {
-                    let _ = events.run_ended(id, &format!("stopped: {status}"));
-                }
-                plane.engine(|e| {
-                    e.pid = None;
-                    e.ready = false;
-                    e.last_exit = Some(format!("stopped: {status}"));
-                });
+                ended(format!("stopped: {status}"));
             }
             Report::Restarting { after } => {
                 eprintln!("pt run: restarting the engine in {} ms", after.as_millis());
