@@ -4,7 +4,9 @@
 //! [control]
 //! http = "127.0.0.1:8680"       # /health, /metrics and /api/v1 (loopback only)
 //! grpc = "127.0.0.1:8681"       # the gRPC control service (pt ctl, grpcurl; loopback only)
-//! database = "pt.db"            # SQLite file, relative to data_dir
+//! database = "pt.db"            # SQLite file, relative to data_dir, or a PostgreSQL URL:
+//!                               # "postgres://pt@127.0.0.1:5432/pt" (loopback or a unix socket)
+//! database_password_env = "PT_DB_PASSWORD"  # its password, in this variable of `pt run`
 //! key_env = "PT_ENGINE_KEY"     # the venue key's PEM in this variable of `pt run`
 //!                               # (else feed.key_file, read by `pt run`, never the engine)
 //! heartbeat_timeout_ms = 3000   # no heartbeat in md/ this long: the engine is killed and restarted
@@ -21,10 +23,11 @@
 //! ```
 
 use crate::auth::{Role, Token, parse_hex};
+use crate::db::{Location, check_postgres_url};
 use pt_engine::config::{ConfigError, Field, Reader, line_col};
 use serde::Deserialize;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 use toml::Spanned;
 
@@ -37,6 +40,7 @@ pub struct ControlFile {
     #[serde(default)]
     token: Vec<TokenFile>,
     database: Option<Spanned<String>>,
+    database_password_env: Option<Spanned<String>>,
     key_env: Option<Spanned<String>>,
     heartbeat_timeout_ms: Field,
     restart_min_ms: Field,
@@ -65,7 +69,7 @@ pub struct ControlSettings {
     /// Who may call it.
     pub tokens: Vec<Token>,
     /// The SQLite file.
-    pub database: PathBuf,
+    pub database: Location,
     /// The variable of `pt run`'s environment that holds the venue key.
     pub key_env: Option<String>,
     pub heartbeat_timeout: Duration,
@@ -181,38 +185,70 @@ impl ControlSettings {
                 sha256,
             });
         }
-        let database = match &file.database {
-            None => data_dir.join(crate::store::DB_FILE),
-            Some(s) if s.get_ref().contains("://") => {
+        let env_name = |key: &str, s: &Spanned<String>| -> Result<String, ConfigError> {
+            let v = s.get_ref();
+            if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
                 return Err(at(
                     text,
                     source,
                     s.span(),
                     format!(
-                        "control.database = {:?}: expected a SQLite file name; a database URL (Postgres) is not supported by this build yet",
-                        s.get_ref()
+                        "control.{key} = {v:?}: expected an environment variable name (letters, digits and _)"
                     ),
                 ));
             }
-            Some(s) => data_dir.join(s.get_ref()),
+            Ok(v.clone())
         };
-        let key_env = match &file.key_env {
-            None => None,
-            Some(s) => {
-                let v = s.get_ref();
-                if v.is_empty() || !v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        let password_env = file
+            .database_password_env
+            .as_ref()
+            .map(|s| env_name("database_password_env", s))
+            .transpose()?;
+        let database = match &file.database {
+            None => Location::Sqlite(data_dir.join(crate::store::DB_FILE)),
+            Some(s) if s.get_ref().contains("://") => {
+                let url = s.get_ref();
+                let shown = crate::db::redact(url);
+                if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
                     return Err(at(
                         text,
                         source,
                         s.span(),
                         format!(
-                            "control.key_env = {v:?}: expected an environment variable name (letters, digits and _)"
+                            "control.database = {shown:?}: expected a SQLite file name or a postgres:// URL"
                         ),
                     ));
                 }
-                Some(v.clone())
+                check_postgres_url(url).map_err(|e| {
+                    at(
+                        text,
+                        source,
+                        s.span(),
+                        format!("control.database = {shown:?}: {e}"),
+                    )
+                })?;
+                Location::Postgres {
+                    url: url.clone(),
+                    password_env,
+                }
+            }
+            Some(s) => {
+                if let Some(p) = &file.database_password_env {
+                    return Err(at(
+                        text,
+                        source,
+                        p.span(),
+                        "control.database_password_env: expected only with a postgres:// control.database (a SQLite file has no password)".into(),
+                    ));
+                }
+                Location::Sqlite(data_dir.join(s.get_ref()))
             }
         };
+        let key_env = file
+            .key_env
+            .as_ref()
+            .map(|s| env_name("key_env", s))
+            .transpose()?;
         let restart_min = ms("restart_min_ms", &file.restart_min_ms, 500, 1)?;
         let restart_max = ms("restart_max_ms", &file.restart_max_ms, 30_000, 1)?;
         if restart_max < restart_min {

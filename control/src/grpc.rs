@@ -6,6 +6,7 @@
 
 use crate::auth::{self, Refusal, Role, Token};
 use crate::commands::CommandWriter;
+use crate::db::{Conn, DbResult};
 use crate::fold::{kind_name, reason};
 use crate::http::Shared;
 use crate::pb;
@@ -113,7 +114,20 @@ impl ControlService {
             .and_then(|v| v.to_str().ok());
         auth::check(&self.tokens, header, needs)
             .cloned()
-            .map_err(|r| refused(r, call))
+            .map_err(|r| {
+                // A refused attempt to change something is audited too.
+                if needs != Role::Viewer {
+                    let who = match &r {
+                        Refusal::Missing => "(no token)",
+                        Refusal::Unknown => "(unknown token)",
+                        Refusal::Role { name, .. } => name.as_str(),
+                    };
+                    let status = refused(r.clone(), call);
+                    self.audit_row(who, call, "", &format!("refused: {}", status.message()));
+                    return status;
+                }
+                refused(r, call)
+            })
     }
 
     fn audit_row(&self, who: &str, action: &str, detail: &str, result: &str) -> i64 {
@@ -122,7 +136,7 @@ impl ControlService {
     }
 
     fn audit_result(&self, id: i64, result: &str) {
-        let s = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        let mut s = self.audit.lock().unwrap_or_else(|p| p.into_inner());
         let _ = s.audit_result(id, result);
     }
 
@@ -214,12 +228,9 @@ impl ControlService {
         })
     }
 
-    fn query<T>(
-        &self,
-        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Status> {
-        let db = self.shared.db.lock().unwrap_or_else(|p| p.into_inner());
-        f(&db).map_err(internal)
+    fn query<T>(&self, f: impl FnOnce(&mut Conn) -> DbResult<T>) -> Result<T, Status> {
+        let mut db = self.shared.db.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut db).map_err(internal)
     }
 }
 
@@ -292,20 +303,22 @@ impl Control for ControlService {
             )));
         }
         let positions = self.query(|db| {
-            let mut st = db.prepare_cached(
+            db.query(
                 "SELECT mode, COALESCE(ticker, ''), qty, cost_basis, realized FROM positions
                  WHERE (?1 = '' OR mode = ?1) ORDER BY mode, instrument",
-            )?;
-            st.query_map([&mode], |r| {
+                &[mode.as_str().into()],
+            )?
+            .iter()
+            .map(|r| {
                 Ok(pb::Position {
-                    mode: r.get(0)?,
-                    ticker: r.get(1)?,
-                    qty: dec(r.get(2)?),
-                    cost_basis: dec(r.get(3)?),
-                    realized: dec(r.get(4)?),
+                    mode: r.text(0)?,
+                    ticker: r.text(1)?,
+                    qty: dec(r.int(2)?),
+                    cost_basis: dec(r.int(3)?),
+                    realized: dec(r.int(4)?),
                 })
-            })?
-            .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<DbResult<Vec<_>>>()
         })?;
         Ok(Response::new(pb::ListPositionsReply { positions }))
     }
@@ -333,31 +346,50 @@ impl Control for ControlService {
                 states.join(", ")
             )));
         }
-        let orders = self.query(|db| {
-            let mut st = db.prepare_cached(
+        let cursor = match r.cursor.as_str() {
+            "" => i64::MAX,
+            c => c.parse::<i64>().map_err(|_| {
+                Status::invalid_argument(format!(
+                    "cursor {c:?}: expected the next_cursor of a previous page"
+                ))
+            })?,
+        };
+        let rows = self.query(|db| {
+            db.query(
                 "SELECT client_order_id, COALESCE(ticker, ''), side, price, qty, cum_qty, state, mode,
-                 COALESCE(venue_order_id, ''), updated_ns FROM orders
-                 WHERE (?1 = '' OR state = ?1 OR (?1 = 'open' AND state NOT IN
+                 COALESCE(venue_order_id, ''), updated_ns, last_seq FROM orders
+                 WHERE last_seq < ?3 AND (?1 = '' OR state = ?1 OR (?1 = 'open' AND state NOT IN
                        ('filled', 'cancelled', 'rejected', 'expired')))
                  ORDER BY last_seq DESC LIMIT ?2",
-            )?;
-            st.query_map(rusqlite::params![r.state, limit], |x| {
-                Ok(pb::Order {
-                    client_order_id: x.get(0)?,
-                    ticker: x.get(1)?,
-                    side: x.get(2)?,
-                    price: dec(x.get(3)?),
-                    qty: dec(x.get(4)?),
-                    cum_qty: dec(x.get(5)?),
-                    state: x.get(6)?,
-                    mode: x.get(7)?,
-                    venue_order_id: x.get(8)?,
-                    updated_ns: x.get(9)?,
-                })
-            })?
-            .collect::<Result<Vec<_>, _>>()
+                &[r.state.as_str().into(), i64::from(limit).into(), cursor.into()],
+            )
         })?;
-        Ok(Response::new(pb::ListOrdersReply { orders }))
+        let orders = rows
+            .iter()
+            .map(|x| {
+                Ok(pb::Order {
+                    client_order_id: x.text(0)?,
+                    ticker: x.text(1)?,
+                    side: x.text(2)?,
+                    price: dec(x.int(3)?),
+                    qty: dec(x.int(4)?),
+                    cum_qty: dec(x.int(5)?),
+                    state: x.text(6)?,
+                    mode: x.text(7)?,
+                    venue_order_id: x.text(8)?,
+                    updated_ns: x.int(9)?,
+                })
+            })
+            .collect::<DbResult<Vec<_>>>()
+            .map_err(internal)?;
+        let next_cursor = match rows.last() {
+            Some(x) if rows.len() == limit as usize => x.int(10).map_err(internal)?.to_string(),
+            _ => String::new(),
+        };
+        Ok(Response::new(pb::ListOrdersReply {
+            orders,
+            next_cursor,
+        }))
     }
 
     type StreamEventsStream = EventStream;

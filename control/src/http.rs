@@ -6,6 +6,7 @@
 //! `?cursor=` from the previous page's `next_cursor`. Errors are JSON
 //! `{"error": {"code": …, "message": …}}` with a matching status.
 
+use crate::db::{Conn, DbError, DbResult, Row};
 use crate::ingest::IngestStatus;
 use crate::store::now_ns;
 use axum::Json;
@@ -14,7 +15,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pt_engine::model::Qty;
-use rusqlite::Connection;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -40,7 +40,7 @@ pub struct EngineHealth {
 #[derive(Debug)]
 pub struct Shared {
     /// A read-only connection to the store.
-    pub db: Mutex<Connection>,
+    pub db: Mutex<Conn>,
     /// The ingest's latest status.
     pub ingest: Mutex<Option<IngestStatus>>,
     /// The engine's state.
@@ -79,8 +79,8 @@ impl IntoResponse for ApiError {
     }
 }
 
-impl From<rusqlite::Error> for ApiError {
-    fn from(e: rusqlite::Error) -> ApiError {
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> ApiError {
         ApiError {
             status: StatusCode::SERVICE_UNAVAILABLE,
             code: "store_unavailable",
@@ -115,11 +115,11 @@ fn dec(raw: Option<i64>) -> Value {
 
 async fn query<T: Send + 'static>(
     app: App,
-    f: impl FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    f: impl FnOnce(&mut Conn) -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(move || {
-        let db = app.db.lock().unwrap_or_else(|p| p.into_inner());
-        f(&db)
+        let mut db = app.db.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut db)
     })
     .await
     .map_err(|e| ApiError {
@@ -186,39 +186,38 @@ fn mode_filter(p: &Page) -> Result<Option<String>, ApiError> {
     }
 }
 
-/// A page of `(cursor, item)` rows: the items, and the last row's cursor
-/// when the page is full (there may be more).
+/// A page of `rows`, each made an item by `item`: the items, and the last
+/// row's cursor (its first column) when the page is full (there may be more).
 fn paged(
-    rows: impl Iterator<Item = rusqlite::Result<(i64, Value)>>,
+    rows: &[Row],
     limit: i64,
+    item: impl Fn(&Row) -> DbResult<Value>,
 ) -> Result<Json<Value>, ApiError> {
-    let mut items = Vec::new();
-    let mut last = None;
-    for row in rows {
-        let (cursor, v) = row?;
-        last = Some(cursor);
-        items.push(v);
-    }
-    let next = (items.len() as i64 == limit).then_some(last).flatten();
-    Ok(Json(
-        json!({"items": items, "next_cursor": next.map(|c| c.to_string())}),
-    ))
+    let items: Vec<Value> = rows.iter().map(&item).collect::<Result<_, _>>()?;
+    let next = match rows.last() {
+        Some(r) if rows.len() as i64 == limit => Some(r.int(0)?.to_string()),
+        _ => None,
+    };
+    Ok(Json(json!({"items": items, "next_cursor": next})))
 }
 
 async fn markets(State(app): State<App>) -> Result<Json<Value>, ApiError> {
     query(app, |db| {
-        let mut st = db.prepare(
+        let rows = db.query(
             "SELECT ticker, bid, bid_qty, ask, ask_qty, stale, updated_ns FROM markets ORDER BY instrument",
+            &[],
         )?;
-        let rows = st.query_map([], |r| {
-            Ok(json!({
-                "ticker": r.get::<_, Option<String>>(0)?,
-                "bid": dec(r.get(1)?), "bid_qty": dec(r.get(2)?),
-                "ask": dec(r.get(3)?), "ask_qty": dec(r.get(4)?),
-                "stale": r.get::<_, bool>(5)?, "updated_ns": r.get::<_, i64>(6)?,
-            }))
-        })?;
-        let items: Vec<Value> = rows.collect::<Result<_, _>>()?;
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                Ok(json!({
+                    "ticker": r.opt_text(0)?,
+                    "bid": dec(r.opt_int(1)?), "bid_qty": dec(r.opt_int(2)?),
+                    "ask": dec(r.opt_int(3)?), "ask_qty": dec(r.opt_int(4)?),
+                    "stale": r.flag(5)?, "updated_ns": r.int(6)?,
+                }))
+            })
+            .collect::<DbResult<_>>()?;
         Ok(Json(json!({ "items": items })))
     })
     .await
@@ -231,11 +230,12 @@ async fn history(
 ) -> Result<Json<Value>, ApiError> {
     let (limit, cursor) = (p.limit()?, p.cursor()?);
     query(app, move |db| {
-        let known: bool = db.query_row(
-            "SELECT EXISTS (SELECT 1 FROM markets WHERE ticker = ?1)",
-            [&ticker],
-            |r| r.get(0),
-        )?;
+        let known = db
+            .query_one(
+                "SELECT instrument FROM markets WHERE ticker = ?1",
+                &[ticker.as_str().into()],
+            )?
+            .is_some();
         if !known {
             return Err(ApiError {
                 status: StatusCode::NOT_FOUND,
@@ -245,22 +245,19 @@ async fn history(
                 ),
             });
         }
-        let mut st = db.prepare_cached(
+        let rows = db.query(
             "SELECT seq, ts_ns, bid, bid_qty, ask, ask_qty, stale FROM market_snapshots
              WHERE ticker = ?1 AND seq < ?2 ORDER BY seq DESC LIMIT ?3",
+            &[ticker.as_str().into(), cursor.into(), limit.into()],
         )?;
-        let rows = st.query_map(rusqlite::params![ticker, cursor, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                json!({
-                    "ts_ns": r.get::<_, i64>(1)?,
-                    "bid": dec(r.get(2)?), "bid_qty": dec(r.get(3)?),
-                    "ask": dec(r.get(4)?), "ask_qty": dec(r.get(5)?),
-                    "stale": r.get::<_, bool>(6)?,
-                }),
-            ))
-        })?;
-        paged(rows, limit)
+        paged(&rows, limit, |r| {
+            Ok(json!({
+                "ts_ns": r.int(1)?,
+                "bid": dec(r.opt_int(2)?), "bid_qty": dec(r.opt_int(3)?),
+                "ask": dec(r.opt_int(4)?), "ask_qty": dec(r.opt_int(5)?),
+                "stale": r.flag(6)?,
+            }))
+        })
     })
     .await
 }
@@ -268,19 +265,22 @@ async fn history(
 async fn positions(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Value>, ApiError> {
     let mode = mode_filter(&p)?;
     query(app, move |db| {
-        let mut st = db.prepare_cached(
+        let rows = db.query(
             "SELECT mode, ticker, qty, cost_basis, realized, traded, updated_ns FROM positions
              WHERE (?1 IS NULL OR mode = ?1) ORDER BY mode, instrument",
+            &[mode.into()],
         )?;
-        let rows = st.query_map([mode], |r| {
-            Ok(json!({
-                "mode": r.get::<_, String>(0)?, "ticker": r.get::<_, Option<String>>(1)?,
-                "qty": dec(r.get(2)?), "cost_basis": dec(r.get(3)?),
-                "realized": dec(r.get(4)?), "traded": dec(r.get(5)?),
-                "updated_ns": r.get::<_, i64>(6)?,
-            }))
-        })?;
-        let items: Vec<Value> = rows.collect::<Result<_, _>>()?;
+        let items: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                Ok(json!({
+                    "mode": r.text(0)?, "ticker": r.opt_text(1)?,
+                    "qty": dec(r.opt_int(2)?), "cost_basis": dec(r.opt_int(3)?),
+                    "realized": dec(r.opt_int(4)?), "traded": dec(r.opt_int(5)?),
+                    "updated_ns": r.int(6)?,
+                }))
+            })
+            .collect::<DbResult<_>>()?;
         Ok(Json(json!({ "items": items })))
     })
     .await
@@ -300,29 +300,26 @@ async fn orders(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Va
         }
     };
     query(app, move |db| {
-        let mut st = db.prepare_cached(
+        let rows = db.query(
             "SELECT last_seq, client_order_id, strategy, ticker, side, price, qty, cum_qty, fees,
              state, requested_mode, mode, venue_order_id, created_ns, updated_ns FROM orders
              WHERE last_seq < ?1 AND (?2 IS NULL OR mode = ?2)
              AND (?3 IS NULL OR state = ?3 OR (?3 = 'open' AND state NOT IN
                   ('filled', 'cancelled', 'rejected', 'expired')))
              ORDER BY last_seq DESC LIMIT ?4",
+            &[cursor.into(), mode.into(), state.into(), limit.into()],
         )?;
-        let rows = st.query_map(rusqlite::params![cursor, mode, state, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                json!({
-                    "client_order_id": r.get::<_, String>(1)?, "strategy": r.get::<_, i64>(2)?,
-                    "ticker": r.get::<_, Option<String>>(3)?, "side": r.get::<_, String>(4)?,
-                    "price": dec(r.get(5)?), "qty": dec(r.get(6)?), "cum_qty": dec(r.get(7)?),
-                    "fees": dec(r.get(8)?), "state": r.get::<_, String>(9)?,
-                    "requested_mode": r.get::<_, String>(10)?, "mode": r.get::<_, String>(11)?,
-                    "venue_order_id": r.get::<_, Option<String>>(12)?,
-                    "created_ns": r.get::<_, i64>(13)?, "updated_ns": r.get::<_, i64>(14)?,
-                }),
-            ))
-        })?;
-        paged(rows, limit)
+        paged(&rows, limit, |r| {
+            Ok(json!({
+                "client_order_id": r.text(1)?, "strategy": r.int(2)?,
+                "ticker": r.opt_text(3)?, "side": r.text(4)?,
+                "price": dec(r.opt_int(5)?), "qty": dec(r.opt_int(6)?),
+                "cum_qty": dec(r.opt_int(7)?), "fees": dec(r.opt_int(8)?),
+                "state": r.text(9)?, "requested_mode": r.text(10)?, "mode": r.text(11)?,
+                "venue_order_id": r.opt_text(12)?,
+                "created_ns": r.int(13)?, "updated_ns": r.int(14)?,
+            }))
+        })
     })
     .await
 }
@@ -330,25 +327,22 @@ async fn orders(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Va
 async fn fills(State(app): State<App>, Query(p): Query<Page>) -> Result<Json<Value>, ApiError> {
     let (limit, cursor, mode) = (p.limit()?, p.cursor()?, mode_filter(&p)?);
     query(app, move |db| {
-        let mut st = db.prepare_cached(
+        let rows = db.query(
             "SELECT seq, ts_ns, client_order_id, strategy, ticker, side, price, qty, fee,
              liquidity, trade_id, mode FROM fills
              WHERE seq < ?1 AND (?2 IS NULL OR mode = ?2) ORDER BY seq DESC LIMIT ?3",
+            &[cursor.into(), mode.into(), limit.into()],
         )?;
-        let rows = st.query_map(rusqlite::params![cursor, mode, limit], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                json!({
-                    "ts_ns": r.get::<_, i64>(1)?, "client_order_id": r.get::<_, String>(2)?,
-                    "strategy": r.get::<_, i64>(3)?, "ticker": r.get::<_, Option<String>>(4)?,
-                    "side": r.get::<_, String>(5)?, "price": dec(r.get(6)?),
-                    "qty": dec(r.get(7)?), "fee": dec(r.get(8)?),
-                    "liquidity": r.get::<_, String>(9)?,
-                    "trade_id": r.get::<_, Option<String>>(10)?, "mode": r.get::<_, String>(11)?,
-                }),
-            ))
-        })?;
-        paged(rows, limit)
+        paged(&rows, limit, |r| {
+            Ok(json!({
+                "ts_ns": r.int(1)?, "client_order_id": r.text(2)?,
+                "strategy": r.int(3)?, "ticker": r.opt_text(4)?,
+                "side": r.text(5)?, "price": dec(r.opt_int(6)?),
+                "qty": dec(r.opt_int(7)?), "fee": dec(r.opt_int(8)?),
+                "liquidity": r.text(9)?,
+                "trade_id": r.opt_text(10)?, "mode": r.text(11)?,
+            }))
+        })
     })
     .await
 }
@@ -426,20 +420,21 @@ fn dollars(raw: i64) -> f64 {
 
 async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
     let (states, pnl) = query(app.clone(), |db| {
-        let mut st = db.prepare_cached("SELECT state, COUNT(*) FROM orders GROUP BY state")?;
-        let states: HashMap<String, i64> = st
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        let mut st = db.prepare_cached(
-            "SELECT p.mode, p.realized, p.unrealized, p.fees, p.total FROM pnl_snapshots p
-             JOIN (SELECT mode, MAX(seq) AS seq FROM pnl_snapshots GROUP BY mode) l
-             ON p.mode = l.mode AND p.seq = l.seq",
-        )?;
-        let pnl: Vec<(String, [i64; 4])> = st
-            .query_map([], |r| {
-                Ok((r.get(0)?, [r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?]))
-            })?
-            .collect::<Result<_, _>>()?;
+        let states: HashMap<String, i64> = db
+            .query("SELECT state, COUNT(*) FROM orders GROUP BY state", &[])?
+            .iter()
+            .map(|r| Ok((r.text(0)?, r.int(1)?)))
+            .collect::<DbResult<_>>()?;
+        let pnl: Vec<(String, [i64; 4])> = db
+            .query(
+                "SELECT p.mode, p.realized, p.unrealized, p.fees, p.total FROM pnl_snapshots p
+                 JOIN (SELECT mode, MAX(seq) AS seq FROM pnl_snapshots GROUP BY mode) l
+                 ON p.mode = l.mode AND p.seq = l.seq",
+                &[],
+            )?
+            .iter()
+            .map(|r| Ok((r.text(0)?, [r.int(1)?, r.int(2)?, r.int(3)?, r.int(4)?])))
+            .collect::<DbResult<_>>()?;
         Ok((states, pnl))
     })
     .await?;

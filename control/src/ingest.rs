@@ -7,6 +7,10 @@
 //! crash (of the engine, or of this process) therefore neither loses nor
 //! duplicates a row, and the fold's books, orders and ledgers are rebuilt
 //! exactly as they were.
+//!
+//! The store is written on a thread of its own: while one batch commits,
+//! the next is read and folded. A batch's rows count as stored (its
+//! positions, its lag) only once its transaction has committed.
 
 use crate::fold::{Change, Fold, FoldStats, Source};
 use crate::store::{Store, now_ns};
@@ -26,6 +30,8 @@ struct Input {
     tailer: Option<Tailer>,
     /// The first sequence number the store does not have.
     stored: u64,
+    /// The first sequence number not yet handed to the writer.
+    sent: u64,
     /// The next sequence number to read.
     next: u64,
 }
@@ -71,10 +77,68 @@ impl IngestStatus {
     }
 }
 
+/// One transaction's worth, handed to the writer thread and back.
+#[derive(Default)]
+struct Batch {
+    changes: Vec<Change>,
+    positions: Vec<(Source, u64)>,
+    /// Journal times of its `orders` records, for the lag.
+    orders_times: Vec<i64>,
+}
+
+/// What the writer thread says of a batch: the batch (its buffers reused),
+/// whether it committed, and when.
+type Done = (Batch, anyhow::Result<()>, i64);
+
+/// The thread that owns the store and commits batches in order.
+struct Writer {
+    to: Option<std::sync::mpsc::SyncSender<Batch>>,
+    from: std::sync::mpsc::Receiver<Done>,
+    thread: Option<std::thread::JoinHandle<()>>,
+    location: crate::db::Location,
+}
+
+impl Writer {
+    fn start(mut store: Store) -> anyhow::Result<Writer> {
+        let location = store.location().clone();
+        let (to, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+        let (done, from) = std::sync::mpsc::channel::<Done>();
+        let thread = std::thread::Builder::new()
+            .name("pt-store".into())
+            .spawn(move || {
+                for b in batches {
+                    let r = store.write(&b.changes, &b.positions);
+                    if done.send((b, r, now_ns())).is_err() {
+                        return;
+                    }
+                }
+            })?;
+        Ok(Writer {
+            to: Some(to),
+            from,
+            thread: Some(thread),
+            location,
+        })
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.to = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// The ingest of one data directory into one store.
 pub struct Ingest {
     fold: Fold,
-    store: Store,
+    writer: Writer,
+    /// A batch at the writer, not yet committed.
+    in_flight: bool,
+    /// A spare batch's buffers.
+    spare: Batch,
     inputs: [Input; 2],
     changes: Vec<Change>,
     scratch: Vec<Change>,
@@ -90,7 +154,7 @@ pub struct Ingest {
 impl std::fmt::Debug for Ingest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Ingest")
-            .field("store", &self.store.path())
+            .field("store", &self.writer.location)
             .field("commits", &self.commits)
             .finish_non_exhaustive()
     }
@@ -98,20 +162,26 @@ impl std::fmt::Debug for Ingest {
 
 impl Ingest {
     /// An ingest of the journals in `data_dir` into `store`, through `fold`.
-    pub fn new(data_dir: &Path, store: Store, fold: Fold) -> anyhow::Result<Ingest> {
-        let input = |source: Source| -> anyhow::Result<Input> {
+    pub fn new(data_dir: &Path, mut store: Store, fold: Fold) -> anyhow::Result<Ingest> {
+        let mut input = |source: Source| -> anyhow::Result<Input> {
             Ok(Input {
                 source,
                 dir: data_dir.join(source.name()),
                 tailer: None,
                 stored: store.next_seq(source)?,
+                sent: 0,
                 next: 0,
             })
         };
-        let inputs = [input(Source::Orders)?, input(Source::Md)?];
+        let mut inputs = [input(Source::Orders)?, input(Source::Md)?];
+        for i in &mut inputs {
+            i.sent = i.stored;
+        }
         Ok(Ingest {
             fold,
-            store,
+            writer: Writer::start(store)?,
+            in_flight: false,
+            spare: Batch::default(),
             inputs,
             changes: Vec::with_capacity(4 * BATCH),
             scratch: Vec::with_capacity(8),
@@ -126,7 +196,9 @@ impl Ingest {
     }
 
     /// Reads up to [`BATCH`] records of each journal and stores them in one
-    /// transaction; returns how many records it read (0: caught up).
+    /// transaction; returns how many records it read (0: caught up). When
+    /// it read a full batch it returns while that batch commits; otherwise
+    /// it returns once everything read is committed.
     pub fn poll(&mut self) -> anyhow::Result<usize> {
         let mut read = 0;
         let mut full = false;
@@ -135,29 +207,62 @@ impl Ingest {
             full |= n == BATCH;
             read += n;
         }
-        let moved = self.inputs.iter().any(|i| i.next > i.stored);
-        if moved {
-            let positions: Vec<(Source, u64)> = self
-                .inputs
-                .iter()
-                .filter(|i| i.next > i.stored)
-                .map(|i| (i.source, i.next))
-                .collect();
-            compact(&mut self.changes);
-            self.store.write(&self.changes, &positions)?;
-            let now = now_ns();
-            for t in self.orders_times.drain(..) {
-                let _ = self.lag.record(now.saturating_sub(t).max(1_000) as u64);
-            }
-            self.commits += 1;
-            self.rows += self.changes.len() as u64;
-            self.changes.clear();
+        if self.inputs.iter().any(|i| i.next > i.sent) {
+            let mut b = std::mem::take(&mut self.spare);
+            b.positions.clear();
             for i in &mut self.inputs {
-                i.stored = i.stored.max(i.next);
+                if i.next > i.sent {
+                    b.positions.push((i.source, i.next));
+                    i.sent = i.next;
+                }
             }
+            compact(&mut self.changes);
+            std::mem::swap(&mut b.changes, &mut self.changes);
+            std::mem::swap(&mut b.orders_times, &mut self.orders_times);
+            // One batch at the writer at a time: the one before must commit.
+            self.settle()?;
+            self.writer
+                .to
+                .as_ref()
+                .expect("the writer runs while the ingest does")
+                .send(b)
+                .map_err(|_| anyhow::anyhow!("the store's writer thread stopped"))?;
+            self.in_flight = true;
+        }
+        if !full {
+            self.settle()?;
         }
         self.caught_up = !full;
         Ok(read)
+    }
+
+    /// Waits for the batch at the writer, if any, and counts it stored.
+    fn settle(&mut self) -> anyhow::Result<()> {
+        if !self.in_flight {
+            return Ok(());
+        }
+        let (mut b, result, at) = self
+            .writer
+            .from
+            .recv()
+            .map_err(|_| anyhow::anyhow!("the store's writer thread stopped"))?;
+        self.in_flight = false;
+        result?;
+        for t in b.orders_times.drain(..) {
+            let _ = self.lag.record(at.saturating_sub(t).max(1_000) as u64);
+        }
+        self.commits += 1;
+        self.rows += b.changes.len() as u64;
+        for (source, next) in &b.positions {
+            for i in &mut self.inputs {
+                if i.source == *source {
+                    i.stored = i.stored.max(*next);
+                }
+            }
+        }
+        b.changes.clear();
+        self.spare = b;
+        Ok(())
     }
 
     /// Polls until both journals are read to their end.
@@ -232,11 +337,6 @@ impl Ingest {
     /// The fold (its ledgers, for checks).
     pub fn fold(&self) -> &Fold {
         &self.fold
-    }
-
-    /// The store.
-    pub fn store_mut(&mut self) -> &mut Store {
-        &mut self.store
     }
 }
 

@@ -4,7 +4,7 @@
 //!   (readiness line with a nonce, secrets on stdin), watches its
 //!   heartbeats and restarts it with backoff;
 //! - [`ingest`] and [`fold`]: tail the engine's journals read-only into the
-//!   [`store`] (SQLite) as [`rows`], idempotently by (journal, sequence);
+//!   [`store`] (SQLite, or PostgreSQL by URL; [`db`]) as [`rows`], idempotently by (journal, sequence);
 //! - [`http`]: `/health`, `/metrics` and the REST API over the store;
 //! - [`grpc`] and [`auth`]: the control service, with tokens and roles.
 //!
@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod commands;
 pub mod config;
+pub mod db;
 pub mod fold;
 pub mod grpc;
 pub mod http;
@@ -25,6 +26,7 @@ pub mod service;
 pub mod store;
 pub mod supervisor;
 pub mod synth;
+mod write;
 
 /// The generated gRPC types and stubs of `pt.control.v1`.
 #[allow(

@@ -1,11 +1,13 @@
-//! The SQLite store: one file in the data directory, in WAL mode, written by
-//! the ingest in batched transactions and read by the HTTP API.
+//! The store: a SQLite file in the data directory (WAL mode) or a
+//! PostgreSQL database, written by the ingest in batched transactions and
+//! read by the HTTP API and the gRPC service.
 
-use crate::fold::{Change, Source};
+use crate::db::{Conn, DbError, Location, Pg, Val, postgres_ddl};
+use crate::rows::{Change, Source};
 use crate::schema::MIGRATIONS;
+use crate::write;
 use anyhow::Context as _;
-use rusqlite::{Connection, OptionalExtension as _, Transaction, params};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// The store's file name in the data directory.
 pub const DB_FILE: &str = "pt.db";
@@ -13,14 +15,19 @@ pub const DB_FILE: &str = "pt.db";
 /// A connection to the store.
 #[derive(Debug)]
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    conn: Conn,
+    location: Location,
     tickers: Vec<String>,
+    /// SQLite's insert statement per table.
+    inserts: [String; 7],
+    /// Postgres's column types per table, for binary COPY.
+    types: Vec<Vec<postgres::types::Type>>,
 }
 
-/// Opens `path` with the settings every connection uses.
-fn connect(path: &Path) -> anyhow::Result<Connection> {
-    let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+/// Opens a SQLite file with the settings every connection uses.
+fn sqlite(path: &Path) -> anyhow::Result<rusqlite::Connection> {
+    let conn =
+        rusqlite::Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -30,17 +37,37 @@ fn connect(path: &Path) -> anyhow::Result<Connection> {
     Ok(conn)
 }
 
-/// Applies the migrations `conn` has not had; returns the version it is at.
-fn migrate(conn: &mut Connection) -> anyhow::Result<i64> {
-    conn.execute_batch(
+fn connect(location: &Location) -> anyhow::Result<Conn> {
+    Ok(match location {
+        Location::Sqlite(path) => Conn::Sqlite(sqlite(path)?),
+        Location::Postgres { url, password_env } => {
+            Conn::Postgres(Box::new(Pg::connect(url, password_env.as_deref())?))
+        }
+    })
+}
+
+/// Runs a migration's SQL (written for SQLite) as one script.
+fn script(conn: &mut Conn, sql: &str) -> Result<(), DbError> {
+    match conn {
+        Conn::Sqlite(_) => conn.script(sql),
+        Conn::Postgres(_) => conn.script(&postgres_ddl(sql)),
+    }
+}
+
+/// Applies the migrations `conn` has not had, each in its transaction;
+/// returns the version it is at.
+fn migrate(conn: &mut Conn) -> anyhow::Result<i64> {
+    script(
+        conn,
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version INTEGER PRIMARY KEY, applied_ns INTEGER NOT NULL)",
     )?;
-    let have: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |r| r.get(0),
-    )?;
+    let have = conn
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )?
+        .map_or(Ok(0), |r| r.int(0))?;
     let newest = MIGRATIONS.last().map_or(0, |m| m.0);
     if have > newest {
         anyhow::bail!(
@@ -48,14 +75,11 @@ fn migrate(conn: &mut Connection) -> anyhow::Result<i64> {
         );
     }
     for (version, sql) in MIGRATIONS.iter().filter(|m| m.0 > have) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)
-            .with_context(|| format!("schema migration {version}"))?;
-        tx.execute(
-            "INSERT INTO schema_migrations (version, applied_ns) VALUES (?1, ?2)",
-            params![version, now_ns()],
-        )?;
-        tx.commit()?;
+        let record = format!(
+            "BEGIN;\n{sql};\nINSERT INTO schema_migrations (version, applied_ns) VALUES ({version}, {});\nCOMMIT;",
+            now_ns()
+        );
+        script(conn, &record).with_context(|| format!("schema migration {version}"))?;
     }
     Ok(newest)
 }
@@ -66,71 +90,112 @@ pub fn now_ns() -> i64 {
 }
 
 impl Store {
-    /// Opens (creating and migrating) the store at `path`; `tickers` name
-    /// the instrument ids in the rows.
-    pub fn open(path: &Path, tickers: &[String]) -> anyhow::Result<Store> {
-        let mut conn = connect(path)?;
+    /// Opens (creating and migrating) the store at `location`; `tickers`
+    /// name the instrument ids in the rows.
+    pub fn open(location: &Location, tickers: &[String]) -> anyhow::Result<Store> {
+        let mut conn = connect(location)?;
         migrate(&mut conn)?;
+        let mut types = Vec::new();
+        if let Conn::Postgres(pg) = &mut conn {
+            types = pg.client(|c| {
+                // The journals are the record: a commit lost to a server
+                // crash is read again from them (the position moves in the
+                // same transaction), so the store need not wait for the
+                // server's disk on each batch.
+                c.batch_execute("SET synchronous_commit = off")?;
+                write::postgres_staging(c)?;
+                write::postgres_types(c)
+            })?;
+        }
         Ok(Store {
             conn,
-            path: path.to_owned(),
+            location: location.clone(),
             tickers: tickers.to_vec(),
+            inserts: write::TABLES.map(write::sqlite_insert),
+            types,
         })
     }
 
-    /// Where the store is.
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// A SQLite store at `path` (a shorthand for tests and tools).
+    pub fn open_file(path: &Path, tickers: &[String]) -> anyhow::Result<Store> {
+        Store::open(&Location::Sqlite(path.to_owned()), tickers)
     }
 
-    /// A second, read-only connection to the same file (for the API).
-    pub fn reader(&self) -> anyhow::Result<Connection> {
-        let conn = Connection::open_with_flags(
-            &self.path,
-            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )
-        .with_context(|| format!("opening {} to read", self.path.display()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        Ok(conn)
+    /// Where the store is.
+    pub fn location(&self) -> &Location {
+        &self.location
+    }
+
+    /// A second connection to the same store that only reads (for the API).
+    pub fn reader(&self) -> anyhow::Result<Conn> {
+        match &self.location {
+            Location::Sqlite(path) => {
+                let conn = rusqlite::Connection::open_with_flags(
+                    path,
+                    rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                        | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+                )
+                .with_context(|| format!("opening {} to read", path.display()))?;
+                conn.busy_timeout(std::time::Duration::from_secs(5))?;
+                Ok(Conn::Sqlite(conn))
+            }
+            Location::Postgres { .. } => {
+                let mut conn = connect(&self.location)?;
+                conn.execute("SET default_transaction_read_only = on", &[])?;
+                Ok(conn)
+            }
+        }
     }
 
     /// The schema version.
-    pub fn version(&self) -> anyhow::Result<i64> {
-        Ok(self
+    pub fn version(&mut self) -> anyhow::Result<i64> {
+        let row = self
             .conn
-            .query_row("SELECT MAX(version) FROM schema_migrations", [], |r| {
-                r.get(0)
-            })?)
+            .query_one("SELECT MAX(version) FROM schema_migrations", &[])?;
+        Ok(row.map_or(Ok(0), |r| r.int(0))?)
     }
 
     /// The next sequence number of `source` the store does not have.
-    pub fn next_seq(&self, source: Source) -> anyhow::Result<u64> {
-        let n: Option<i64> = self
-            .conn
-            .query_row(
-                "SELECT next_seq FROM ingest WHERE journal = ?1",
-                [source.name()],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(n.unwrap_or(0) as u64)
+    pub fn next_seq(&mut self, source: Source) -> anyhow::Result<u64> {
+        let row = self.conn.query_one(
+            "SELECT next_seq FROM ingest WHERE journal = ?1",
+            &[source.name().into()],
+        )?;
+        Ok(row.map_or(Ok(0), |r| r.int(0))? as u64)
     }
 
     /// Writes `changes` and the journals' new positions in one transaction.
     pub fn write(&mut self, changes: &[Change], positions: &[(Source, u64)]) -> anyhow::Result<()> {
-        let tx = self.conn.transaction()?;
-        apply(&tx, &self.tickers, changes)?;
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO ingest (journal, next_seq, updated_ns) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (journal) DO UPDATE SET next_seq = excluded.next_seq,
-                 updated_ns = excluded.updated_ns",
-            )?;
-            for (source, next) in positions {
-                st.execute(params![source.name(), *next as i64, now_ns()])?;
+        const POSITION: &str = "INSERT INTO ingest (journal, next_seq, updated_ns)
+            VALUES (?1, ?2, ?3) ON CONFLICT (journal) DO UPDATE SET
+            next_seq = excluded.next_seq, updated_ns = excluded.updated_ns";
+        let now = now_ns();
+        match &mut self.conn {
+            Conn::Sqlite(c) => {
+                let tx = c.transaction()?;
+                write::sqlite(&tx, &self.inserts, &self.tickers, changes)?;
+                for (source, next) in positions {
+                    tx.prepare_cached(POSITION)?.execute(rusqlite::params![
+                        source.name(),
+                        *next as i64,
+                        now
+                    ])?;
+                }
+                tx.commit()?;
+            }
+            Conn::Postgres(pg) => {
+                let (types, tickers) = (&self.types, &self.tickers);
+                let position = crate::db::dollar_params(POSITION);
+                pg.client(|c| {
+                    let mut tx = c.transaction()?;
+                    write::postgres(&mut tx, types, tickers, changes)?;
+                    for (source, next) in positions {
+                        tx.execute(&position, &[&source.name(), &(*next as i64), &now])?;
+                    }
+                    Ok(tx.commit()?)
+                })?;
             }
         }
-        tx.commit()?;
         Ok(())
     }
 
@@ -145,29 +210,40 @@ impl Store {
         self.conn.execute(
             "INSERT INTO config_versions (ts_ns, sha256, path, text) VALUES (?1, ?2, ?3, ?4)
              ON CONFLICT (sha256) DO NOTHING",
-            params![now_ns(), digest, path, text],
+            &[
+                now_ns().into(),
+                digest.as_str().into(),
+                path.into(),
+                text.into(),
+            ],
         )?;
-        Ok(self.conn.query_row(
+        self.one_int(
             "SELECT version FROM config_versions WHERE sha256 = ?1",
-            [digest],
-            |r| r.get(0),
-        )?)
+            &[digest.as_str().into()],
+        )
+    }
+
+    fn one_int(&mut self, sql: &str, params: &[Val<'_>]) -> anyhow::Result<i64> {
+        let row = self
+            .conn
+            .query_one(sql, params)?
+            .with_context(|| format!("no row from {sql}"))?;
+        Ok(row.int(0)?)
     }
 
     /// A started engine process; returns the run's id.
     pub fn run_started(&mut self, pid: u32) -> anyhow::Result<i64> {
-        self.conn.execute(
-            "INSERT INTO engine_runs (started_ns, pid) VALUES (?1, ?2)",
-            params![now_ns(), pid],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        self.one_int(
+            "INSERT INTO engine_runs (started_ns, pid) VALUES (?1, ?2) RETURNING id",
+            &[now_ns().into(), i64::from(pid).into()],
+        )
     }
 
     /// How a run ended.
     pub fn run_ended(&mut self, id: i64, exit: &str) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE engine_runs SET ended_ns = ?1, exit = ?2 WHERE id = ?3",
-            params![now_ns(), exit, id],
+            &[now_ns().into(), exit.into(), id.into()],
         )?;
         Ok(())
     }
@@ -180,196 +256,30 @@ impl Store {
         detail: &str,
         result: &str,
     ) -> anyhow::Result<i64> {
-        self.conn.execute(
-            "INSERT INTO audit (ts_ns, who, action, detail, result) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![now_ns(), who, action, detail, result],
-        )?;
-        Ok(self.conn.last_insert_rowid())
+        self.one_int(
+            "INSERT INTO audit (ts_ns, who, action, detail, result)
+             VALUES (?1, ?2, ?3, ?4, ?5) RETURNING id",
+            &[
+                now_ns().into(),
+                who.into(),
+                action.into(),
+                detail.into(),
+                result.into(),
+            ],
+        )
     }
 
     /// Sets what came of audit row `id`.
-    pub fn audit_result(&self, id: i64, result: &str) -> anyhow::Result<()> {
+    pub fn audit_result(&mut self, id: i64, result: &str) -> anyhow::Result<()> {
         self.conn.execute(
             "UPDATE audit SET result = ?1 WHERE id = ?2",
-            params![result, id],
+            &[result.into(), id.into()],
         )?;
         Ok(())
     }
 
     /// The connection, for checks.
-    pub fn conn(&self) -> &Connection {
-        &self.conn
+    pub fn conn(&mut self) -> &mut Conn {
+        &mut self.conn
     }
-}
-
-fn ticker(tickers: &[String], instrument: u32) -> Option<&str> {
-    tickers.get(instrument as usize).map(String::as_str)
-}
-
-fn apply(tx: &Transaction<'_>, tickers: &[String], changes: &[Change]) -> anyhow::Result<()> {
-    for c in changes {
-        match c {
-            Change::OrderEvent(e) => {
-                tx.prepare_cached(
-                    "INSERT INTO order_events (seq, ts_ns, kind, order_id, client_order_id, target,
-                     strategy, instrument, ticker, side, price, qty, cum_qty, fee, reject_code,
-                     reject_reason, venue_ref, requested_mode, effective_mode)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                     ?16, ?17, ?18, ?19) ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
-                    e.seq as i64,
-                    e.ts_ns,
-                    e.kind,
-                    e.order_id as i64,
-                    e.client_order_id,
-                    e.target,
-                    e.strategy,
-                    e.instrument,
-                    ticker(tickers, e.instrument),
-                    e.side,
-                    e.price,
-                    e.qty,
-                    e.cum_qty,
-                    e.fee,
-                    e.reject_code,
-                    e.reject_reason,
-                    e.venue_ref,
-                    e.requested_mode,
-                    e.effective_mode
-                ])?;
-            }
-            Change::Fill(f) => {
-                tx.prepare_cached(
-                    "INSERT INTO fills (seq, ts_ns, client_order_id, strategy, instrument,
-                     ticker, side, price, qty, fee, liquidity, trade_id, mode)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
-                     ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
-                    f.seq as i64,
-                    f.ts_ns,
-                    f.client_order_id,
-                    f.strategy,
-                    f.instrument,
-                    ticker(tickers, f.instrument),
-                    f.side,
-                    f.price,
-                    f.qty,
-                    f.fee,
-                    f.liquidity,
-                    f.trade_id,
-                    f.mode
-                ])?;
-            }
-            Change::Order(o) => {
-                tx.prepare_cached(
-                    "INSERT INTO orders (id, client_order_id, strategy, instrument, ticker, side,
-                     price, qty, cum_qty, fees, state, requested_mode, mode, venue_order_id,
-                     created_ns, updated_ns, last_seq)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?15,
-                     ?16)
-                     ON CONFLICT (id) DO UPDATE SET price = excluded.price,
-                     qty = excluded.qty, cum_qty = excluded.cum_qty, fees = excluded.fees,
-                     state = excluded.state, requested_mode = excluded.requested_mode,
-                     mode = excluded.mode,
-                     venue_order_id = COALESCE(excluded.venue_order_id, orders.venue_order_id),
-                     updated_ns = excluded.updated_ns, last_seq = excluded.last_seq",
-                )?
-                .execute(params![
-                    o.id as i64,
-                    o.client_order_id,
-                    o.strategy,
-                    o.instrument,
-                    ticker(tickers, o.instrument),
-                    o.side,
-                    o.price,
-                    o.qty,
-                    o.cum_qty,
-                    o.fees,
-                    o.state,
-                    o.requested_mode,
-                    o.mode,
-                    o.venue_order_id,
-                    o.ts_ns,
-                    o.seq as i64
-                ])?;
-            }
-            Change::Position(p) => {
-                tx.prepare_cached(
-                    "INSERT INTO positions (mode, instrument, ticker, qty, cost_basis, realized,
-                     traded, updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (mode, instrument) DO UPDATE SET qty = excluded.qty,
-                     cost_basis = excluded.cost_basis, realized = excluded.realized,
-                     traded = excluded.traded, updated_ns = excluded.updated_ns",
-                )?
-                .execute(params![
-                    p.mode,
-                    p.instrument,
-                    ticker(tickers, p.instrument),
-                    p.qty,
-                    p.cost_basis,
-                    p.realized,
-                    p.traded,
-                    p.ts_ns
-                ])?;
-            }
-            Change::Market(m) => {
-                let t = ticker(tickers, m.instrument);
-                let (bid, bid_qty) = (m.bid.map(|x| x.0), m.bid.map(|x| x.1));
-                let (ask, ask_qty) = (m.ask.map(|x| x.0), m.ask.map(|x| x.1));
-                tx.prepare_cached(
-                    "INSERT INTO market_snapshots (seq, ts_ns, instrument, ticker, bid,
-                     bid_qty, ask, ask_qty, stale) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
-                     ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
-                    m.seq as i64,
-                    m.ts_ns,
-                    m.instrument,
-                    t,
-                    bid,
-                    bid_qty,
-                    ask,
-                    ask_qty,
-                    m.stale
-                ])?;
-                tx.prepare_cached(
-                    "INSERT INTO markets (instrument, ticker, bid, bid_qty, ask, ask_qty, stale,
-                     updated_ns) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT (instrument) DO UPDATE SET bid = excluded.bid,
-                     bid_qty = excluded.bid_qty, ask = excluded.ask, ask_qty = excluded.ask_qty,
-                     stale = excluded.stale, updated_ns = excluded.updated_ns",
-                )?
-                .execute(params![
-                    m.instrument,
-                    t,
-                    bid,
-                    bid_qty,
-                    ask,
-                    ask_qty,
-                    m.stale,
-                    m.ts_ns
-                ])?;
-            }
-            Change::Pnl(p) => {
-                tx.prepare_cached(
-                    "INSERT INTO pnl_snapshots (seq, mode, ts_ns, realized, unrealized,
-                     fees, cash, total) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-                     ON CONFLICT DO NOTHING",
-                )?
-                .execute(params![
-                    p.seq as i64,
-                    p.mode,
-                    p.ts_ns,
-                    p.realized,
-                    p.unrealized,
-                    p.fees,
-                    p.cash,
-                    p.total
-                ])?;
-            }
-        }
-    }
-    Ok(())
 }

@@ -10,6 +10,7 @@ pub mod binance_futures;
 pub mod data;
 pub mod gateway;
 pub mod graph;
+pub mod postgres;
 
 /// Kind of the records `journal-child` writes.
 pub const CHILD_KIND: u16 = 7;

@@ -246,4 +246,19 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
             .any(|r| r.0 == "ops" && r.1 == "Kill" && r.2.starts_with("ok")),
         "{rows:?}"
     );
+    // Refused attempts to change something are there too, with why.
+    assert!(
+        rows.iter().any(|r| r.0 == TOKENS[0].0
+            && r.1 == "Kill"
+            && r.2.starts_with("refused")
+            && r.2.contains("viewer")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter().any(|r| r.0 == "ops"
+            && r.1 == "SetMode"
+            && r.2.starts_with("refused")
+            && r.2.contains("admin")),
+        "{rows:?}"
+    );
 }

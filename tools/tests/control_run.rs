@@ -1,12 +1,14 @@
 //! `pt run` as a process, supervising `pt engine` in paper mode on a
 //! `pt sim run` feed: its store and control server, the engine SIGKILLed
 //! (restarted by the supervisor) and `pt run` itself SIGKILLed (restarted
-//! by the test) at random moments. Afterwards the store holds every record
-//! of the orders journal exactly once, its positions are the sums of its
-//! fills, and no engine outlived its supervisor.
+//! by the test) at random moments, with the store in SQLite and in a real
+//! PostgreSQL server. Afterwards the store holds every record of the orders
+//! journal exactly once, its positions are the sums of its fills, and no
+//! engine outlived its supervisor.
 
 mod support;
 
+use pt_control::db::{Conn, Location, fresh_postgres};
 use pt_engine::model::{Event, EventKind};
 use pt_tests::TestDir;
 use rand::Rng as _;
@@ -30,7 +32,8 @@ struct Setup {
 }
 
 impl Setup {
-    fn new(name: &str) -> Setup {
+    /// `database`: the `[control]` lines that name the store.
+    fn new(name: &str, database: &str) -> Setup {
         let dir = TestDir::new(name);
         std::fs::create_dir_all(dir.join("keys")).unwrap();
         keygen("pt-engine", &dir.join("keys"), &dir.join("engine.pem"));
@@ -45,7 +48,7 @@ impl Setup {
                  key_file = \"engine.pem\"\nmarkets = [{}]\n\n\
                  [control]\nhttp = \"127.0.0.1:0\"\nheartbeat_timeout_ms = 2000\n\
                  restart_min_ms = 100\nrestart_max_ms = 400\nstop_timeout_ms = 5000\n\
-                 sample_ms = 200\npnl_every_ms = 200\n\n\
+                 sample_ms = 200\npnl_every_ms = 200\n{database}\n\
                  [[strategy]]\nkind = \"mm\"\nrequote_ticks = 1\n",
                 addr.port(),
                 markets.join(", ")
@@ -77,17 +80,46 @@ fn sigkill(pid: u32) {
 }
 
 /// The store's answers to `sql` (one integer column).
-fn ints(db: &rusqlite::Connection, sql: &str) -> Vec<i64> {
-    let mut st = db.prepare(sql).unwrap();
-    st.query_map([], |r| r.get(0))
+fn ints(db: &mut Conn, sql: &str) -> Vec<i64> {
+    db.query(sql, &[])
         .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap()
+        .iter()
+        .map(|r| r.int(0).unwrap())
+        .collect()
 }
 
 #[test]
-fn the_store_keeps_every_record_once_through_engine_and_supervisor_kills() {
-    let s = Setup::new("control-run-kills");
+fn the_store_keeps_every_record_once_through_engine_and_supervisor_kills_in_sqlite() {
+    let s = Setup::new("control-run-kills", "");
+    let db = Location::Sqlite(s.dir.join("data").join("pt.db"));
+    kills(&s, &db);
+}
+
+#[test]
+fn the_store_keeps_every_record_once_through_engine_and_supervisor_kills_in_postgres() {
+    let Some(url) = pt_tests::postgres::server("control_run_kills") else {
+        return;
+    };
+    let db = fresh_postgres(
+        &url,
+        Some(pt_tests::postgres::PASSWORD),
+        &pt_tests::postgres::database_name("control_run_kills"),
+    )
+    .unwrap();
+    let Location::Postgres { url, .. } = &db else {
+        unreachable!()
+    };
+    let s = Setup::new(
+        "control-run-kills-pg",
+        &format!(
+            "database = {url:?}\ndatabase_password_env = {:?}",
+            pt_tests::postgres::PASSWORD
+        ),
+    );
+    kills(&s, &db);
+}
+
+fn kills(s: &Setup, db: &Location) {
     let mut rng = rand::thread_rng();
     let mut run = start_run(&s.config);
     let mut engines = vec![healthy(&run, Duration::from_secs(60))];
@@ -216,37 +248,38 @@ fn the_store_keeps_every_record_once_through_engine_and_supervisor_kills() {
         }
     }
     assert!(news > 20, "the maker placed orders: {news}");
-    let db = rusqlite::Connection::open(s.dir.join("data").join("pt.db")).unwrap();
+    let mut store = pt_control::store::Store::open(db, &[]).unwrap();
+    let db = store.conn();
     assert_eq!(
-        ints(&db, "SELECT seq FROM order_events ORDER BY seq"),
+        ints(db, "SELECT seq FROM order_events ORDER BY seq"),
         all,
         "order events: one row per record"
     );
     assert_eq!(
-        ints(&db, "SELECT seq FROM fills ORDER BY seq"),
+        ints(db, "SELECT seq FROM fills ORDER BY seq"),
         fills,
         "fills: one row per fill record"
     );
     assert_eq!(
-        ints(&db, "SELECT next_seq FROM ingest WHERE journal = 'orders'"),
+        ints(db, "SELECT next_seq FROM ingest WHERE journal = 'orders'"),
         vec![t.position().next_seq as i64],
         "the store has read the whole orders journal"
     );
     let placed = ints(
-        &db,
+        db,
         "SELECT COUNT(*) FROM orders WHERE client_order_id IN (SELECT client_order_id FROM order_events WHERE kind = 'order_new')",
     );
     assert_eq!(placed, vec![news as i64], "every placed order has its row");
     let wrong = ints(
-        &db,
+        db,
         "SELECT COUNT(*) FROM positions p WHERE p.qty != (SELECT COALESCE(SUM(CASE f.side WHEN 'buy' THEN f.qty ELSE -f.qty END), 0) FROM fills f WHERE f.mode = p.mode AND f.instrument = p.instrument)",
     );
     assert_eq!(wrong, vec![0], "positions are the sums of the fills");
-    let runs = ints(&db, "SELECT COUNT(*) FROM engine_runs");
+    let runs = ints(db, "SELECT COUNT(*) FROM engine_runs");
     assert!(runs[0] >= 7, "engine runs recorded: {runs:?}");
-    let md = ints(&db, "SELECT COUNT(*) FROM market_snapshots");
+    let md = ints(db, "SELECT COUNT(*) FROM market_snapshots");
     assert!(md[0] > 0, "market snapshots: {md:?}");
-    let versions = ints(&db, "SELECT COUNT(*) FROM config_versions");
+    let versions = ints(db, "SELECT COUNT(*) FROM config_versions");
     assert_eq!(versions, vec![1], "one config, stored once");
 }
 
@@ -304,4 +337,37 @@ fn a_bad_control_table_is_refused_naming_the_key_and_line() {
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("http_port") && err.contains(":7:"), "{err}");
+    for (database, says) in [
+        (
+            "postgres://pt:hunter2@127.0.0.1/pt",
+            "database_password_env",
+        ),
+        ("postgres://pt@db.example.com/pt", "loopback"),
+        ("mysql://pt@127.0.0.1/pt", "postgres://"),
+    ] {
+        std::fs::write(
+            &config,
+            format!(
+                "data_dir = \"data\"\n[feed]\nport = 1\nmarkets = [\"A-1\"]\n\n[control]\ndatabase = {database:?}\n"
+            ),
+        )
+        .unwrap();
+        let out = pt()
+            .arg("run")
+            .arg("--config")
+            .arg(&config)
+            .arg("--check-config")
+            .output()
+            .unwrap();
+        assert!(!out.status.success(), "{database}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("control.database") && err.contains(":7:") && err.contains(says),
+            "{database}: {err}"
+        );
+        assert!(
+            !err.contains("hunter2"),
+            "the password is not repeated: {err}"
+        );
+    }
 }

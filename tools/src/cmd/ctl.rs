@@ -57,8 +57,12 @@ enum CtlCommand {
         /// open, or a state (acked, filled, cancelled, rejected, ...).
         #[arg(long)]
         state: Option<String>,
+        /// Orders per page (1 to 1000).
         #[arg(long, default_value_t = 20)]
         limit: u32,
+        /// The next page: the cursor the previous page printed.
+        #[arg(long)]
+        cursor: Option<String>,
     },
     /// Set the venue's mode; live asks you to type `live` unless --yes.
     Mode {
@@ -339,13 +343,18 @@ async fn command(
                 table(&["MODE", "MARKET", "QTY", "COST", "REALIZED"], &rows);
             }
         }
-        CtlCommand::Orders { state, limit } => {
+        CtlCommand::Orders {
+            state,
+            limit,
+            cursor,
+        } => {
             let r = c
                 .list_orders(request(
                     token,
                     pb::ListOrdersRequest {
                         state: state.clone().unwrap_or_default(),
                         limit: *limit,
+                        cursor: cursor.clone().unwrap_or_default(),
                     },
                 )?)
                 .await
@@ -377,6 +386,15 @@ async fn command(
                     ],
                     &rows,
                 );
+                if !r.next_cursor.is_empty() {
+                    println!(
+                        "more: pt ctl orders --limit {limit} --cursor {}{}",
+                        r.next_cursor,
+                        state
+                            .as_ref()
+                            .map_or_else(String::new, |s| format!(" --state {s}"))
+                    );
+                }
             }
         }
         CtlCommand::Mode { mode, yes } => {

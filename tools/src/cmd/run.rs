@@ -108,7 +108,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     if args.check_config {
         println!("{}: ok", args.config.display());
         println!("  data directory {}", config.data_dir.display());
-        println!("  store {} (SQLite)", c.database.display());
+        println!("  store {}", c.database);
         println!("  control server http://{}, gRPC {}", c.http, c.grpc);
         for t in &c.tokens {
             println!("  token {:?}: {}", t.name, t.role.name());
@@ -169,7 +169,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     )?;
     eprintln!(
         "pt run: config version {version}; store {}; control server http://{} (/health, /metrics, /api/v1/...); gRPC {} ({} tokens)",
-        c.database.display(),
+        c.database,
         plane.addr,
         plane.grpc_addr.map_or_else(String::new, |a| a.to_string()),
         c.tokens.len()
@@ -257,7 +257,7 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
     let read = stored?;
     eprintln!(
         "pt run: stopped; {read} journal records read into {}",
-        c.database.display()
+        c.database
     );
     Ok(())
 }
