@@ -46,7 +46,7 @@ impl Setup {
                 "data_dir = \"data\"\nmode = \"paper\"\nheartbeat_ms = 50\n\n\
                  [feed]\nport = {}\nca = \"ca.pem\"\nkey_id = \"pt-engine\"\n\
                  key_file = \"engine.pem\"\nmarkets = [{}]\n\n\
-                 [control]\nhttp = \"127.0.0.1:0\"\nheartbeat_timeout_ms = 2000\n\
+                 [control]\nhttp = \"127.0.0.1:0\"\ngrpc = \"127.0.0.1:0\"\nheartbeat_timeout_ms = 2000\n\
                  restart_min_ms = 100\nrestart_max_ms = 400\nstop_timeout_ms = 5000\n\
                  sample_ms = 200\npnl_every_ms = 200\n{database}\n\
                  [[strategy]]\nkind = \"mm\"\nrequote_ticks = 1\n",
@@ -125,7 +125,18 @@ fn kills(s: &Setup, db: &Location) {
     let mut engines = vec![healthy(&run, Duration::from_secs(60))];
 
     // The API while it trades.
-    let (status, v) = get_json(run.addr, "/api/v1/markets").unwrap();
+    // Markets are sampled every sample_ms once their books are whole.
+    let until = Instant::now() + Duration::from_secs(15);
+    let (status, v) = loop {
+        let (status, v) = get_json(run.addr, "/api/v1/markets").unwrap();
+        if status != 200 || v["items"].as_array().is_some_and(|a| !a.is_empty()) {
+            break (status, v);
+        }
+        if Instant::now() > until {
+            break (status, v);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
     assert_eq!(status, 200, "{v}");
     let tickers: Vec<&str> = v["items"]
         .as_array()

@@ -42,10 +42,15 @@ pub fn start_run(config: &Path) -> Run {
         }
     });
     let until = Instant::now() + Duration::from_secs(30);
+    let mut said = Vec::new();
     let addr: (SocketAddr, SocketAddr) = loop {
-        let line = rx
-            .recv_timeout(until.saturating_duration_since(Instant::now()))
-            .expect("pt run says where its control server listens");
+        let line = match rx.recv_timeout(until.saturating_duration_since(Instant::now())) {
+            Ok(l) => l,
+            Err(e) => panic!(
+                "pt run did not say where its control server listens ({e}); it said {said:#?}"
+            ),
+        };
+        said.push(line.clone());
         if let Some(rest) = line.split("control server http://").nth(1) {
             let addr = rest.split(' ').next().unwrap().parse().unwrap();
             let grpc = line
