@@ -367,11 +367,7 @@ impl Pg {
     fn query(&mut self, sql: &str, params: &[Val<'_>]) -> DbResult<Vec<Row>> {
         outside_runtime(|| {
             let st = self.statement(sql)?;
-            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-                .iter()
-                .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-                .collect();
-            let rows = self.client.query(&st, &refs)?;
+            let rows = self.client.query(&st, &pg_params(params))?;
             rows.iter().map(pg_row).collect()
         })
     }
@@ -379,11 +375,7 @@ impl Pg {
     fn execute(&mut self, sql: &str, params: &[Val<'_>]) -> DbResult<u64> {
         outside_runtime(|| {
             let st = self.statement(sql)?;
-            let refs: Vec<&(dyn postgres::types::ToSql + Sync)> = params
-                .iter()
-                .map(|p| p as &(dyn postgres::types::ToSql + Sync))
-                .collect();
-            Ok(self.client.execute(&st, &refs)?)
+            Ok(self.client.execute(&st, &pg_params(params))?)
         })
     }
 
@@ -394,6 +386,14 @@ impl Pg {
     ) -> DbResult<T> {
         outside_runtime(|| f(&mut self.client))
     }
+}
+
+/// `params` as the Postgres client takes them.
+fn pg_params<'a>(params: &'a [Val<'_>]) -> Vec<&'a (dyn postgres::types::ToSql + Sync)> {
+    params
+        .iter()
+        .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+        .collect()
 }
 
 fn pg_row(r: &postgres::Row) -> DbResult<Row> {

@@ -115,18 +115,18 @@ impl ControlService {
         auth::check(&self.tokens, header, needs)
             .cloned()
             .map_err(|r| {
+                let who = match &r {
+                    Refusal::Missing => "(no token)".to_owned(),
+                    Refusal::Unknown => "(unknown token)".to_owned(),
+                    Refusal::Role { name, .. } => name.clone(),
+                };
+                let status = refused(r, call);
                 // A refused attempt to change something is audited too.
                 if needs != Role::Viewer {
-                    let who = match &r {
-                        Refusal::Missing => "(no token)",
-                        Refusal::Unknown => "(unknown token)",
-                        Refusal::Role { name, .. } => name.as_str(),
-                    };
-                    let status = refused(r.clone(), call);
-                    self.audit_row(who, call, "", &format!("refused: {}", status.message()));
-                    return status;
+                    let result = format!("refused: {}", status.message());
+                    self.audit_row(&who, call, "", &result);
                 }
-                refused(r, call)
+                status
             })
     }
 

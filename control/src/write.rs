@@ -12,6 +12,8 @@ use crate::rows::Change;
 /// One of the tables the ingest writes.
 #[derive(Debug)]
 pub(crate) struct Table {
+    /// Its place in [`TABLES`].
+    pub index: usize,
     pub name: &'static str,
     pub columns: &'static [&'static str],
     /// For a table replaced by key: the key and what a newer row sets.
@@ -19,6 +21,7 @@ pub(crate) struct Table {
 }
 
 pub(crate) const ORDER_EVENTS: Table = Table {
+    index: 0,
     name: "order_events",
     columns: &[
         "seq",
@@ -45,6 +48,7 @@ pub(crate) const ORDER_EVENTS: Table = Table {
 };
 
 pub(crate) const FILLS: Table = Table {
+    index: 1,
     name: "fills",
     columns: &[
         "seq",
@@ -65,6 +69,7 @@ pub(crate) const FILLS: Table = Table {
 };
 
 pub(crate) const ORDERS: Table = Table {
+    index: 2,
     name: "orders",
     columns: &[
         "id",
@@ -96,6 +101,7 @@ pub(crate) const ORDERS: Table = Table {
 };
 
 pub(crate) const POSITIONS: Table = Table {
+    index: 3,
     name: "positions",
     columns: &[
         "mode",
@@ -116,6 +122,7 @@ pub(crate) const POSITIONS: Table = Table {
 };
 
 pub(crate) const MARKET_SNAPSHOTS: Table = Table {
+    index: 4,
     name: "market_snapshots",
     columns: &[
         "seq",
@@ -132,6 +139,7 @@ pub(crate) const MARKET_SNAPSHOTS: Table = Table {
 };
 
 pub(crate) const MARKETS: Table = Table {
+    index: 5,
     name: "markets",
     columns: &[
         "instrument",
@@ -151,6 +159,7 @@ pub(crate) const MARKETS: Table = Table {
 };
 
 pub(crate) const PNL_SNAPSHOTS: Table = Table {
+    index: 6,
     name: "pnl_snapshots",
     columns: &[
         "seq",
@@ -350,20 +359,13 @@ pub(crate) fn sqlite(
 ) -> DbResult<()> {
     for c in changes {
         rows(c, tickers, &mut |t, vals| {
-            let i = table_index(t);
+            let i = t.index;
             tx.prepare_cached(&inserts[i])?
                 .execute(rusqlite::params_from_iter(vals))?;
             Ok(())
         })?;
     }
     Ok(())
-}
-
-fn table_index(t: &Table) -> usize {
-    TABLES
-        .iter()
-        .position(|x| x.name == t.name)
-        .expect("every table is in TABLES")
 }
 
 /// The staging table of a table replaced by key (Postgres).
@@ -463,7 +465,7 @@ pub(crate) fn postgres(
     let mut by_table: [Vec<Vec<Val<'_>>>; 7] = Default::default();
     for c in changes {
         rows(c, tickers, &mut |t, vals| {
-            let i = table_index(t);
+            let i = t.index;
             let mut row = vals.to_vec();
             if t.upsert.is_some() {
                 row.push(Val::Int(by_table[i].len() as i64));
@@ -518,4 +520,14 @@ pub(crate) fn postgres(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn each_table_knows_its_place() {
+        for (i, t) in super::TABLES.iter().enumerate() {
+            assert_eq!(t.index, i, "{}", t.name);
+        }
+    }
 }
