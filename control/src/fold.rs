@@ -41,6 +41,9 @@ pub struct FoldStats {
     pub trading: &'static str,
     /// The mode last set by command, if any.
     pub mode_set: Option<Mode>,
+    /// The risk policy version the gateway switched to last (0: the
+    /// configured one).
+    pub risk_version: i64,
     /// Orders not final.
     pub open_orders: u32,
     /// The latest PnL of each mode that traded.
@@ -179,6 +182,7 @@ impl Fold {
                 fills: 0,
                 trading: "active",
                 mode_set: None,
+                risk_version: 0,
                 open_orders: 0,
                 pnl: Vec::new(),
                 rejects: BTreeMap::new(),
@@ -240,6 +244,7 @@ impl Fold {
             (CommandAction::SetReducing | CommandAction::Flatten, Scope::Global) => {
                 self.stats.trading = "reducing";
             }
+            (CommandAction::ReloadRisk, _) => self.stats.risk_version = c.arg,
             (CommandAction::SetMode, _) => {
                 self.stats.mode_set = Some(match c.arg {
                     1 => Mode::Shadow,

@@ -16,6 +16,8 @@ use pt_engine::model::{
     Command, CommandAction, Event, EventKind, Header, InstrumentId, Mode, Nanos, Qty, Scope,
     StrategyId,
 };
+use pt_gateway::PolicyVersions;
+use pt_gateway::policy::DEFAULTS_TOML;
 use pt_journal::{StartAt, Tailer};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -41,6 +43,8 @@ pub trait Commands: Send + Sync + 'static {
     fn venue(&self, name: &str) -> Result<u32, String>;
     /// The ticker of an instrument id.
     fn ticker(&self, instrument: u32) -> Option<&str>;
+    /// The risk policy file the configuration names (version 0).
+    fn policy_file(&self) -> Option<&std::path::Path>;
 }
 
 /// The service.
@@ -602,6 +606,75 @@ impl Control for ControlService {
             let s = u16::try_from(r.strategy)
                 .map_err(|_| format!("strategy {}: too large", r.strategy))?;
             self.commands.param(s, &r.name, &r.value, now)
+        })
+    }
+
+    async fn get_risk_policy(
+        &self,
+        req: Request<pb::GetRiskPolicyRequest>,
+    ) -> Result<Response<pb::RiskPolicyReply>, Status> {
+        self.who(&req, Role::Viewer, "GetRiskPolicy")?;
+        let version = {
+            let ingest = self.shared.ingest.lock().unwrap_or_else(|p| p.into_inner());
+            ingest.as_ref().map_or(0, |i| i.fold.risk_version)
+        };
+        let versions = PolicyVersions::in_data_dir(&self.data_dir);
+        let newest = versions
+            .versions()
+            .map_err(|e| Status::unavailable(e.to_string()))?
+            .last()
+            .copied()
+            .unwrap_or(0)
+            .max(version);
+        let (source, text) = match (version, self.commands.policy_file()) {
+            (0, None) => ("defaults".to_owned(), DEFAULTS_TOML.to_owned()),
+            (0, Some(f)) => (
+                f.display().to_string(),
+                pt_engine::config::read_file(f).map_err(|e| Status::unavailable(e.to_string()))?,
+            ),
+            (v, _) => (
+                versions.path(v).display().to_string(),
+                versions
+                    .text(v)
+                    .map_err(|e| Status::unavailable(e.to_string()))?,
+            ),
+        };
+        Ok(Response::new(pb::RiskPolicyReply {
+            version,
+            source,
+            text,
+            newest,
+        }))
+    }
+
+    async fn set_risk_policy(
+        &self,
+        req: Request<pb::SetRiskPolicyRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let who = self.who(&req, Role::Admin, "SetRiskPolicy")?;
+        let text = req.into_inner().text;
+        let versions = PolicyVersions::in_data_dir(&self.data_dir);
+        // Checked and written before the command that names it.
+        let added = versions.add(&text, "the new policy");
+        let detail = match &added {
+            Ok((v, _)) => format!("version {v}"),
+            Err(_) => "a new version".to_owned(),
+        };
+        self.act(&who, "SetRiskPolicy", detail, |now| {
+            let (version, _) = added.map_err(|e| e.to_string())?;
+            let path = versions.path(version);
+            let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+            audit
+                .config_version(&path.display().to_string(), &text)
+                .map_err(|e| format!("recording {} in the store: {e:#}", path.display()))?;
+            drop(audit);
+            Ok(Command {
+                header: Header::new(EventKind::Command, InstrumentId(0), 0, now),
+                action: CommandAction::ReloadRisk,
+                scope: Scope::Global,
+                arg: version,
+                ..Command::default()
+            })
         })
     }
 }

@@ -98,6 +98,9 @@ pub(crate) struct VenueState {
 pub struct Gateway<P, L, J> {
     pub(crate) markets: Markets,
     pub(crate) loaded: Option<RiskPolicy>,
+    /// The version of `loaded` ([`crate::PolicyVersions`]); 0 for the one
+    /// the gateway was built with.
+    policy_version: i64,
     pub(crate) defaults: RiskPolicy,
     staged: Vec<(i64, RiskPolicy)>,
     pub(crate) venues: Vec<VenueState>,
@@ -163,6 +166,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             kill: KillSwitches::new(config.venues.len(), strategies),
             markets,
             loaded: policy,
+            policy_version: 0,
             defaults,
             staged: Vec::with_capacity(4),
             venues,
@@ -186,6 +190,12 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
     /// The policy in force.
     pub fn policy(&self) -> &RiskPolicy {
         self.loaded.as_ref().unwrap_or(&self.defaults)
+    }
+
+    /// The version of the policy in force: 0 for the one the gateway was
+    /// built with, else the `ReloadRisk` version it switched to last.
+    pub fn policy_version(&self) -> i64 {
+        self.policy_version
     }
 
     /// Offers a policy to be switched in by a `ReloadRisk` command whose
@@ -484,6 +494,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             CommandAction::ReloadRisk => {
                 if let Some((_, p)) = self.staged.iter().find(|(v, _)| *v == c.arg) {
                     self.loaded = Some(*p);
+                    self.policy_version = c.arg;
                     for v in &mut self.venues {
                         v.bucket.resize(&p.rate);
                     }

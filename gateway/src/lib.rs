@@ -1,6 +1,7 @@
 //! `pt-gateway`: everything between a strategy's order intent and a venue.
 //!
 //! - [`policy`]: the risk policy from TOML, checked.
+//! - [`policy_versions`]: the policies an engine may switch to at runtime.
 //! - [`markets`]: what the gate knows of each instrument.
 //! - [`risk`]: the gate, with a reason code for every refusal, and the
 //!   venue's order-rate bucket.
@@ -26,6 +27,7 @@ pub mod node;
 pub mod oms;
 pub mod paper;
 pub mod policy;
+pub mod policy_versions;
 pub mod risk;
 pub mod venue;
 
@@ -38,4 +40,5 @@ pub use node::GatewayNode;
 pub use oms::{Oms, Order};
 pub use paper::{CancelRule, PaperConfig, PaperVenue};
 pub use policy::RiskPolicy;
+pub use policy_versions::PolicyVersions;
 pub use venue::{Approved, Disconnected, NoJournal, Venue, WriteAhead};

@@ -1,44 +1,48 @@
 //! The risk policy: limits per order, instrument, event, strategy and in
 //! all, and the venue's order-rate budget; loaded from TOML and checked.
 //!
-//! ```toml
-//! [order]
-//! max_qty = "100"          # contracts per order
-//! max_notional = "50"      # dollars per order (quantity × price)
-//! collar_ticks = 10        # at most 10 ticks through the opposite best (0: off)
-//! collar_pct = "0.05"      # and at most 5% of it (0: off)
-//! allow_self_cross = false # refuse orders that would trade with our own
+//! The keys, each with its default and what it means, are [`DEFAULTS_TOML`]
+//! (`pt ctl risk show` prints it when no policy is configured).
 //!
-//! [instrument]             # per instrument, all strategies together
-//! max_position = "500"     # contracts, YES and NO netted
-//! max_exposure = "250"     # dollars at risk: what the contracts cost
-//!
-//! [event]                  # per event (the markets of one question)
-//! max_position = "1000"
-//! max_exposure = "500"
-//!
-//! [strategy]
-//! max_open_orders = 100
-//! daily_loss = "100"       # realized + unrealized − fees; trips its kill switch
-//!
-//! [global]
-//! max_open_orders = 1000
-//! daily_loss = "500"
-//!
-//! [rate]                   # a token bucket per venue (Kalshi Basic tier)
-//! capacity = 100
-//! refill_per_second = 100
-//! order_cost = 10          # per order, per item of a batch
-//! cancel_cost = 2
-//! ```
-//!
-//! Every key is optional and defaults to the value above; unknown keys are
+//! Every key is optional and defaults to the value there; unknown keys are
 //! errors. Quantities and amounts may be written as strings (`"0.5"`) or
 //! integers, and are held exactly in fixed point.
 
 use pt_engine::config::{self, ConfigError, Field, Reader};
 use pt_engine::model::{Money, Price, Qty};
 use serde::Deserialize;
+
+/// The defaults as a policy file: what a policy that leaves every key out
+/// means.
+pub const DEFAULTS_TOML: &str = r#"[order]
+max_qty = "100"          # contracts per order
+max_notional = "50"      # dollars per order (quantity × price)
+collar_ticks = 10        # at most 10 ticks through the opposite best (0: off)
+collar_pct = "0.05"      # and at most 5% of it (0: off)
+allow_self_cross = false # refuse orders that would trade with our own
+
+[instrument]             # per instrument, all strategies together
+max_position = "500"     # contracts, YES and NO netted
+max_exposure = "250"     # dollars at risk: what the contracts cost
+
+[event]                  # per event (the markets of one question)
+max_position = "1000"
+max_exposure = "500"
+
+[strategy]
+max_open_orders = 100
+daily_loss = "100"       # realized + unrealized − fees; trips its kill switch
+
+[global]
+max_open_orders = 1000
+daily_loss = "500"
+
+[rate]                   # a token bucket per venue (Kalshi Basic tier)
+capacity = 100
+refill_per_second = 100
+order_cost = 10          # per order, per item of a batch
+cancel_cost = 2
+"#;
 
 /// Per-order limits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,6 +270,13 @@ mod tests {
         assert_eq!(p.global.max_open_orders, 1000);
         assert_eq!(p.rate.cancel_cost, 2);
         assert!(!p.order.allow_self_cross);
+    }
+
+    #[test]
+    fn the_defaults_file_says_what_the_defaults_are() {
+        let p = RiskPolicy::from_toml(DEFAULTS_TOML, "defaults").unwrap();
+        assert_eq!(p, RiskPolicy::default());
+        assert!(DEFAULTS_TOML.contains("max_qty = \"100\""));
     }
 
     #[test]

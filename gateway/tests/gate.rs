@@ -265,7 +265,9 @@ fn a_staged_policy_replaces_the_running_one_by_command() {
     assert_eq!(reject_of(h.send(i)), None);
     h.command(CommandAction::ReloadRisk, Scope::Global, 0, 7);
     assert_eq!(h.gw.counters().unknown_policy, 1);
+    assert_eq!(h.gw.policy_version(), 0);
     h.command(CommandAction::ReloadRisk, Scope::Global, 0, 2);
+    assert_eq!(h.gw.policy_version(), 2);
     let i = h.new_order(1, 2, 0, Side::Buy, "0.30", 10);
     assert_eq!(reject_of(h.send(i)), Some(RejectCode::MAX_QTY));
 }

@@ -1,11 +1,12 @@
 //! `pt ctl` against `pt run` supervising a live engine on `pt sim run`, all
 //! as processes over loopback: tokens and roles are enforced, a mode change
-//! is audited, reflection lists the service, and a kill stops new orders
+//! is audited, a risk policy reload takes effect, reflection lists the
+//! service, and a kill stops new orders
 //! and cancels the resting ones at the simulator.
 
 mod support;
 
-use pt_engine::model::{CommandAction, Event, EventKind};
+use pt_engine::model::{CommandAction, Event, EventKind, RejectCode};
 use pt_tests::TestDir;
 use std::path::Path;
 use std::process::{Output, Stdio};
@@ -153,6 +154,69 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     let o = run_ctl(Some(TOKENS[2].2), &["mode", "live", "--yes"]);
     assert!(o.status.success(), "{}", said(&o));
 
+    // The risk policy: shown to a viewer, set by an admin only, checked
+    // before it is written, and in force once the engine journals it.
+    let o = run_ctl(Some(TOKENS[0].2), &["risk", "show", "--json"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["version"], 0, "{v}");
+    assert!(
+        v["source"].as_str().unwrap().ends_with("risk.toml")
+            && v["text"].as_str().unwrap().contains("capacity = 4000"),
+        "{v}"
+    );
+    let rejects = |run_ctl: &dyn Fn(Option<&str>, &[&str]) -> Output| -> u64 {
+        let o = run_ctl(Some(TOKENS[0].2), &["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["rejects"].as_u64().unwrap()
+    };
+    let before = rejects(&run_ctl);
+    let bad = dir.join("bad-risk.toml");
+    std::fs::write(&bad, "[order]\n\nmax_qty = \"-1\"\n").unwrap();
+    let o = run_ctl(Some(TOKENS[2].2), &["risk", "set", bad.to_str().unwrap()]);
+    assert!(
+        !o.status.success()
+            && said(&o).contains("bad-risk.toml:3:")
+            && said(&o).contains("max_qty"),
+        "{}",
+        said(&o)
+    );
+    let tight = dir.join("tight-risk.toml");
+    std::fs::write(
+        &tight,
+        "[order]\nmax_qty = 1\n[rate]\ncapacity = 4000\nrefill_per_second = 4000\n",
+    )
+    .unwrap();
+    let tight_arg = tight.to_str().unwrap();
+    let o = run_ctl(Some(TOKENS[1].2), &["risk", "set", tight_arg]);
+    assert!(
+        !o.status.success() && said(&o).contains("admin"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[2].2), &["risk", "set", tight_arg]);
+    assert!(o.status.success(), "{}", said(&o));
+    assert!(said(&o).contains("version 1"), "{}", said(&o));
+    let until = Instant::now() + Duration::from_secs(15);
+    loop {
+        let o = run_ctl(Some(TOKENS[0].2), &["risk", "show", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        if v["version"] == 1 {
+            assert!(v["text"].as_str().unwrap().contains("max_qty = 1"), "{v}");
+            assert!(v["source"].as_str().unwrap().ends_with("1.toml"), "{v}");
+            break;
+        }
+        assert_eq!(v["newest"], 1, "{v}");
+        assert!(Instant::now() < until, "the engine never switched: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The maker quotes 5 contracts: its next quotes are refused.
+    let until = Instant::now() + Duration::from_secs(15);
+    while rejects(&run_ctl) == before {
+        assert!(Instant::now() < until, "no order refused under max_qty = 1");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // Reflection lists the service.
     let services = rt.block_on(async {
         use tonic_reflection::pb::v1::ServerReflectionRequest;
@@ -212,8 +276,20 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     )
     .unwrap();
     let (mut killed_at, mut after) = (None, 0);
+    let (mut reloaded_at, mut too_large) = (None, 0);
     while let Some(r) = t.next().unwrap() {
         match Event::from_bytes(r.payload).unwrap() {
+            Event::Command(c) if c.action == CommandAction::ReloadRisk => {
+                assert_eq!(c.arg, 1);
+                reloaded_at = Some(r.seq)
+            }
+            Event::Exec(x) if x.reject_code == RejectCode::MAX_QTY => {
+                assert!(
+                    reloaded_at.is_some(),
+                    "refused for max_qty before the reload"
+                );
+                too_large += 1
+            }
             Event::Command(c) if c.action == CommandAction::TripKillSwitch => {
                 killed_at = Some(r.seq)
             }
@@ -223,6 +299,8 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
             _ => {}
         }
     }
+    assert!(reloaded_at.is_some(), "the gateway journaled the reload");
+    assert!(too_large > 0, "refusals under the new policy");
     assert!(killed_at.is_some(), "the gateway journaled the kill");
     assert_eq!(after, 0, "new orders after the kill");
 
@@ -244,6 +322,11 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     assert!(
         rows.iter()
             .any(|r| r.0 == "ops" && r.1 == "Kill" && r.2.starts_with("ok")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "chief" && r.1 == "SetRiskPolicy" && r.2.starts_with("ok")),
         "{rows:?}"
     );
     // Refused attempts to change something are there too, with why.

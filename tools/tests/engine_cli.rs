@@ -272,6 +272,35 @@ fn the_engine_trades_a_simulator_takes_a_signal_and_stops_cleanly_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     }
 
+    // A risk policy reload, as `pt run` sends one: the version written,
+    // then the command naming it. The maker's 2 contracts are over the new
+    // limit of 1, and the replay below must switch at the same place.
+    let (version, _) = pt_gateway::PolicyVersions::in_data_dir(&data)
+        .add(
+            "[order]\nmax_qty = 1\n[rate]\ncapacity = 4000\nrefill_per_second = 4000\n",
+            "test",
+        )
+        .unwrap();
+    let mut reload = pt_tools::engine::run::global(
+        pt_engine::model::CommandAction::ReloadRisk,
+        pt_engine::model::Nanos::now(),
+    );
+    reload.arg = version;
+    pt_control::commands::CommandWriter::open(&data)
+        .unwrap()
+        .send(&reload, pt_engine::model::Nanos::now())
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(20);
+    while !events(&data.join("orders")).into_iter().any(
+        |e| matches!(e, Event::Exec(r) if r.reject_code == pt_engine::model::RejectCode::MAX_QTY),
+    ) {
+        assert!(
+            Instant::now() < until,
+            "no order refused under the reloaded policy"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // SIGTERM: the quotes are cancelled and the engine exits on its own.
     let pid = engine.0.id().to_string();
     assert!(

@@ -289,6 +289,7 @@ impl Setup {
             &cfg,
             Vec::new(),
             &recovered,
+            &[],
             LiveVenue::Off(pt_gateway::Disconnected),
         )
         .unwrap();

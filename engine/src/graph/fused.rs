@@ -115,6 +115,13 @@ impl<E: GraphEvent> FusedGraph<E> {
         node.downcast_ref::<T>()
     }
 
+    /// The node named `name`, as its type, to change between inputs.
+    pub fn node_mut<T: Node<E>>(&mut self, name: &str) -> Option<&mut T> {
+        let k = self.core.topo.names.iter().position(|n| n == name)?;
+        let node: &mut dyn std::any::Any = self.core.nodes[k].as_deref_mut()?;
+        node.downcast_mut::<T>()
+    }
+
     /// Counters now.
     pub fn stats(&self) -> GraphStats {
         let threads = vec!["caller".to_owned(); self.core.topo.names.len()];

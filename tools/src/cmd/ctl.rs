@@ -96,6 +96,11 @@ enum CtlCommand {
         #[arg(value_name = "NAME=VALUE")]
         change: String,
     },
+    /// The risk policy: show the one in force, or set a new one (admin).
+    Risk {
+        #[command(subcommand)]
+        action: super::ctl_risk::RiskAction,
+    },
     /// Tick-to-trade and store lag percentiles.
     Latency,
     /// Follow the orders journal as it is written (Ctrl-C ends).
@@ -143,7 +148,7 @@ fn addr(args: &CtlArgs) -> anyhow::Result<SocketAddr> {
     Ok(SocketAddr::from(([127, 0, 0, 1], 8681)))
 }
 
-fn request<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
+pub(super) fn request<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
     let mut r = Request::new(msg);
     r.metadata_mut().insert(
         "authorization",
@@ -154,7 +159,7 @@ fn request<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
     Ok(r)
 }
 
-fn status_error(s: tonic::Status) -> anyhow::Error {
+pub(super) fn status_error(s: tonic::Status) -> anyhow::Error {
     anyhow::anyhow!("{} ({:?})", s.message(), s.code())
 }
 
@@ -220,7 +225,7 @@ pub(crate) fn run(args: CtlArgs) -> anyhow::Result<()> {
     })
 }
 
-fn reply(json_out: bool, r: pb::CommandReply) {
+pub(super) fn reply(json_out: bool, r: pb::CommandReply) {
     if json_out {
         println!(
             "{}",
@@ -482,6 +487,7 @@ async fn command(
                 .map_err(status_error)?;
             reply(j, r.into_inner());
         }
+        CtlCommand::Risk { action } => super::ctl_risk::risk(c, action, j, token).await?,
         CtlCommand::Latency => {
             let r = c
                 .get_latency(request(token, pb::GetLatencyRequest {})?)

@@ -7,6 +7,7 @@ pub(crate) mod bench_sim;
 pub(crate) mod bench_ttt;
 pub(crate) mod bench_wire;
 pub(crate) mod ctl;
+pub(crate) mod ctl_risk;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub(crate) mod feed;

@@ -5,10 +5,10 @@
 
 use crate::engine::config::EngineConfig;
 use crate::engine::core::{Core, LiveVenue};
-use crate::engine::run::{MD, ORDERS, read_events};
+use crate::engine::run::{MD, ORDERS, policy_versions, read_events};
 use anyhow::Context as _;
 use pt_engine::model::{Event, Mono, Nanos};
-use pt_gateway::Disconnected;
+use pt_gateway::{Disconnected, PolicyVersions};
 use std::io::{IsTerminal as _, Write as _};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -130,10 +130,13 @@ pub(crate) fn run(args: ReplayArgs) -> anyhow::Result<()> {
         None
     };
     let capacity = recorded.as_ref().map_or(inputs.len() / 4, Vec::len);
+    // The risk policies the run switched to, from its data directory.
+    let policies = policy_versions(&PolicyVersions::in_data_dir(&dir))?;
     let mut core = Core::new(
         &config,
         Vec::<(Event, Nanos)>::with_capacity(capacity),
         &[],
+        &policies,
         LiveVenue::Off(Disconnected),
     )?;
     let mut progress = Progress::new(inputs.len());

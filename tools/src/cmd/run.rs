@@ -100,6 +100,10 @@ impl Commands for EngineCommands {
             .get(instrument as usize)
             .map(String::as_str)
     }
+
+    fn policy_file(&self) -> Option<&std::path::Path> {
+        self.0.policy_file.as_deref()
+    }
 }
 
 pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {

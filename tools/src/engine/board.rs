@@ -59,9 +59,13 @@ pub enum Counter {
     Reconciliations,
     /// Orders at the venue that were not ours, cancelled.
     ForeignCancelled,
+    /// `ReloadRisk` commands whose policy would not load.
+    BadPolicies,
+    /// The risk policy version in force (0: the configured one).
+    RiskVersion,
 }
 
-const COUNTERS: usize = Counter::ForeignCancelled as usize + 1;
+const COUNTERS: usize = Counter::RiskVersion as usize + 1;
 
 /// Money fields, raw.
 #[derive(Clone, Copy, Debug)]
@@ -287,6 +291,8 @@ impl Board {
             ),
             (Counter::Reconciliations, vc.reconciliations),
             (Counter::ForeignCancelled, vc.foreign_cancelled),
+            (Counter::BadPolicies, loops.bad_policies),
+            (Counter::RiskVersion, gw.policy_version().max(0) as u64),
         ] {
             self.set(k, v);
         }

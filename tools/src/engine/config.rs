@@ -172,6 +172,8 @@ pub struct EngineConfig {
     /// limit per 15 s (shadow and live; none without it).
     pub order_group_contracts: Option<u64>,
     pub policy: Option<RiskPolicy>,
+    /// The file `policy` came from.
+    pub policy_file: Option<PathBuf>,
     pub paper: PaperConfig,
     pub placement: Placement,
     /// Slots of the `md` ring between the feed and decision threads.
@@ -273,8 +275,9 @@ impl EngineConfig {
                 1,
             )?)),
         };
-        let policy = match &file.risk_policy {
-            Some(p) => Some(RiskPolicy::load(&path(p))?),
+        let policy_file = file.risk_policy.as_ref().map(|p| path(p));
+        let policy = match &policy_file {
+            Some(p) => Some(RiskPolicy::load(p)?),
             None => None,
         };
         let paper = PaperConfig {
@@ -334,6 +337,7 @@ impl EngineConfig {
             foreign_orders,
             order_group_contracts,
             policy,
+            policy_file,
             paper,
             placement,
             md_ring,

@@ -35,7 +35,8 @@ use pt_engine::strategy::{self, Strategy, StrategyStage};
 use pt_gateway::kalshi::KalshiVenue;
 use pt_gateway::venue::{Approved, Venue};
 use pt_gateway::{
-    Disconnected, Gateway, GatewayConfig, GatewayNode, Markets, PaperVenue, VenueConfig, WriteAhead,
+    Disconnected, Gateway, GatewayConfig, GatewayNode, Markets, PaperVenue, RiskPolicy,
+    VenueConfig, WriteAhead,
 };
 
 /// The gateway the engine runs: the paper venue, and Kalshi's when the
@@ -149,11 +150,13 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
     /// Builds the graph for `config`, journaling orders into `journal`;
     /// `recovered` is the orders journal so far (empty on a first run), from
     /// which the gateway's state (and the live venue's) and each strategy's
-    /// next order id come.
+    /// next order id come; `policies` are the risk policy versions it may
+    /// have switched to ([`pt_gateway::PolicyVersions`]).
     pub fn new(
         config: &EngineConfig,
         journal: J,
         recovered: &[(Event, Nanos)],
+        policies: &[(i64, RiskPolicy)],
         live: LiveVenue,
     ) -> anyhow::Result<Core<J>> {
         let registry = registry(&config.feed.markets)?;
@@ -168,6 +171,11 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
         };
         let paper = PaperVenue::new(&registry, &markets, config.paper);
         let mut gateway = Gateway::new(markets, config.policy, &gw_config, paper, live, journal);
+        // Every version written so far, so that the switches in `recovered`
+        // fall where they fell.
+        for (version, policy) in policies {
+            gateway.stage_policy(*version, *policy);
+        }
         gateway.recover(recovered.iter().map(|(e, t)| (e, *t)));
         let mut strategies: Vec<(Box<dyn Strategy>, u64)> = Vec::new();
         for (i, spec) in config.strategies.iter().enumerate() {
@@ -259,6 +267,16 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
     pub fn command(&mut self, c: Command, now: Nanos, at: Mono) {
         let e = Event::Command(c);
         self.run([(self.cmd_gw, e), (self.cmd_st, e)], now, at);
+    }
+
+    /// Offers risk policy `version` to the gateway, for a `ReloadRisk`
+    /// command naming it.
+    pub fn stage_policy(&mut self, version: i64, policy: RiskPolicy) {
+        self.graph
+            .node_mut::<EngineGatewayNode<J>>(GATEWAY)
+            .expect("the graph has the gateway")
+            .gateway_mut()
+            .stage_policy(version, policy);
     }
 
     /// The gateway node.

@@ -36,6 +36,7 @@ use pt_feed::kalshi::feed::{FeedConfig, KalshiFeed};
 use pt_feed::kalshi::session::{Market, SessionConfig};
 use pt_feed::market_data::{FEED, FeedEdge, FeedMonitor};
 use pt_gateway::venue::unstamped;
+use pt_gateway::{PolicyVersions, RiskPolicy};
 use pt_journal::{StartAt, Tailer, Writer, WriterConfig};
 use std::path::Path;
 use std::sync::Arc;
@@ -68,6 +69,9 @@ pub struct LoopCounters {
     pub md_failures: u64,
     /// Snapshot requests passed to the feed.
     pub resyncs: u64,
+    /// `ReloadRisk` commands whose policy version would not load (the
+    /// gateway keeps the policy in force).
+    pub bad_policies: u64,
 }
 
 /// The feed session for the configured markets: ids in their order.
@@ -126,12 +130,25 @@ pub fn global(action: CommandAction, now: Nanos) -> Command {
     }
 }
 
+/// Every risk policy version in `versions`; one that does not load stops
+/// the engine, as the orders journal may have switched to it.
+pub fn policy_versions(versions: &PolicyVersions) -> anyhow::Result<Vec<(i64, RiskPolicy)>> {
+    let (good, bad) = versions.load_all().map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(e) = bad.first() {
+        anyhow::bail!(
+            "risk policy version {e}; the engine may have switched to it, so it must load (restore it from the control plane's config_versions table)"
+        );
+    }
+    Ok(good)
+}
+
 /// The decision path as an edge of the engine's graph: it owns the `md/`
 /// writer, the `commands/` tailer and the clock of the heartbeats.
 pub struct Decision {
     core: Core<Writer>,
     md: Writer,
     commands: Tailer,
+    policies: PolicyVersions,
     heartbeat: Duration,
     next_beat: Instant,
     counters: LoopCounters,
@@ -174,6 +191,14 @@ impl Decision {
     }
 
     fn command(&mut self, c: Command, now: Nanos) {
+        // The policy a reload names is read here, at the edge, from the
+        // file the control plane wrote before it sent the command.
+        if c.action == CommandAction::ReloadRisk {
+            match self.policies.load(c.arg) {
+                Ok(p) => self.core.stage_policy(c.arg, p),
+                Err(_) => self.counters.bad_policies += 1,
+            }
+        }
         self.journal_input(&Event::Command(c), now);
         self.core.command(c, now, Mono::UNSET);
         self.tally();
@@ -361,7 +386,15 @@ impl Engine {
         }
         let commands = Tailer::open_named(&commands_dir, COMMANDS_TAILER, StartAt::Beginning)
             .with_context(|| format!("following {}", commands_dir.display()))?;
-        let core = Core::new(config, orders, &recovered, live_venue(config, &feed)?)?;
+        let policies = PolicyVersions::in_data_dir(dir);
+        let staged = policy_versions(&policies)?;
+        let core = Core::new(
+            config,
+            orders,
+            &recovered,
+            &staged,
+            live_venue(config, &feed)?,
+        )?;
         let board = Arc::new(Board::new(
             config.feed.markets.len(),
             config.strategies.len(),
@@ -370,6 +403,7 @@ impl Engine {
             core,
             md,
             commands,
+            policies,
             heartbeat: config.heartbeat,
             next_beat: Instant::now(),
             counters: LoopCounters::default(),

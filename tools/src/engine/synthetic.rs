@@ -54,7 +54,7 @@ impl Synthetic {
             )
             .expect("the synthetic policy is valid"),
         );
-        let core = Core::new(&config, NoJournal, &[], LiveVenue::Off(Disconnected))
+        let core = Core::new(&config, NoJournal, &[], &[], LiveVenue::Off(Disconnected))
             .expect("the decision graph builds");
         let mut s = Synthetic {
             core,

@@ -38,6 +38,8 @@ pub struct Snapshot {
     pub loop_counters: LoopCounters,
     /// Every market.
     pub markets: Vec<MarketRow>,
+    /// The risk policy version in force (0: the configured one).
+    pub risk_version: u64,
     /// Orders open.
     pub open_orders: u64,
     /// Orders the gate approved.
@@ -147,7 +149,9 @@ impl Snapshot {
                 bad_commands: b.counter(Counter::BadCommands),
                 md_failures: b.counter(Counter::MdFailures),
                 resyncs: b.counter(Counter::Resyncs),
+                bad_policies: b.counter(Counter::BadPolicies),
             },
+            risk_version: b.counter(Counter::RiskVersion),
             markets,
             open_orders: b.counter(Counter::OpenOrders),
             approved: b.counter(Counter::Approved),
@@ -305,6 +309,15 @@ impl Snapshot {
                 .join(", ")
         };
         let _ = writeln!(s, "      rejects by reason: {rejects}");
+        let policy = match (self.risk_version, self.loop_counters.bad_policies) {
+            (0, 0) => String::new(),
+            (0, bad) => format!("the configured one ({bad} reloads would not load)"),
+            (v, 0) => format!("version {v}"),
+            (v, bad) => format!("version {v} ({bad} reloads would not load)"),
+        };
+        if !policy.is_empty() {
+            let _ = writeln!(s, "      risk policy: {policy}");
+        }
         let _ = writeln!(s);
         let _ = writeln!(
             s,
