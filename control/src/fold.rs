@@ -44,6 +44,8 @@ pub struct FoldStats {
     /// The risk policy version the gateway switched to last (0: the
     /// configured one).
     pub risk_version: i64,
+    /// Strategies stopped by command (and not started since).
+    pub stopped: std::collections::BTreeSet<u16>,
     /// Orders not final.
     pub open_orders: u32,
     /// The latest PnL of each mode that traded.
@@ -183,6 +185,7 @@ impl Fold {
                 trading: "active",
                 mode_set: None,
                 risk_version: 0,
+                stopped: Default::default(),
                 open_orders: 0,
                 pnl: Vec::new(),
                 rejects: BTreeMap::new(),
@@ -245,6 +248,12 @@ impl Fold {
                 self.stats.trading = "reducing";
             }
             (CommandAction::ReloadRisk, _) => self.stats.risk_version = c.arg,
+            (CommandAction::SetRunning, _) if c.arg == 0 => {
+                self.stats.stopped.insert(c.strategy.0);
+            }
+            (CommandAction::SetRunning, _) => {
+                self.stats.stopped.remove(&c.strategy.0);
+            }
             (CommandAction::SetMode, _) => {
                 self.stats.mode_set = Some(match c.arg {
                     1 => Mode::Shadow,

@@ -16,8 +16,6 @@ use pt_engine::model::{
     Command, CommandAction, Event, EventKind, Header, InstrumentId, Mode, Nanos, Qty, Scope,
     StrategyId,
 };
-use pt_gateway::PolicyVersions;
-use pt_gateway::policy::DEFAULTS_TOML;
 use pt_journal::{StartAt, Tailer};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -49,10 +47,10 @@ pub trait Commands: Send + Sync + 'static {
 
 /// The service.
 pub struct ControlService {
-    shared: Arc<Shared>,
-    audit: Mutex<Store>,
-    data_dir: PathBuf,
-    commands: Arc<dyn Commands>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) audit: Mutex<Store>,
+    pub(crate) data_dir: PathBuf,
+    pub(crate) commands: Arc<dyn Commands>,
     tokens: Vec<Token>,
     mode: Mode,
 }
@@ -146,7 +144,7 @@ impl ControlService {
 
     /// Audits, then writes `command` (built by `build`) into the commands
     /// journal; the audit row's result says what came of it.
-    fn act(
+    pub(crate) fn act(
         &self,
         who: &Token,
         action: &str,
@@ -291,6 +289,8 @@ impl Control for ControlService {
             reply.fills = f.fills;
             reply.rejects = f.rejects.values().sum();
             reply.md_events = f.md_records;
+            reply.stopped_strategies = f.stopped.iter().map(|&s| u32::from(s)).collect();
+            reply.risk_version = f.risk_version;
         }
         Ok(Response::new(reply))
     }
@@ -614,37 +614,7 @@ impl Control for ControlService {
         req: Request<pb::GetRiskPolicyRequest>,
     ) -> Result<Response<pb::RiskPolicyReply>, Status> {
         self.who(&req, Role::Viewer, "GetRiskPolicy")?;
-        let version = {
-            let ingest = self.shared.ingest.lock().unwrap_or_else(|p| p.into_inner());
-            ingest.as_ref().map_or(0, |i| i.fold.risk_version)
-        };
-        let versions = PolicyVersions::in_data_dir(&self.data_dir);
-        let newest = versions
-            .versions()
-            .map_err(|e| Status::unavailable(e.to_string()))?
-            .last()
-            .copied()
-            .unwrap_or(0)
-            .max(version);
-        let (source, text) = match (version, self.commands.policy_file()) {
-            (0, None) => ("defaults".to_owned(), DEFAULTS_TOML.to_owned()),
-            (0, Some(f)) => (
-                f.display().to_string(),
-                pt_engine::config::read_file(f).map_err(|e| Status::unavailable(e.to_string()))?,
-            ),
-            (v, _) => (
-                versions.path(v).display().to_string(),
-                versions
-                    .text(v)
-                    .map_err(|e| Status::unavailable(e.to_string()))?,
-            ),
-        };
-        Ok(Response::new(pb::RiskPolicyReply {
-            version,
-            source,
-            text,
-            newest,
-        }))
+        self.risk_policy().map(Response::new)
     }
 
     async fn set_risk_policy(
@@ -652,29 +622,15 @@ impl Control for ControlService {
         req: Request<pb::SetRiskPolicyRequest>,
     ) -> Result<Response<pb::CommandReply>, Status> {
         let who = self.who(&req, Role::Admin, "SetRiskPolicy")?;
-        let text = req.into_inner().text;
-        let versions = PolicyVersions::in_data_dir(&self.data_dir);
-        // Checked and written before the command that names it.
-        let added = versions.add(&text, "the new policy");
-        let detail = match &added {
-            Ok((v, _)) => format!("version {v}"),
-            Err(_) => "a new version".to_owned(),
-        };
-        self.act(&who, "SetRiskPolicy", detail, |now| {
-            let (version, _) = added.map_err(|e| e.to_string())?;
-            let path = versions.path(version);
-            let mut audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
-            audit
-                .config_version(&path.display().to_string(), &text)
-                .map_err(|e| format!("recording {} in the store: {e:#}", path.display()))?;
-            drop(audit);
-            Ok(Command {
-                header: Header::new(EventKind::Command, InstrumentId(0), 0, now),
-                action: CommandAction::ReloadRisk,
-                scope: Scope::Global,
-                arg: version,
-                ..Command::default()
-            })
-        })
+        self.set_risk(&who, req.into_inner().text)
+    }
+
+    async fn set_strategy_running(
+        &self,
+        req: Request<pb::SetStrategyRunningRequest>,
+    ) -> Result<Response<pb::CommandReply>, Status> {
+        let who = self.who(&req, Role::Operator, "SetStrategyRunning")?;
+        let r = req.into_inner();
+        self.set_running(&who, r.strategy, r.running)
     }
 }

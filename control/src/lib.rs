@@ -6,7 +6,8 @@
 //! - [`ingest`] and [`fold`]: tail the engine's journals read-only into the
 //!   [`store`] (SQLite, or PostgreSQL by URL; [`db`]) as [`rows`], idempotently by (journal, sequence);
 //! - [`http`]: `/health`, `/metrics` and the REST API over the store;
-//! - [`grpc`] and [`auth`]: the control service, with tokens and roles.
+//! - [`grpc`] and [`auth`]: the control service, with tokens and roles
+//!   (`grpc_admin`: its risk policy and strategy start/stop calls).
 //!
 //! Nothing here is on the hot path: the engine shares only its journals and
 //! the start-up contract with this process.
@@ -18,6 +19,7 @@ pub mod config;
 pub mod db;
 pub mod fold;
 pub mod grpc;
+mod grpc_admin;
 pub mod http;
 pub mod ingest;
 pub mod rows;

@@ -5,7 +5,7 @@ use pt_engine::contract::{FeeModel, FeeType};
 use pt_engine::graph::{Node, Out};
 use pt_engine::model::{
     BookUpdate, ClientOrderId, Command, CommandAction, Event, EventKind, ExecReport, Header,
-    InstrumentId, Nanos, OrderIntent, Price, Qty, Scope, Side, TimeInForce, book_flags,
+    InstrumentId, Nanos, OrderIntent, Price, Qty, Scope, Side, StrategyId, TimeInForce, book_flags,
     order_flags,
 };
 use pt_engine::strategy::mm::{MarketMaker, MmParams};
@@ -581,4 +581,96 @@ fn mm_pulls_its_quotes_while_the_market_is_not_open() {
         2,
         "open again: quotes"
     );
+}
+
+#[test]
+fn a_stopped_strategy_pulls_its_quotes_hears_nothing_and_keeps_a_kill_for_its_start() {
+    let mut h = H::new(vec![
+        Box::new(MarketMaker::new(MmParams::default(), fees(), &[M])),
+        Box::new(MarketMaker::new(MmParams::default(), fees(), &[M])),
+    ]);
+    let out = h.book("0.40", 10, "0.46", 10, 0);
+    assert_eq!(out.len(), 4, "both makers quote");
+    for i in &out {
+        h.ack(i);
+    }
+    let run = |strategy: u16, on: bool, h: &H| Command {
+        header: Header::new(EventKind::Command, M, 0, Nanos(h.now)),
+        action: CommandAction::SetRunning,
+        strategy: StrategyId(strategy),
+        arg: i64::from(on),
+        ..Command::default()
+    };
+    let pulled = h.command(run(1, false, &h));
+    assert_eq!(pulled.len(), 2);
+    assert!(
+        pulled
+            .iter()
+            .all(|i| i.header.kind == EventKind::OrderCancel
+                && i.client_order_id.strategy() == StrategyId(1))
+    );
+    // Stopping twice does nothing more.
+    assert!(h.command(run(1, false, &h)).is_empty());
+    for i in out
+        .iter()
+        .filter(|i| i.client_order_id.strategy() == StrategyId(1))
+    {
+        h.report(
+            EventKind::Cancelled,
+            i.client_order_id,
+            i.side,
+            i.price,
+            i.qty,
+        );
+    }
+    // Only the second maker hears the book.
+    let moved = h.book("0.30", 10, "0.36", 10, 0);
+    assert!(!moved.is_empty());
+    assert!(
+        moved
+            .iter()
+            .all(|i| i.client_order_id.strategy() == StrategyId(2))
+    );
+    // Started, it quotes again on the book it last saw.
+    let back = h.command(run(1, true, &h));
+    assert_eq!(back.len(), 2, "{back:?}");
+    assert!(
+        back.iter().all(|i| i.header.kind == EventKind::OrderNew
+            && i.client_order_id.strategy() == StrategyId(1))
+    );
+    for i in &back {
+        h.ack(i);
+    }
+    // Killed while stopped: starting it does not lift the kill; a reset does.
+    let pulled = h.command(run(1, false, &h));
+    for i in &pulled {
+        let target = back.iter().find(|b| b.client_order_id == i.target).unwrap();
+        h.report(
+            EventKind::Cancelled,
+            target.client_order_id,
+            target.side,
+            target.price,
+            target.qty,
+        );
+    }
+    let kill = Command {
+        header: Header::new(EventKind::Command, M, 0, Nanos(h.now)),
+        action: CommandAction::TripKillSwitch,
+        scope: Scope::Strategy,
+        strategy: StrategyId(1),
+        ..Command::default()
+    };
+    assert!(
+        h.command(kill).is_empty(),
+        "a stopped strategy has nothing to pull"
+    );
+    assert!(h.command(run(1, true, &h)).is_empty(), "still killed");
+    let reset = Command {
+        action: CommandAction::ResetKillSwitch,
+        ..kill
+    };
+    assert_eq!(h.command(reset).len(), 2, "the reset quotes again");
+    // A strategy that is not there is counted.
+    assert!(h.command(run(9, false, &h)).is_empty());
+    assert_eq!(h.stage.counters().bad_runs, 1);
 }

@@ -101,6 +101,8 @@ pub struct Gateway<P, L, J> {
     /// The version of `loaded` ([`crate::PolicyVersions`]); 0 for the one
     /// the gateway was built with.
     policy_version: i64,
+    /// Strategies stopped by a `SetRunning` command, by id.
+    stopped: Vec<bool>,
     pub(crate) defaults: RiskPolicy,
     staged: Vec<(i64, RiskPolicy)>,
     pub(crate) venues: Vec<VenueState>,
@@ -167,6 +169,7 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             markets,
             loaded: policy,
             policy_version: 0,
+            stopped: vec![false; strategies],
             defaults,
             staged: Vec::with_capacity(4),
             venues,
@@ -196,6 +199,15 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
     /// built with, else the `ReloadRisk` version it switched to last.
     pub fn policy_version(&self) -> i64 {
         self.policy_version
+    }
+
+    /// Whether strategy `id` was stopped (and not started since) by a
+    /// `SetRunning` command; a restart stops it again from the journal.
+    pub fn strategy_stopped(&self, id: StrategyId) -> bool {
+        self.stopped
+            .get(usize::from(id.0))
+            .copied()
+            .unwrap_or(false)
     }
 
     /// Offers a policy to be switched in by a `ReloadRisk` command whose
@@ -465,6 +477,9 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
             CommandAction::TripKillSwitch | CommandAction::CancelAll => {
                 self.cancel_scope(c.scope, c.strategy, c.target, now, out);
             }
+            CommandAction::SetRunning if c.arg == 0 => {
+                self.cancel_scope(Scope::Strategy, c.strategy, 0, now, out);
+            }
             CommandAction::Flatten => self.start_flatten(c.scope, c.strategy, c.target, now, out),
             _ => {}
         }
@@ -515,6 +530,11 @@ impl<P: Venue, L: Venue, J: WriteAhead> Gateway<P, L, J> {
                     attempts: 0,
                     resumed: true,
                 };
+            }
+            CommandAction::SetRunning => {
+                if let Some(s) = self.stopped.get_mut(usize::from(c.strategy.0)) {
+                    *s = c.arg == 0;
+                }
             }
             CommandAction::CancelAll
             | CommandAction::Shutdown

@@ -687,3 +687,34 @@ fn flatten_cancels_then_closes_and_reports_pending_until_the_venue_confirms() {
     );
     assert!(!s.pending_venue_confirmation());
 }
+
+#[test]
+fn stopping_a_strategy_cancels_its_orders_only_and_a_rebuilt_gateway_remembers() {
+    let mut h = Harness::paper();
+    h.quote(0, "0.40", "0.45", 100);
+    let mine = h.new_order(1, 1, 0, Side::Buy, "0.30", 1);
+    assert_eq!(reject_of(h.send(mine)), None);
+    let theirs = h.new_order(2, 1, 0, Side::Buy, "0.31", 1);
+    assert_eq!(reject_of(h.send(theirs)), None);
+    let out: Vec<Event> = h
+        .command(CommandAction::SetRunning, Scope::Strategy, 1, 0)
+        .to_vec();
+    let cancels: Vec<_> = out
+        .iter()
+        .filter_map(|e| match e {
+            Event::Exec(r) if r.header.kind == EventKind::Cancelled => Some(r.client_order_id),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(cancels, vec![mine.client_order_id], "{out:?}");
+    assert!(h.gw.strategy_stopped(StrategyId(1)));
+    assert!(!h.gw.strategy_stopped(StrategyId(2)));
+    let rebuilt = h.rebuilt(None, Mode::Paper, false);
+    assert!(rebuilt.strategy_stopped(StrategyId(1)));
+    h.command(CommandAction::SetRunning, Scope::Strategy, 1, 1);
+    assert!(!h.gw.strategy_stopped(StrategyId(1)));
+    assert!(
+        !h.rebuilt(None, Mode::Paper, false)
+            .strategy_stopped(StrategyId(1))
+    );
+}

@@ -1,6 +1,7 @@
 //! `pt ctl` against `pt run` supervising a live engine on `pt sim run`, all
 //! as processes over loopback: tokens and roles are enforced, a mode change
-//! is audited, a risk policy reload takes effect, reflection lists the
+//! is audited, a strategy stops and starts, a risk policy reload takes
+//! effect, reflection lists the
 //! service, and a kill stops new orders
 //! and cancels the resting ones at the simulator.
 
@@ -154,6 +155,54 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     let o = run_ctl(Some(TOKENS[2].2), &["mode", "live", "--yes"]);
     assert!(o.status.success(), "{}", said(&o));
 
+    // A strategy stopped: its quotes leave the venue, and it is reported;
+    // started, it quotes again.
+    let o = run_ctl(Some(TOKENS[0].2), &["strategy", "stop", "1"]);
+    assert!(
+        !o.status.success() && said(&o).contains("operator"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[1].2), &["strategy", "stop", "7"]);
+    assert!(
+        !o.status.success() && said(&o).contains("strategies 1 to 1"),
+        "{}",
+        said(&o)
+    );
+    let o = run_ctl(Some(TOKENS[1].2), &["strategy", "stop", "1"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let until = Instant::now() + Duration::from_secs(10);
+    while resting(&rt, &client) > 0 {
+        assert!(
+            Instant::now() < until,
+            "a stopped strategy's orders rest on"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let o = run_ctl(Some(TOKENS[0].2), &["status", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        if v["stopped_strategies"] == serde_json::json!([1]) {
+            break;
+        }
+        assert!(Instant::now() < until, "status never showed the stop: {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(
+        resting(&rt, &client),
+        0,
+        "a stopped strategy quotes nothing"
+    );
+    let o = run_ctl(Some(TOKENS[1].2), &["strategy", "start", "1"]);
+    assert!(o.status.success(), "{}", said(&o));
+    let until = Instant::now() + Duration::from_secs(15);
+    while resting(&rt, &client) == 0 {
+        assert!(Instant::now() < until, "the started strategy never quoted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
     // The risk policy: shown to a viewer, set by an admin only, checked
     // before it is written, and in force once the engine journals it.
     let o = run_ctl(Some(TOKENS[0].2), &["risk", "show", "--json"]);
@@ -277,8 +326,10 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     .unwrap();
     let (mut killed_at, mut after) = (None, 0);
     let (mut reloaded_at, mut too_large) = (None, 0);
+    let mut runs = Vec::new();
     while let Some(r) = t.next().unwrap() {
         match Event::from_bytes(r.payload).unwrap() {
+            Event::Command(c) if c.action == CommandAction::SetRunning => runs.push(c.arg),
             Event::Command(c) if c.action == CommandAction::ReloadRisk => {
                 assert_eq!(c.arg, 1);
                 reloaded_at = Some(r.seq)
@@ -299,6 +350,7 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
             _ => {}
         }
     }
+    assert_eq!(runs, vec![0, 1], "the stop and the start, journaled");
     assert!(reloaded_at.is_some(), "the gateway journaled the reload");
     assert!(too_large > 0, "refusals under the new policy");
     assert!(killed_at.is_some(), "the gateway journaled the kill");
@@ -322,6 +374,11 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     assert!(
         rows.iter()
             .any(|r| r.0 == "ops" && r.1 == "Kill" && r.2.starts_with("ok")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.iter()
+            .any(|r| r.0 == "ops" && r.1 == "StopStrategy" && r.2.starts_with("ok")),
         "{rows:?}"
     );
     assert!(

@@ -29,6 +29,8 @@ pub struct StrategyCounters {
     /// Parameter changes refused (unknown name, value out of range, no
     /// such strategy).
     pub params_refused: u64,
+    /// Start and stop commands for a strategy this stage does not run.
+    pub bad_runs: u64,
 }
 
 struct Slot {
@@ -36,6 +38,7 @@ struct Slot {
     strategy: Box<dyn Strategy>,
     next: u64,
     halted: bool,
+    stopped: bool,
 }
 
 /// Runs strategies numbered from 1 in the order given: books, signals and
@@ -66,6 +69,7 @@ impl StrategyStage {
                 strategy,
                 next,
                 halted: false,
+                stopped: false,
             })
             .collect();
         StrategyStage {
@@ -84,16 +88,59 @@ impl StrategyStage {
         self.slots.iter().map(|s| (s.id, s.strategy.kind()))
     }
 
+    /// Whether each strategy, from 1, is stopped.
+    pub fn stopped(&self) -> impl Iterator<Item = (StrategyId, bool)> + '_ {
+        self.slots.iter().map(|s| (s.id, s.stopped))
+    }
+
+    /// Stops strategy `id` before the first input (a restart recovering a
+    /// stop from the orders journal); false when there is no such strategy.
+    pub fn stop(&mut self, id: StrategyId) -> bool {
+        match self.slots.iter_mut().find(|s| s.id == id) {
+            Some(s) => {
+                s.stopped = true;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Calls every running strategy.
     fn each(
         &mut self,
         now: Nanos,
         cause: Header,
         out: &mut Out<Event>,
-        mut call: impl FnMut(&mut dyn Strategy, &mut Ctx<'_>, &mut bool),
+        mut call: impl FnMut(&mut dyn Strategy, &mut Ctx<'_>),
     ) {
-        for slot in &mut self.slots {
+        for slot in self.slots.iter_mut().filter(|s| !s.stopped) {
             let mut ctx = Ctx::new(now, slot.id, &mut slot.next, cause, out);
-            call(slot.strategy.as_mut(), &mut ctx, &mut slot.halted);
+            call(slot.strategy.as_mut(), &mut ctx);
+        }
+    }
+
+    /// A stopped strategy pulls its quotes as on a halt (the gateway
+    /// cancels its orders too) and is then given nothing; started, it is
+    /// told its halt is over unless a kill switch halted it.
+    fn set_running(
+        &mut self,
+        id: StrategyId,
+        run: bool,
+        now: Nanos,
+        cause: Header,
+        out: &mut Out<Event>,
+    ) {
+        let Some(slot) = self.slots.iter_mut().find(|s| s.id == id) else {
+            self.counters.bad_runs += 1;
+            return;
+        };
+        if slot.stopped != run {
+            return;
+        }
+        slot.stopped = !run;
+        if !slot.halted {
+            let mut ctx = Ctx::new(now, slot.id, &mut slot.next, cause, out);
+            slot.strategy.on_halt(!run, &mut ctx);
         }
     }
 }
@@ -108,7 +155,7 @@ impl Node<Event> for StrategyStage {
         match event {
             Event::Book(u) => {
                 self.counters.books += 1;
-                self.each(now, u.header, out, |s, ctx, _| s.on_book(u, ctx));
+                self.each(now, u.header, out, |s, ctx| s.on_book(u, ctx));
             }
             Event::Exec(r) => {
                 let owner = r.strategy();
@@ -125,7 +172,7 @@ impl Node<Event> for StrategyStage {
                 CommandAction::Signal => match Signal::from_command(c) {
                     Some(Ok(signal)) if signal.is_fresh(now) => {
                         self.counters.signals += 1;
-                        self.each(now, c.header, out, |s, ctx, _| s.on_signal(&signal, ctx));
+                        self.each(now, c.header, out, |s, ctx| s.on_signal(&signal, ctx));
                     }
                     Some(Ok(_)) => self.counters.expired_signals += 1,
                     _ => self.counters.bad_signals += 1,
@@ -144,29 +191,35 @@ impl Node<Event> for StrategyStage {
                     }
                 }
                 CommandAction::Heartbeat => {
-                    self.each(now, c.header, out, |s, ctx, _| s.on_timer(ctx));
+                    self.each(now, c.header, out, |s, ctx| s.on_timer(ctx));
+                }
+                CommandAction::SetRunning => {
+                    self.set_running(c.strategy, c.arg != 0, now, c.header, out);
                 }
                 CommandAction::TripKillSwitch
                 | CommandAction::ResetKillSwitch
                 | CommandAction::Shutdown => {
                     let halt = c.action != CommandAction::ResetKillSwitch;
-                    let (scope, who) = (c.scope, c.strategy);
-                    self.each(now, c.header, out, |s, ctx, halted| {
-                        let concerns = match scope {
+                    // A stopped strategy's halt is kept, for when it starts.
+                    for slot in &mut self.slots {
+                        let concerns = match c.scope {
                             Scope::Global | Scope::Venue => true,
-                            Scope::Strategy => ctx.strategy() == who,
+                            Scope::Strategy => slot.id == c.strategy,
                             Scope::Instrument => false,
                         };
-                        if concerns && *halted != halt {
-                            *halted = halt;
-                            s.on_halt(halt, ctx);
+                        if concerns && slot.halted != halt {
+                            slot.halted = halt;
+                            if !slot.stopped {
+                                let mut ctx = Ctx::new(now, slot.id, &mut slot.next, c.header, out);
+                                slot.strategy.on_halt(halt, &mut ctx);
+                            }
                         }
-                    });
+                    }
                 }
                 _ => {}
             },
             Event::Market(m) if m.header.kind == EventKind::Status => {
-                self.each(now, m.header, out, |s, ctx, _| s.on_status(m, ctx));
+                self.each(now, m.header, out, |s, ctx| s.on_status(m, ctx));
             }
             Event::Market(_) | Event::Intent(_) => {}
         }

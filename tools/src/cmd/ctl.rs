@@ -99,7 +99,12 @@ enum CtlCommand {
     /// The risk policy: show the one in force, or set a new one (admin).
     Risk {
         #[command(subcommand)]
-        action: super::ctl_risk::RiskAction,
+        action: super::ctl_admin::RiskAction,
+    },
+    /// Stop or start a strategy.
+    Strategy {
+        #[command(subcommand)]
+        action: super::ctl_admin::StrategyAction,
     },
     /// Tick-to-trade and store lag percentiles.
     Latency,
@@ -261,6 +266,7 @@ async fn command(
                 "store": {"caught_up": s.store_caught_up, "journal_lag_ms": s.journal_lag_ms},
                 "open_orders": s.open_orders, "fills": s.fills, "rejects": s.rejects,
                 "md_events": s.md_events, "pnl": pnl,
+                "stopped_strategies": s.stopped_strategies, "risk_version": s.risk_version,
             });
             if j {
                 println!("{v}");
@@ -302,6 +308,19 @@ async fn command(
                 "orders     {} open, {} fills, {} rejects; {} market events",
                 s.open_orders, s.fills, s.rejects, s.md_events
             );
+            if !s.stopped_strategies.is_empty() {
+                let list: Vec<String> = s.stopped_strategies.iter().map(u32::to_string).collect();
+                println!(
+                    "stopped    strategies {} (pt ctl strategy start N)",
+                    list.join(", ")
+                );
+            }
+            if s.risk_version > 0 {
+                println!(
+                    "risk       policy version {} (pt ctl risk show)",
+                    s.risk_version
+                );
+            }
             let rows: Vec<Vec<String>> = s
                 .pnl
                 .iter()
@@ -487,7 +506,8 @@ async fn command(
                 .map_err(status_error)?;
             reply(j, r.into_inner());
         }
-        CtlCommand::Risk { action } => super::ctl_risk::risk(c, action, j, token).await?,
+        CtlCommand::Strategy { action } => super::ctl_admin::strategy(c, action, j, token).await?,
+        CtlCommand::Risk { action } => super::ctl_admin::risk(c, action, j, token).await?,
         CtlCommand::Latency => {
             let r = c
                 .get_latency(request(token, pb::GetLatencyRequest {})?)

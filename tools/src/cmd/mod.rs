@@ -7,7 +7,7 @@ pub(crate) mod bench_sim;
 pub(crate) mod bench_ttt;
 pub(crate) mod bench_wire;
 pub(crate) mod ctl;
-pub(crate) mod ctl_risk;
+pub(crate) mod ctl_admin;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub(crate) mod feed;

@@ -206,9 +206,17 @@ impl<J: WriteAhead + Send + 'static> Core<J> {
         )
         .map_err(|e| anyhow::anyhow!("books: {e}"))?;
 
+        let mut stage = StrategyStage::new(strategies);
+        // A strategy the operator stopped stays stopped across a restart.
+        for id in 1..=config.strategies.len() {
+            let id = StrategyId(id as u16);
+            if gateway.strategy_stopped(id) {
+                stage.stop(id);
+            }
+        }
         let mut spec = GraphSpec::new();
         spec.node(Box::new(books))
-            .node(Box::new(StrategyStage::new(strategies)))
+            .node(Box::new(stage))
             .node(Box::new(GatewayNode::new(gateway)));
         let (book, strat) = ("book", strategy::NAME);
         let md = spec.input("md", Family::Market, book);

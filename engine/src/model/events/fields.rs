@@ -199,6 +199,12 @@ pub enum CommandAction {
     /// value in fixed point and `args` the parameter's name
     /// ([`crate::strategy::ParamChange`]).
     SetParam = 10,
+    /// Start (`arg` 1) or stop (`arg` 0) strategy `strategy`: a stopped
+    /// strategy is given nothing but its own execution reports, and the
+    /// gateway cancels its open orders. Unlike its kill switch, this is
+    /// the operator's choice, not a refusal: a started strategy whose kill
+    /// switch is tripped still has its orders refused.
+    SetRunning = 11,
 }
 
 /// A reject reason: the gateway's own codes below 1000, venue codes above.

@@ -1,4 +1,5 @@
-//! `pt ctl risk`: the risk policy in force, and switching to a new one.
+//! `pt ctl risk` (the risk policy in force, and switching to a new one)
+//! and `pt ctl strategy` (starting and stopping strategies).
 
 use super::ctl::{reply, request, status_error};
 use anyhow::Context as _;
@@ -73,5 +74,43 @@ pub(crate) async fn risk(
             }
         }
     }
+    Ok(())
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum StrategyAction {
+    /// Stop strategy N (numbered from 1 as in the config): its open orders
+    /// are cancelled and it is given nothing until started; it stays
+    /// stopped across restarts.
+    Stop {
+        #[arg(value_name = "N")]
+        strategy: u32,
+    },
+    /// Start a stopped strategy N again; a tripped kill switch still
+    /// refuses its orders until `pt ctl resume`.
+    Start {
+        #[arg(value_name = "N")]
+        strategy: u32,
+    },
+}
+
+pub(crate) async fn strategy(
+    c: &mut ControlClient<Channel>,
+    action: &StrategyAction,
+    json_out: bool,
+    token: &str,
+) -> anyhow::Result<()> {
+    let (strategy, running) = match action {
+        StrategyAction::Stop { strategy } => (*strategy, false),
+        StrategyAction::Start { strategy } => (*strategy, true),
+    };
+    let r = c
+        .set_strategy_running(request(
+            token,
+            pb::SetStrategyRunningRequest { strategy, running },
+        )?)
+        .await
+        .map_err(status_error)?;
+    reply(json_out, r.into_inner());
     Ok(())
 }
