@@ -44,6 +44,9 @@ pub struct FoldStats {
     /// The risk policy version the gateway switched to last (0: the
     /// configured one).
     pub risk_version: i64,
+    /// The engine's `md` ring as its last heartbeat carried it: events
+    /// dropped, stale marks, the deepest backlog, the backlog then.
+    pub md_ring: [u64; 4],
     /// Strategies stopped by command (and not started since).
     pub stopped: std::collections::BTreeSet<u16>,
     /// Orders not final.
@@ -185,6 +188,7 @@ impl Fold {
                 trading: "active",
                 mode_set: None,
                 risk_version: 0,
+                md_ring: [0; 4],
                 stopped: Default::default(),
                 open_orders: 0,
                 pnl: Vec::new(),
@@ -444,6 +448,9 @@ impl Fold {
         self.stats.heartbeats += 1;
         self.stats.last_heartbeat_ns = ts;
         self.stats.last_heartbeat_pid = u32::try_from(c.args[0]).unwrap_or(0);
+        for (k, v) in self.stats.md_ring.iter_mut().enumerate() {
+            *v = u64::try_from(c.args[1 + k]).unwrap_or(0);
+        }
         if ts < self.last_pnl.saturating_add(self.config.pnl_every_ns) {
             return;
         }

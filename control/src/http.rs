@@ -503,6 +503,35 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
             "counter",
             &one(f.md_records as f64),
         );
+        let ring = f.md_ring;
+        for (name, help, kind, v) in [
+            (
+                "pt_md_ring_dropped_total",
+                "Market events the engine's md ring dropped when full (their instruments marked stale).",
+                "counter",
+                ring[0],
+            ),
+            (
+                "pt_md_ring_stale_marks_total",
+                "Stale marks the md ring delivered in place of dropped events.",
+                "counter",
+                ring[1],
+            ),
+            (
+                "pt_md_ring_max_depth",
+                "The deepest backlog the engine's decision path saw on the md ring.",
+                "gauge",
+                ring[2],
+            ),
+            (
+                "pt_md_ring_depth",
+                "Events on the md ring at the last heartbeat.",
+                "gauge",
+                ring[3],
+            ),
+        ] {
+            family(&mut m, name, help, kind, &one(v as f64));
+        }
         family(
             &mut m,
             "pt_heartbeats_total",

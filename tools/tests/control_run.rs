@@ -177,6 +177,8 @@ fn kills(s: &Setup, db: &Location) {
         "pt_md_events_total",
         "pt_orders{state=\"acked\"}",
         "pt_store_lag_seconds_count",
+        "pt_md_ring_dropped_total",
+        "pt_md_ring_max_depth",
     ] {
         assert!(metrics.contains(name), "{name} in\n{metrics}");
     }

@@ -399,6 +399,20 @@ fn a_market_data_ring_that_stays_full_marks_books_stale_and_they_resync() {
         .and_then(|n| n.parse().ok())
         .unwrap();
     assert!(resyncs > 0, "{counters}");
+    // The heartbeats carry the ring's counters to the control plane.
+    let carried = events(&dir.join("md"))
+        .into_iter()
+        .filter_map(|e| match e {
+            pt_engine::model::Event::Command(c)
+                if c.action == pt_engine::model::CommandAction::Heartbeat =>
+            {
+                Some((c.args[1], c.args[2]))
+            }
+            _ => None,
+        })
+        .max()
+        .unwrap_or_else(|| panic!("no heartbeat in md/"));
+    assert!(carried.0 > 0 && carried.1 > 0, "{carried:?}");
     // The stale marks are inputs like any other: the run still replays.
     let replay = pt().arg("replay").arg(&*dir).output().unwrap();
     let (stdout, stderr) = text(&replay);

@@ -92,6 +92,31 @@ pub struct Board {
     strategy_pnl: Vec<AtomicI64>,
     /// Set once a Shutdown command came through `commands/`.
     pub stop_requested: AtomicBool,
+    /// The `md` ring from the feed: [`MdRing`] fields, as the engine last
+    /// sampled them.
+    md_ring: [AtomicU64; 4],
+}
+
+/// The `md` ring between the feed and the decision path, as each heartbeat
+/// carries it (`args[1..5]`) for the control plane's `/metrics`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdRing {
+    /// Market events dropped because the ring was full.
+    pub dropped: u64,
+    /// Stale marks delivered in their place.
+    pub stale_marks: u64,
+    /// The deepest backlog the decision path saw.
+    pub max_depth: u64,
+    /// Events on the ring when sampled.
+    pub depth: u64,
+}
+
+impl MdRing {
+    /// As heartbeat arguments.
+    pub fn to_args(self) -> [i64; 4] {
+        [self.dropped, self.stale_marks, self.max_depth, self.depth]
+            .map(|v| v.min(i64::MAX as u64) as i64)
+    }
 }
 
 /// One market as the board holds it.
@@ -122,6 +147,29 @@ impl Board {
             venue_rejects: Default::default(),
             strategy_pnl: (0..strategies).map(|_| AtomicI64::new(0)).collect(),
             stop_requested: AtomicBool::new(false),
+            md_ring: Default::default(),
+        }
+    }
+
+    /// Records the `md` ring's state.
+    pub fn set_md_ring(&self, r: MdRing) {
+        for (slot, v) in self
+            .md_ring
+            .iter()
+            .zip([r.dropped, r.stale_marks, r.max_depth, r.depth])
+        {
+            slot.store(v, Relaxed);
+        }
+    }
+
+    /// The `md` ring's state as last recorded.
+    pub fn md_ring(&self) -> MdRing {
+        let v = |k: usize| self.md_ring[k].load(Relaxed);
+        MdRing {
+            dropped: v(0),
+            stale_marks: v(1),
+            max_depth: v(2),
+            depth: v(3),
         }
     }
 

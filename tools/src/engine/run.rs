@@ -18,7 +18,7 @@
 //! [`Board`]. `md/` is therefore every input the decision path took, in
 //! order, with its time: what `pt replay` feeds back.
 
-use super::board::{Board, Counter};
+use super::board::{Board, Counter, MdRing};
 use super::config::{EngineConfig, OnStop, Placement};
 use super::core::{Core, LiveVenue};
 use anyhow::Context as _;
@@ -277,6 +277,8 @@ impl Node<Event> for Decision {
             // Whose heartbeat it is: a supervisor tells its own engine's
             // from those of one still stopping after its supervisor died.
             beat.args[0] = i64::from(std::process::id());
+            // And the md ring's overflow counters, for the operator.
+            beat.args[1..5].copy_from_slice(&self.board.md_ring().to_args());
             self.command(beat, now);
             self.publish();
             taken += 1;
@@ -306,6 +308,7 @@ pub struct Engine {
     board: Arc<Board>,
     feed: Arc<FeedMonitor>,
     on_stop: OnStop,
+    next_ring_sample: Instant,
 }
 
 impl core::fmt::Debug for Engine {
@@ -452,6 +455,7 @@ impl Engine {
             board,
             feed: monitor,
             on_stop: config.on_stop,
+            next_ring_sample: Instant::now(),
         })
     }
 
@@ -497,6 +501,19 @@ impl Engine {
                 std::thread::sleep(budget);
             }
             None => {}
+        }
+        // The md ring's counters, for the heartbeats; read at most four
+        // times a second, as reading them builds the graph's statistics.
+        if Instant::now() >= self.next_ring_sample {
+            self.next_ring_sample = Instant::now() + Duration::from_millis(250);
+            if let Some(l) = self.stats().link("md") {
+                self.board.set_md_ring(MdRing {
+                    dropped: l.dropped,
+                    stale_marks: l.stale_marks,
+                    max_depth: l.max_depth,
+                    depth: l.sent.saturating_sub(l.received),
+                });
+            }
         }
     }
 
