@@ -47,6 +47,10 @@ pub struct FoldStats {
     /// The engine's `md` ring as its last heartbeat carried it: events
     /// dropped, stale marks, the deepest backlog, the backlog then.
     pub md_ring: [u64; 4],
+    /// The venue as the last heartbeat saw it: the market-data session
+    /// open, and the live order venue (0 none, 1 connecting, 2
+    /// reconciling, 3 ready); `None` before a heartbeat that says.
+    pub venue: Option<(bool, u8)>,
     /// Strategies stopped by command (and not started since).
     pub stopped: std::collections::BTreeSet<u16>,
     /// Orders not final.
@@ -189,6 +193,7 @@ impl Fold {
                 mode_set: None,
                 risk_version: 0,
                 md_ring: [0; 4],
+                venue: None,
                 stopped: Default::default(),
                 open_orders: 0,
                 pnl: Vec::new(),
@@ -448,6 +453,7 @@ impl Fold {
         self.stats.heartbeats += 1;
         self.stats.last_heartbeat_ns = ts;
         self.stats.last_heartbeat_pid = u32::try_from(c.args[0]).unwrap_or(0);
+        self.stats.venue = (c.target & 8 != 0).then_some((c.target & 4 != 0, (c.target & 3) as u8));
         for (k, v) in self.stats.md_ring.iter_mut().enumerate() {
             *v = u64::try_from(c.args[1 + k]).unwrap_or(0);
         }

@@ -364,6 +364,20 @@ fn health_of(app: &Shared) -> (bool, Value) {
         && engine.ready
         && beat_age.is_some_and(|a| a <= 20 * app.heartbeat_ns.max(100_000_000));
     let ok = alive && caught_up;
+    let venue = ingest
+        .as_ref()
+        .and_then(|s| s.fold.venue)
+        .map(|(feed, orders)| {
+            json!({
+                "market_data": if feed { "connected" } else { "disconnected" },
+                "orders": match orders {
+                    0 => "paper (no live venue)",
+                    1 => "connecting",
+                    2 => "reconciling",
+                    _ => "ready",
+                },
+            })
+        });
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
         "engine": {
@@ -372,6 +386,7 @@ fn health_of(app: &Shared) -> (bool, Value) {
             "last_exit": engine.last_exit,
             "heartbeat_age_ms": beat_age.map(|a| a / 1_000_000),
         },
+        "venue": venue,
         "journal": {
             "lag_ms": lag / 1_000_000, "caught_up": caught_up,
             "orders_next_seq": ingest.as_ref().map(|s| s.orders_next),

@@ -113,6 +113,17 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
         std::thread::sleep(Duration::from_millis(100));
     }
 
+    // /health says the venue is connected: market data and live orders.
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, v) = support::http::get_json(run.addr, "/health").unwrap();
+        if v["venue"]["market_data"] == "connected" && v["venue"]["orders"] == "ready" {
+            break;
+        }
+        assert!(Instant::now() < until, "{v}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // No token, a wrong one, a viewer's kill: refused, each saying why.
     let o = run_ctl(None, &["status"]);
     assert!(

@@ -95,6 +95,8 @@ pub struct Board {
     /// The `md` ring from the feed: [`MdRing`] fields, as the engine last
     /// sampled them.
     md_ring: [AtomicU64; 4],
+    /// Whether the market-data session is open, as last sampled.
+    pub feed_open: AtomicBool,
 }
 
 /// The `md` ring between the feed and the decision path, as each heartbeat
@@ -148,6 +150,7 @@ impl Board {
             strategy_pnl: (0..strategies).map(|_| AtomicI64::new(0)).collect(),
             stop_requested: AtomicBool::new(false),
             md_ring: Default::default(),
+            feed_open: AtomicBool::new(false),
         }
     }
 
@@ -160,6 +163,15 @@ impl Board {
         {
             slot.store(v, Relaxed);
         }
+    }
+
+    /// The venue's connectivity as a heartbeat's `target` carries it:
+    /// bit 3 set (it is there), bit 2 the market-data session open, bits
+    /// 0–1 the live order venue (0 none, 1 connecting, 2 reconciling,
+    /// 3 ready).
+    pub fn connectivity(&self) -> u32 {
+        let orders = self.counter(Counter::VenueState).min(3) as u32;
+        8 | (u32::from(self.feed_open.load(Relaxed)) << 2) | orders
     }
 
     /// The `md` ring's state as last recorded.

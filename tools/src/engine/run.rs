@@ -279,6 +279,7 @@ impl Node<Event> for Decision {
             beat.args[0] = i64::from(std::process::id());
             // And the md ring's overflow counters, for the operator.
             beat.args[1..5].copy_from_slice(&self.board.md_ring().to_args());
+            beat.target = self.board.connectivity();
             self.command(beat, now);
             self.publish();
             taken += 1;
@@ -506,6 +507,9 @@ impl Engine {
         // times a second, as reading them builds the graph's statistics.
         if Instant::now() >= self.next_ring_sample {
             self.next_ring_sample = Instant::now() + Duration::from_millis(250);
+            self.board
+                .feed_open
+                .store(self.feed.status().open, Ordering::Relaxed);
             if let Some(l) = self.stats().link("md") {
                 self.board.set_md_ring(MdRing {
                     dropped: l.dropped,
