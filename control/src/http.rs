@@ -363,23 +363,38 @@ fn health_of(app: &Shared) -> (bool, Value) {
     let alive = engine.pid.is_some()
         && engine.ready
         && beat_age.is_some_and(|a| a <= 20 * app.heartbeat_ns.max(100_000_000));
-    let ok = alive && caught_up;
-    let venue = ingest
-        .as_ref()
-        .and_then(|s| s.fold.venue)
-        .map(|(feed, orders)| {
-            json!({
-                "market_data": if feed { "connected" } else { "disconnected" },
-                "orders": match orders {
-                    0 => "paper (no live venue)",
-                    1 => "connecting",
-                    2 => "reconciling",
-                    _ => "ready",
-                },
-            })
-        });
+    let reported = ingest.as_ref().and_then(|s| s.fold.venue);
+    // What keeps it from being ok, for the operator.
+    let mut problems = Vec::new();
+    if !alive {
+        problems.push("the engine is not running, not ready, or its heartbeats are late");
+    }
+    if !caught_up {
+        problems.push("the store is behind the journals");
+    }
+    if let Some((feed, orders)) = reported {
+        if !feed {
+            problems.push("the market-data session is down (books are stale)");
+        }
+        if orders == 1 || orders == 2 {
+            problems.push("the live order venue is connecting or reconciling");
+        }
+    }
+    let ok = problems.is_empty();
+    let venue = reported.map(|(feed, orders)| {
+        json!({
+            "market_data": if feed { "connected" } else { "disconnected" },
+            "orders": match orders {
+                0 => "paper (no live venue)",
+                1 => "connecting",
+                2 => "reconciling",
+                _ => "ready",
+            },
+        })
+    });
     let body = json!({
         "status": if ok { "ok" } else { "degraded" },
+        "problems": problems,
         "engine": {
             "running": engine.pid.is_some(), "pid": engine.pid, "ready": engine.ready,
             "restarts": engine.restarts, "unresponsive_kills": engine.unresponsive,

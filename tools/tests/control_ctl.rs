@@ -56,7 +56,7 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     let key = dir.join("engine.pem");
     keygen("pt-engine", &dir.join("keys"), &key);
     let ca = dir.join("ca.pem");
-    let (_sim, addr) = start_sim(&dir.join("keys"), &ca, 400);
+    let (sim, addr) = start_sim(&dir.join("keys"), &ca, 400);
     std::fs::write(
         dir.join("risk.toml"),
         "[rate]\ncapacity = 4000\nrefill_per_second = 4000\n",
@@ -366,6 +366,20 @@ fn ctl_enforces_roles_audits_and_a_kill_cancels_at_the_venue() {
     assert!(too_large > 0, "refusals under the new policy");
     assert!(killed_at.is_some(), "the gateway journaled the kill");
     assert_eq!(after, 0, "new orders after the kill");
+
+    // The venue gone: /health says so, and why.
+    drop(sim);
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let (status, v) = support::http::get_json(run.addr, "/health").unwrap();
+        let problems = v["problems"].to_string();
+        if status == 503 && problems.contains("market-data session is down") {
+            assert_eq!(v["venue"]["market_data"], "disconnected", "{v}");
+            break;
+        }
+        assert!(Instant::now() < until, "{status} {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 
     // The audit table: who did what, refusals included.
     drop(run);
