@@ -11,6 +11,7 @@
 use hdrhistogram::Histogram;
 use pt_engine::book::BookStage;
 use pt_engine::instrument::Registry;
+use pt_engine::model::heartbeat::{Beat, Connectivity, MdRing};
 use pt_engine::model::{
     Command, CommandAction, Event, EventKind, ExecReport, InstrumentId, Liquidity, MarketStatus,
     Mode, OrderIntent, OrderState, RejectCode, Scope, Side,
@@ -44,13 +45,11 @@ pub struct FoldStats {
     /// The risk policy version the gateway switched to last (0: the
     /// configured one).
     pub risk_version: i64,
-    /// The engine's `md` ring as its last heartbeat carried it: events
-    /// dropped, stale marks, the deepest backlog, the backlog then.
-    pub md_ring: [u64; 4],
-    /// The venue as the last heartbeat saw it: the market-data session
-    /// open, and the live order venue (0 none, 1 connecting, 2
-    /// reconciling, 3 ready); `None` before a heartbeat that says.
-    pub venue: Option<(bool, u8)>,
+    /// The engine's `md` ring as its last heartbeat carried it.
+    pub md_ring: MdRing,
+    /// The venue as the last heartbeat saw it; `None` before a heartbeat
+    /// that says.
+    pub venue: Option<Connectivity>,
     /// Strategies stopped by command (and not started since).
     pub stopped: std::collections::BTreeSet<u16>,
     /// Orders not final.
@@ -192,7 +191,7 @@ impl Fold {
                 trading: "active",
                 mode_set: None,
                 risk_version: 0,
-                md_ring: [0; 4],
+                md_ring: MdRing::default(),
                 venue: None,
                 stopped: Default::default(),
                 open_orders: 0,
@@ -452,11 +451,10 @@ impl Fold {
     fn heartbeat(&mut self, seq: u64, ts: i64, c: &Command, out: &mut Vec<Change>) {
         self.stats.heartbeats += 1;
         self.stats.last_heartbeat_ns = ts;
-        self.stats.last_heartbeat_pid = u32::try_from(c.args[0]).unwrap_or(0);
-        self.stats.venue = (c.target & 8 != 0).then_some((c.target & 4 != 0, (c.target & 3) as u8));
-        for (k, v) in self.stats.md_ring.iter_mut().enumerate() {
-            *v = u64::try_from(c.args[1 + k]).unwrap_or(0);
-        }
+        let beat = Beat::read(c).unwrap_or_default();
+        self.stats.last_heartbeat_pid = beat.pid;
+        self.stats.md_ring = beat.md_ring;
+        self.stats.venue = beat.venue;
         if ts < self.last_pnl.saturating_add(self.config.pnl_every_ns) {
             return;
         }

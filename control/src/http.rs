@@ -15,6 +15,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pt_engine::model::Qty;
+use pt_engine::model::heartbeat::OrderVenue;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -372,24 +373,19 @@ fn health_of(app: &Shared) -> (bool, Value) {
     if !caught_up {
         problems.push("the store is behind the journals");
     }
-    if let Some((feed, orders)) = reported {
-        if !feed {
+    if let Some(v) = reported {
+        if !v.market_data {
             problems.push("the market-data session is down (books are stale)");
         }
-        if orders == 1 || orders == 2 {
+        if matches!(v.orders, OrderVenue::Connecting | OrderVenue::Reconciling) {
             problems.push("the live order venue is connecting or reconciling");
         }
     }
     let ok = problems.is_empty();
-    let venue = reported.map(|(feed, orders)| {
+    let venue = reported.map(|v| {
         json!({
-            "market_data": if feed { "connected" } else { "disconnected" },
-            "orders": match orders {
-                0 => "paper (no live venue)",
-                1 => "connecting",
-                2 => "reconciling",
-                _ => "ready",
-            },
+            "market_data": if v.market_data { "connected" } else { "disconnected" },
+            "orders": v.orders.name(),
         })
     });
     let body = json!({
@@ -533,7 +529,8 @@ async fn metrics(State(app): State<App>) -> Result<Response, ApiError> {
             "counter",
             &one(f.md_records as f64),
         );
-        let ring = f.md_ring;
+        let r = f.md_ring;
+        let ring = [r.dropped, r.stale_marks, r.max_depth, r.depth];
         for (name, help, kind, v) in [
             (
                 "pt_md_ring_dropped_total",

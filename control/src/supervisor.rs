@@ -17,8 +17,9 @@
 //! engine that exits with success (a Shutdown command, `--seconds`) is not
 //! restarted: the supervisor stops too.
 
+use pt_engine::model::heartbeat::Beat;
 use pt_engine::model::journal_kind::event_kind;
-use pt_engine::model::{CommandAction, Event, EventKind};
+use pt_engine::model::{Event, EventKind};
 use pt_journal::{StartAt, Tailer};
 use std::ffi::OsString;
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -129,8 +130,7 @@ impl Heartbeats {
             while let Ok(Some(r)) = t.next() {
                 if event_kind(r.kind) == Some(EventKind::Command)
                     && let Ok(Event::Command(c)) = Event::from_bytes(r.payload)
-                    && c.action == CommandAction::Heartbeat
-                    && c.args[0] == i64::from(self.pid)
+                    && Beat::read(&c).is_some_and(|b| b.pid == self.pid)
                 {
                     self.last = Instant::now();
                 }

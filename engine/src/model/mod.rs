@@ -3,6 +3,7 @@
 
 mod events;
 mod fixed;
+pub mod heartbeat;
 mod ids;
 pub mod journal_kind;
 mod order;

@@ -5,6 +5,7 @@
 
 use super::core::Core;
 use super::run::LoopCounters;
+use pt_engine::model::heartbeat::{Connectivity, MdRing, OrderVenue};
 use pt_engine::model::{InstrumentId, Mode, Qty, RejectCode, Side};
 use pt_gateway::WriteAhead;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
@@ -92,33 +93,11 @@ pub struct Board {
     strategy_pnl: Vec<AtomicI64>,
     /// Set once a Shutdown command came through `commands/`.
     pub stop_requested: AtomicBool,
-    /// The `md` ring from the feed: [`MdRing`] fields, as the engine last
-    /// sampled them.
+    /// The `md` ring from the feed ([`MdRing`]), as the engine last
+    /// sampled it.
     md_ring: [AtomicU64; 4],
     /// Whether the market-data session is open, as last sampled.
     pub feed_open: AtomicBool,
-}
-
-/// The `md` ring between the feed and the decision path, as each heartbeat
-/// carries it (`args[1..5]`) for the control plane's `/metrics`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct MdRing {
-    /// Market events dropped because the ring was full.
-    pub dropped: u64,
-    /// Stale marks delivered in their place.
-    pub stale_marks: u64,
-    /// The deepest backlog the decision path saw.
-    pub max_depth: u64,
-    /// Events on the ring when sampled.
-    pub depth: u64,
-}
-
-impl MdRing {
-    /// As heartbeat arguments.
-    pub fn to_args(self) -> [i64; 4] {
-        [self.dropped, self.stale_marks, self.max_depth, self.depth]
-            .map(|v| v.min(i64::MAX as u64) as i64)
-    }
 }
 
 /// One market as the board holds it.
@@ -165,13 +144,12 @@ impl Board {
         }
     }
 
-    /// The venue's connectivity as a heartbeat's `target` carries it:
-    /// bit 3 set (it is there), bit 2 the market-data session open, bits
-    /// 0–1 the live order venue (0 none, 1 connecting, 2 reconciling,
-    /// 3 ready).
-    pub fn connectivity(&self) -> u32 {
-        let orders = self.counter(Counter::VenueState).min(3) as u32;
-        8 | (u32::from(self.feed_open.load(Relaxed)) << 2) | orders
+    /// The venue's connectivity, for the heartbeats.
+    pub fn connectivity(&self) -> Connectivity {
+        Connectivity {
+            market_data: self.feed_open.load(Relaxed),
+            orders: OrderVenue::from_number(self.counter(Counter::VenueState)),
+        }
     }
 
     /// The `md` ring's state as last recorded.

@@ -18,7 +18,7 @@
 //! [`Board`]. `md/` is therefore every input the decision path took, in
 //! order, with its time: what `pt replay` feeds back.
 
-use super::board::{Board, Counter, MdRing};
+use super::board::{Board, Counter};
 use super::config::{EngineConfig, OnStop, Placement};
 use super::core::{Core, LiveVenue};
 use anyhow::Context as _;
@@ -26,6 +26,7 @@ use pt_engine::book::is_resync;
 use pt_engine::graph::{
     FusedGraph, GraphSpec, GraphStats, LinkId, Node, NodeKind, Out, Polled, ThreadedGraph,
 };
+use pt_engine::model::heartbeat::{Beat, MdRing};
 use pt_engine::model::journal_kind::journal_kind;
 use pt_engine::model::{
     Command, CommandAction, Event, EventKind, Family, Header, InstrumentId, Mono, Nanos, Scope,
@@ -274,12 +275,15 @@ impl Node<Event> for Decision {
             }
             self.counters.heartbeats += 1;
             let mut beat = global(CommandAction::Heartbeat, now);
-            // Whose heartbeat it is: a supervisor tells its own engine's
-            // from those of one still stopping after its supervisor died.
-            beat.args[0] = i64::from(std::process::id());
-            // And the md ring's overflow counters, for the operator.
-            beat.args[1..5].copy_from_slice(&self.board.md_ring().to_args());
-            beat.target = self.board.connectivity();
+            // Whose heartbeat it is (a supervisor tells its own engine's
+            // from those of one still stopping after its supervisor died),
+            // with the md ring and the venue, for the operator.
+            Beat {
+                pid: std::process::id(),
+                md_ring: self.board.md_ring(),
+                venue: Some(self.board.connectivity()),
+            }
+            .write(&mut beat);
             self.command(beat, now);
             self.publish();
             taken += 1;

@@ -6,6 +6,7 @@
 use super::board::{Amount, Board, Counter, reject_name};
 use super::run::{Engine, LoopCounters};
 use pt_engine::graph::GraphStats;
+use pt_engine::model::heartbeat::OrderVenue;
 use pt_engine::model::{Money, Price};
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -165,11 +166,7 @@ impl Snapshot {
             venue: match b.counter(Counter::VenueState) {
                 0 => None,
                 state => Some((
-                    match state {
-                        1 => "connecting",
-                        2 => "reconciling",
-                        _ => "ready",
-                    },
+                    OrderVenue::from_number(state).name(),
                     [
                         b.counter(Counter::VenueWrites),
                         b.counter(Counter::VenueRateLimited),
