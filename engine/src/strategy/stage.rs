@@ -88,20 +88,11 @@ impl StrategyStage {
         self.slots.iter().map(|s| (s.id, s.strategy.kind()))
     }
 
-    /// Whether each strategy, from 1, is stopped.
-    pub fn stopped(&self) -> impl Iterator<Item = (StrategyId, bool)> + '_ {
-        self.slots.iter().map(|s| (s.id, s.stopped))
-    }
-
     /// Stops strategy `id` before the first input (a restart recovering a
-    /// stop from the orders journal); false when there is no such strategy.
-    pub fn stop(&mut self, id: StrategyId) -> bool {
-        match self.slots.iter_mut().find(|s| s.id == id) {
-            Some(s) => {
-                s.stopped = true;
-                true
-            }
-            None => false,
+    /// stop from the orders journal); nothing when there is no such one.
+    pub fn stop(&mut self, id: StrategyId) {
+        if let Some(s) = self.slots.iter_mut().find(|s| s.id == id) {
+            s.stopped = true;
         }
     }
 
