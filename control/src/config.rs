@@ -2,8 +2,11 @@
 //!
 //! ```toml
 //! [control]
-//! http = "127.0.0.1:8680"       # /health, /metrics and /api/v1 (loopback only)
-//! grpc = "127.0.0.1:8681"       # the gRPC control service (pt ctl, grpcurl; loopback only)
+//! http = "127.0.0.1:8680"       # /health, /metrics and /api/v1
+//! grpc = "127.0.0.1:8681"       # the gRPC control service (pt ctl, grpcurl)
+//!                               # off loopback, both serve TLS only, with:
+//! tls_cert = "control.crt"      # PEM: the certificate, then its CA's (`pt ctl make-cert`)
+//! tls_key = "control.key"       # PEM: its key, readable by its owner only (chmod 600)
 //! database = "pt.db"            # SQLite file, relative to data_dir, or a PostgreSQL URL:
 //!                               # "postgres://pt@127.0.0.1:5432/pt" (loopback or a unix socket)
 //! database_password_env = "PT_DB_PASSWORD"  # its password, in this variable of `pt run`
@@ -24,6 +27,7 @@
 
 use crate::auth::{Role, Token, parse_hex};
 use crate::db::{Location, check_postgres_url};
+use crate::tls::TlsFiles;
 use pt_engine::config::{ConfigError, Field, Reader, line_col};
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -37,6 +41,8 @@ use toml::Spanned;
 pub struct ControlFile {
     http: Option<Spanned<String>>,
     grpc: Option<Spanned<String>>,
+    tls_cert: Option<Spanned<String>>,
+    tls_key: Option<Spanned<String>>,
     #[serde(default)]
     token: Vec<TokenFile>,
     database: Option<Spanned<String>>,
@@ -62,10 +68,13 @@ struct TokenFile {
 /// The `[control]` table, checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ControlSettings {
-    /// Where the HTTP server listens (a loopback address).
+    /// Where the HTTP server listens (loopback unless `tls` is set).
     pub http: SocketAddr,
-    /// Where the gRPC service listens (a loopback address).
+    /// Where the gRPC service listens (loopback unless `tls` is set).
     pub grpc: SocketAddr,
+    /// The certificate both servers present; without one they speak plain
+    /// text, on loopback only.
+    pub tls: Option<TlsFiles>,
     /// Who may call it.
     pub tokens: Vec<Token>,
     /// The SQLite file.
@@ -90,13 +99,15 @@ fn at(text: &str, source: &str, span: std::ops::Range<usize>, message: String) -
     }
 }
 
-/// A loopback address and port at `key`, or `127.0.0.1:<port>`.
-fn loopback(
+/// The address and port at `key`, or `127.0.0.1:<port>`; off loopback only
+/// with TLS.
+fn listen_addr(
     text: &str,
     source: &str,
     key: &str,
     field: &Option<Spanned<String>>,
     port: u16,
+    tls: bool,
 ) -> Result<SocketAddr, ConfigError> {
     let Some(s) = field else {
         return Ok(SocketAddr::from(([127, 0, 0, 1], port)));
@@ -110,13 +121,13 @@ fn loopback(
             format!("{key} = {v:?}: expected an address and port such as \"127.0.0.1:{port}\""),
         )
     })?;
-    if !addr.ip().is_loopback() {
+    if !addr.ip().is_loopback() && !tls {
         return Err(at(
             text,
             source,
             s.span(),
             format!(
-                "{key} = {v:?}: the control plane listens on loopback only (127.0.0.1 or ::1); reach it from elsewhere through an SSH tunnel"
+                "{key} = {v:?}: off loopback the control plane serves TLS only: set control.tls_cert and control.tls_key (`pt ctl make-cert` makes a pair), or listen on 127.0.0.1 and reach it through an SSH tunnel"
             ),
         ));
     }
@@ -124,13 +135,15 @@ fn loopback(
 }
 
 impl ControlSettings {
-    /// Checks `file` (from `text`, read from `source`); relative paths are
-    /// taken from `data_dir`.
+    /// Checks `file` (from `text`, read from `source`); the database's
+    /// relative path is taken from `data_dir`, the certificate's from `base`
+    /// (the config file's folder).
     pub fn read(
         text: &str,
         source: &str,
         file: &ControlFile,
         data_dir: &Path,
+        base: &Path,
     ) -> Result<ControlSettings, ConfigError> {
         let r = Reader::new(text, source);
         let ms = |key: &str, f: &Field, default: u32, min: u32| -> Result<Duration, ConfigError> {
@@ -141,8 +154,44 @@ impl ControlSettings {
                 min,
             )?)))
         };
-        let http = loopback(text, source, "control.http", &file.http, 8680)?;
-        let grpc = loopback(text, source, "control.grpc", &file.grpc, 8681)?;
+        let tls = match (&file.tls_cert, &file.tls_key) {
+            (None, None) => None,
+            (Some(cert), Some(key)) => Some(TlsFiles {
+                cert: base.join(cert.get_ref()),
+                key: base.join(key.get_ref()),
+            }),
+            (Some(s), None) | (None, Some(s)) => {
+                let (set, unset) = if file.tls_cert.is_some() {
+                    ("tls_cert", "tls_key")
+                } else {
+                    ("tls_key", "tls_cert")
+                };
+                return Err(at(
+                    text,
+                    source,
+                    s.span(),
+                    format!(
+                        "control.{set} is set but control.{unset} is not: expected both (the certificate and its key)"
+                    ),
+                ));
+            }
+        };
+        let http = listen_addr(
+            text,
+            source,
+            "control.http",
+            &file.http,
+            8680,
+            tls.is_some(),
+        )?;
+        let grpc = listen_addr(
+            text,
+            source,
+            "control.grpc",
+            &file.grpc,
+            8681,
+            tls.is_some(),
+        )?;
         let mut tokens = Vec::with_capacity(file.token.len());
         for (i, t) in file.token.iter().enumerate() {
             let key = |k: &str| format!("control.token[{}].{k}", i + 1);
@@ -270,6 +319,7 @@ impl ControlSettings {
         Ok(ControlSettings {
             http,
             grpc,
+            tls,
             tokens,
             database,
             key_env,

@@ -7,7 +7,9 @@
 //!   [`store`] (SQLite, or PostgreSQL by URL; [`db`]) as [`rows`], idempotently by (journal, sequence);
 //! - [`http`]: `/health`, `/metrics` and the REST API over the store;
 //! - [`grpc`] and [`auth`]: the control service, with tokens and roles
-//!   (`grpc_admin`: its risk policy and strategy start/stop calls).
+//!   (`grpc_admin`: its risk policy and strategy start/stop calls);
+//! - [`tls`]: TLS for both servers when they listen off loopback, and for
+//!   `pt ctl`.
 //!
 //! Nothing here is on the hot path: the engine shares only its journals and
 //! the start-up contract with this process.
@@ -28,6 +30,7 @@ pub mod service;
 pub mod store;
 pub mod supervisor;
 pub mod synth;
+pub mod tls;
 mod write;
 
 /// The generated gRPC types and stubs of `pt.control.v1`.

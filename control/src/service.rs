@@ -8,6 +8,7 @@ use crate::http::{EngineHealth, Shared, router};
 use crate::ingest::Ingest;
 use crate::pb::control_server::ControlServer;
 use crate::store::Store;
+use crate::tls::{TlsFiles, TlsListener};
 use anyhow::Context as _;
 use std::net::SocketAddr;
 use std::path::Path;
@@ -54,7 +55,8 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     /// Starts ingesting `data_dir` into `store` through `fold`, and serves
-    /// HTTP on `http` (port 0 picks one; see [`ControlPlane::addr`]).
+    /// HTTP on `http` (port 0 picks one; see [`ControlPlane::addr`]), over
+    /// TLS alone when `tls` is set.
     pub fn start(
         data_dir: &Path,
         store: Store,
@@ -62,7 +64,15 @@ impl ControlPlane {
         http: SocketAddr,
         heartbeat: Duration,
         grpc: Option<GrpcSetup>,
+        tls: Option<&TlsFiles>,
     ) -> anyhow::Result<ControlPlane> {
+        let tls = match tls {
+            None => None,
+            Some(files) => Some(Tls {
+                http: crate::tls::server_config(files, crate::tls::ALPN_HTTP)?,
+                grpc: crate::tls::server_config(files, crate::tls::ALPN_GRPC)?,
+            }),
+        };
         let shared = Arc::new(Shared {
             db: Mutex::new(store.reader()?),
             ingest: Mutex::new(None),
@@ -133,7 +143,7 @@ impl ControlPlane {
                         return;
                     }
                 };
-                rt.block_on(serve(listener, app, grpc, rx));
+                rt.block_on(serve(listener, app, grpc, tls, rx));
             })?;
         Ok(ControlPlane {
             shared,
@@ -181,11 +191,19 @@ impl ControlPlane {
     }
 }
 
-/// Serves HTTP and, when set up, gRPC (with reflection) until `stop` turns true.
+/// The servers' TLS configurations (they differ in their ALPN protocol).
+struct Tls {
+    http: Arc<rustls::ServerConfig>,
+    grpc: Arc<rustls::ServerConfig>,
+}
+
+/// Serves HTTP and, when set up, gRPC (with reflection) until `stop` turns
+/// true; over TLS when `tls` is set.
 async fn serve(
     http: std::net::TcpListener,
     app: axum::Router,
     grpc: Option<(std::net::TcpListener, ControlService)>,
+    tls: Option<Tls>,
     stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
@@ -195,8 +213,22 @@ async fn serve(
         let Ok(l) = tokio::net::TcpListener::from_std(http) else {
             return;
         };
-        let served = axum::serve(l, app).with_graceful_shutdown(stopped(stop.clone()));
-        if let Err(e) = served.await {
+        let served = match &tls {
+            None => {
+                axum::serve(l, app)
+                    .with_graceful_shutdown(stopped(stop.clone()))
+                    .await
+            }
+            Some(t) => match TlsListener::spawn(l, t.http.clone()) {
+                Ok(l) => {
+                    axum::serve(l, app)
+                        .with_graceful_shutdown(stopped(stop.clone()))
+                        .await
+                }
+                Err(e) => Err(e),
+            },
+        };
+        if let Err(e) = served {
             eprintln!("pt run: the HTTP server stopped: {e}");
         }
     };
@@ -215,14 +247,31 @@ async fn serve(
                 return;
             }
         };
-        let served = tonic::transport::Server::builder()
+        let router = tonic::transport::Server::builder()
             .add_service(ControlServer::new(service))
-            .add_service(reflection)
-            .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(l),
-                stopped(stop.clone()),
-            );
-        if let Err(e) = served.await {
+            .add_service(reflection);
+        let served = match &tls {
+            None => {
+                router
+                    .serve_with_incoming_shutdown(
+                        tokio_stream::wrappers::TcpListenerStream::new(l),
+                        stopped(stop.clone()),
+                    )
+                    .await
+            }
+            Some(t) => match TlsListener::spawn(l, t.grpc.clone()) {
+                Ok(l) => {
+                    router
+                        .serve_with_incoming_shutdown(l.incoming(), stopped(stop.clone()))
+                        .await
+                }
+                Err(e) => {
+                    eprintln!("pt run: the gRPC server cannot start: {e}");
+                    return;
+                }
+            },
+        };
+        if let Err(e) = served {
             eprintln!("pt run: the gRPC server stopped: {e}");
         }
     };

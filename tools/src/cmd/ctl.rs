@@ -3,7 +3,6 @@
 //! comes from `$PT_TOKEN` or `--token-file` (readable by its owner only),
 //! never from the command line.
 
-use crate::engine::config::EngineConfig;
 use anyhow::Context as _;
 use pt_control::pb;
 use pt_control::pb::control_client::ControlClient;
@@ -22,6 +21,13 @@ pub(crate) struct CtlArgs {
     /// The control service's address (instead of the config's).
     #[arg(long, value_name = "HOST:PORT", global = true)]
     addr: Option<SocketAddr>,
+    /// Over TLS, trusting this CA certificate (PEM; `make-cert` writes
+    /// control-ca.crt); else the config's control.tls_cert when set.
+    #[arg(long, value_name = "FILE", global = true)]
+    ca: Option<PathBuf>,
+    /// The name the service's certificate carries (default: the address).
+    #[arg(long, value_name = "NAME", global = true)]
+    server_name: Option<String>,
     /// A file holding the token (chmod 600); else $PT_TOKEN.
     #[arg(long, value_name = "FILE", global = true)]
     token_file: Option<PathBuf>,
@@ -116,6 +122,8 @@ enum CtlCommand {
     },
     /// Print the SHA-256 of a token read from stdin, for [[control.token]].
     HashToken,
+    /// Make a certificate and key for the control servers off loopback.
+    MakeCert(super::ctl_tls::MakeCertArgs),
 }
 
 fn token(args: &CtlArgs) -> anyhow::Result<String> {
@@ -141,16 +149,6 @@ fn token(args: &CtlArgs) -> anyhow::Result<String> {
             "no token: set $PT_TOKEN or pass --token-file FILE (a token whose sha256 is in the config's [[control.token]])"
         ),
     }
-}
-
-fn addr(args: &CtlArgs) -> anyhow::Result<SocketAddr> {
-    if let Some(a) = args.addr {
-        return Ok(a);
-    }
-    if args.config.exists() {
-        return Ok(EngineConfig::load(&args.config)?.control.grpc);
-    }
-    Ok(SocketAddr::from(([127, 0, 0, 1], 8681)))
 }
 
 pub(super) fn request<T>(token: &str, msg: T) -> anyhow::Result<Request<T>> {
@@ -210,18 +208,32 @@ pub(crate) fn run(args: CtlArgs) -> anyhow::Result<()> {
         println!("{}", pt_control::auth::hash_hex(&line));
         return Ok(());
     }
+    if let CtlCommand::MakeCert(a) = &args.command {
+        return super::ctl_tls::make_cert(a);
+    }
     let token = token(&args)?;
-    let addr = addr(&args)?;
+    let target = super::ctl_tls::target(
+        &args.config,
+        args.addr,
+        args.ca.as_deref(),
+        args.server_name.as_deref(),
+    )?;
+    let addr = target.addr;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     rt.block_on(async move {
-        let channel = Channel::from_shared(format!("http://{addr}"))?
-            .connect()
+        let channel = pt_control::tls::channel(addr, target.tls)
             .await
             .map_err(|e| {
+                let mut why = e.to_string();
+                let mut source = std::error::Error::source(&e);
+                while let Some(s) = source {
+                    why.push_str(&format!(": {s}"));
+                    source = s.source();
+                }
                 anyhow::anyhow!(
-                    "cannot reach pt run's control service at {addr}: {e}; is `pt run --config {}` running?",
+                    "cannot reach pt run's control service at {addr}: {why}; is `pt run --config {}` running?",
                     args.config.display()
                 )
             })?;
@@ -573,7 +585,9 @@ async fn command(
                 }
             }
         }
-        CtlCommand::HashToken => unreachable!("answered before connecting"),
+        CtlCommand::HashToken | CtlCommand::MakeCert(_) => {
+            unreachable!("answered before connecting")
+        }
     }
     Ok(())
 }

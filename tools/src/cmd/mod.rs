@@ -8,6 +8,7 @@ pub(crate) mod bench_ttt;
 pub(crate) mod bench_wire;
 pub(crate) mod ctl;
 pub(crate) mod ctl_admin;
+mod ctl_tls;
 pub(crate) mod demo;
 pub(crate) mod engine;
 pub(crate) mod feed;

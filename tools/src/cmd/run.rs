@@ -113,7 +113,21 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         println!("{}: ok", args.config.display());
         println!("  data directory {}", config.data_dir.display());
         println!("  store {}", c.database);
-        println!("  control server http://{}, gRPC {}", c.http, c.grpc);
+        let scheme = match &c.tls {
+            None => "http",
+            Some(files) => {
+                pt_control::tls::server_config(files, pt_control::tls::ALPN_HTTP)?;
+                "https"
+            }
+        };
+        println!("  control server {scheme}://{}, gRPC {}", c.http, c.grpc);
+        if let Some(files) = &c.tls {
+            println!(
+                "  TLS certificate {}, key {}",
+                files.cert.display(),
+                files.key.display()
+            );
+        }
         for t in &c.tokens {
             println!("  token {:?}: {}", t.name, t.role.name());
         }
@@ -170,13 +184,16 @@ pub(crate) fn run(args: RunArgs) -> anyhow::Result<()> {
         c.http,
         config.heartbeat,
         Some(grpc),
+        c.tls.as_ref(),
     )?;
     eprintln!(
-        "pt run: config version {version}; store {}; control server http://{} (/health, /metrics, /api/v1/...); gRPC {} ({} tokens)",
+        "pt run: config version {version}; store {}; control server {}://{} (/health, /metrics, /api/v1/...); gRPC {} ({} tokens{})",
         c.database,
+        if c.tls.is_some() { "https" } else { "http" },
         plane.addr,
         plane.grpc_addr.map_or_else(String::new, |a| a.to_string()),
-        c.tokens.len()
+        c.tokens.len(),
+        if c.tls.is_some() { ", TLS" } else { "" }
     );
     if c.tokens.is_empty() {
         eprintln!(

@@ -327,7 +327,7 @@ impl EngineConfig {
             strategies.push(read_strategy(text, source, &r, s, i, &feed.markets)?);
         }
         let data_dir = path(file.data_dir.as_deref().unwrap_or("pt-data"));
-        let control = ControlSettings::read(text, source, &file.control, &data_dir)?;
+        let control = ControlSettings::read(text, source, &file.control, &data_dir, base)?;
         Ok(EngineConfig {
             data_dir,
             mode,

@@ -51,7 +51,11 @@ pub fn start_run(config: &Path) -> Run {
             ),
         };
         said.push(line.clone());
-        if let Some(rest) = line.split("control server http://").nth(1) {
+        let url = line
+            .split("control server http://")
+            .nth(1)
+            .or_else(|| line.split("control server https://").nth(1));
+        if let Some(rest) = url {
             let addr = rest.split(' ').next().unwrap().parse().unwrap();
             let grpc = line
                 .split("gRPC ")
